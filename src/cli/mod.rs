@@ -1,0 +1,77 @@
+//! Command-line interface: argument parsing and one function per subcommand.
+
+mod graph;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::lang::{LoadFailure, LoadOptions};
+use crate::model::Stack;
+use crate::ui::Ui;
+
+/// infra: AWS web services (ECS, ALB, Route53, CloudWatch, Secrets Manager) as reviewed KDL stacks.
+#[derive(Debug, Parser)]
+#[command(name = "infra", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a stack file and its modules without calling AWS.
+    Validate(validate::Args),
+    /// Print the dependency graph of a stack.
+    Graph(graph::Args),
+}
+
+/// The stack file and where its variables come from.
+#[derive(Debug, clap::Args)]
+pub struct StackArgs {
+    /// The stack file, e.g. stacks/sasha.kdl.
+    pub stack: PathBuf,
+    /// Set a variable: --var image-tag=v1.2.3 (repeatable; wins over files and environment).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Read variables from a KDL file of `name value` lines (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+impl StackArgs {
+    /// Loads the stack; on failure prints every diagnostic.
+    pub fn load(&self, ui: &Ui) -> Result<Stack, ExitCode> {
+        let options = LoadOptions {
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+            env: LoadOptions::env_from(std::env::vars()),
+        };
+        crate::lang::load(&self.stack, &options).map_err(
+            |LoadFailure {
+                 sources,
+                 diagnostics,
+             }| {
+                ui.diagnostics(&diagnostics, &sources);
+                ExitCode::from(1)
+            },
+        )
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args, ui),
+        Command::Graph(args) => graph::run(&args, ui),
+    }
+}

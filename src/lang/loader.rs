@@ -1,0 +1,839 @@
+//! Walks stack and module files: declarations, the `stack` header, resources, look-ups,
+//! module instantiations and outputs. Produces unresolved resources plus everything the
+//! resolve step needs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kdl::{KdlDocument, KdlNode};
+
+use super::LoadOptions;
+use super::decode::{Decoder, NodeView};
+use super::diagnostic::{Diagnostic, Diagnostics};
+use super::scope::{Scope, StackInfo};
+use super::stack_header::STACK_HEADER;
+use super::suggest::did_you_mean;
+use super::variables::{VarDecl, validate};
+use crate::model::schema::{BlockSchema, Type};
+use crate::model::{Address, DependsOn, Kind, Lifecycle, Resource, SourceId, Sources, Span, Value};
+
+/// The words a stack or module file may use at the top level, besides resource kinds.
+const TOP_LEVEL: [&str; 6] = ["stack", "variable", "input", "output", "module", "lookup"];
+const META: &[&str] = &["depends-on", "lifecycle"];
+
+/// A file that has been read and parsed.
+#[derive(Clone)]
+struct Parsed {
+    source: SourceId,
+    doc: Arc<KdlDocument>,
+}
+
+/// Everything collected from the files, before references are resolved.
+#[derive(Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub diags: Diagnostics,
+    pub info: StackInfo,
+    pub tags: BTreeMap<String, String>,
+    pub resources: Vec<Resource>,
+    pub addresses: HashMap<Address, Span>,
+    pub outputs: HashMap<(Vec<String>, String), (Value, Span)>,
+    pub modules: HashMap<Vec<String>, Span>,
+}
+
+pub struct Loader<'o> {
+    options: &'o LoadOptions,
+    files: HashMap<PathBuf, Option<Parsed>>,
+    /// Module files being instantiated, to catch a module that includes itself.
+    active: Vec<PathBuf>,
+    pub out: Loaded,
+}
+
+impl<'o> Loader<'o> {
+    pub fn new(options: &'o LoadOptions) -> Self {
+        Loader {
+            options,
+            files: HashMap::new(),
+            active: Vec::new(),
+            out: Loaded::default(),
+        }
+    }
+
+    /// Loads the root stack file and, through it, every module.
+    pub fn load_root(&mut self, path: &Path) {
+        let Some(parsed) = self.read(path, None) else {
+            return;
+        };
+        let decls = self.declarations(&parsed, "variable", &[]);
+        let vars = self.root_values(&decls);
+        self.header(&parsed, &vars);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.walk(&parsed, &[], &vars, &dir, true);
+    }
+
+    fn read(&mut self, path: &Path, from: Option<Span>) -> Option<Parsed> {
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if let Some(known) = self.files.get(&key) {
+            return known.clone();
+        }
+        let parsed = self.read_uncached(path, from);
+        self.files.insert(key, parsed.clone());
+        parsed
+    }
+
+    fn read_uncached(&mut self, path: &Path, from: Option<Span>) -> Option<Parsed> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let what = if from.is_some() {
+                    "module file"
+                } else {
+                    "stack file"
+                };
+                let mut d = Diagnostic::new(
+                    "infra::file",
+                    format!("cannot read {what} `{}`: {e}", path.display()),
+                );
+                if let Some(span) = from {
+                    d = d.label(span, "referenced here");
+                }
+                self.out.diags.push(d.help(
+                    "check the path; module sources are relative to the file that uses them",
+                ));
+                return None;
+            }
+        };
+        let source = self.out.sources.add(path.display().to_string(), text);
+        let text = Arc::clone(&self.out.sources.get(source).text);
+        match KdlDocument::parse_v2(&text) {
+            Ok(doc) => Some(Parsed {
+                source,
+                doc: Arc::new(doc),
+            }),
+            Err(err) => {
+                for d in err.diagnostics {
+                    let message = d.message.unwrap_or_else(|| "invalid KDL".into());
+                    let label = d.label.unwrap_or_else(|| "here".into());
+                    let help = d.help.unwrap_or_else(|| {
+                        "stack files are KDL v2: strings in quotes, booleans as #true/#false, see docs/language.md".into()
+                    });
+                    self.out.diags.push(
+                        Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
+                            .label(Span::new(source, d.span), label)
+                            .help(help),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn decoder<'a, 'd>(
+        &'d mut self,
+        parsed: &Parsed,
+        module: &'a [String],
+        vars: &'a BTreeMap<String, Value>,
+        info: &'a StackInfo,
+    ) -> Decoder<'a, 'd> {
+        Decoder {
+            scope: Scope {
+                source: parsed.source,
+                module,
+                vars,
+                stack: info,
+            },
+            diags: &mut self.out.diags,
+        }
+    }
+
+    /// `variable` (stack) or `input` (module) declarations of one file.
+    fn declarations(&mut self, parsed: &Parsed, keyword: &str, module: &[String]) -> Vec<VarDecl> {
+        let empty = BTreeMap::new();
+        let info = self.out.info.clone();
+        let mut decls: Vec<VarDecl> = Vec::new();
+        let mut d = self.decoder(parsed, module, &empty, &info);
+        for node in parsed
+            .doc
+            .nodes()
+            .iter()
+            .filter(|n| n.name().value() == keyword)
+        {
+            if let Some(decl) = d.var_decl(node, keyword) {
+                if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
+                    d.diags.push(
+                        Diagnostic::new(
+                            "infra::duplicate-address",
+                            format!("{keyword} `{}` is declared twice", decl.name),
+                        )
+                        .label(decl.span, "declared again here")
+                        .label(first.span, "first declared here")
+                        .help("remove one of the declarations"),
+                    );
+                    continue;
+                }
+                decls.push(decl);
+            }
+        }
+        decls
+    }
+
+    /// Variable values for the root stack: default < INFRA_VAR_ < --var-file < --var.
+    fn root_values(&mut self, decls: &[VarDecl]) -> BTreeMap<String, Value> {
+        let mut given: BTreeMap<String, (Value, String)> = BTreeMap::new();
+        for decl in decls {
+            let env = self
+                .options
+                .env
+                .get(&decl.name)
+                .or_else(|| self.options.env.get(&decl.name.replace('-', "_")));
+            if let Some(text) = env {
+                match decl.ty.from_text(text) {
+                    Ok(v) => {
+                        given.insert(decl.name.clone(), (v, format!("INFRA_VAR_{}", decl.name)));
+                    }
+                    Err(reason) => self.out.diags.push(
+                        Diagnostic::new(
+                            "infra::variable-value",
+                            format!("INFRA_VAR_{} is invalid: {reason}", decl.name),
+                        )
+                        .label(decl.span, "declared here")
+                        .help(format!("set a {}", decl.ty.ty().describe())),
+                    ),
+                }
+            }
+        }
+        for file in self.options.var_files.clone() {
+            let Some(parsed) = self.read(&file, None) else {
+                continue;
+            };
+            let empty = BTreeMap::new();
+            let info = StackInfo::default();
+            let mut d = self.decoder(&parsed, &[], &empty, &info);
+            for node in parsed.doc.nodes() {
+                let name = node.name().value();
+                let span = d.span(node.name().span());
+                match decls.iter().find(|x| x.name == name) {
+                    Some(decl) => {
+                        if let Some(v) = d.var_value(node, decl.ty) {
+                            given.insert(name.to_string(), (v, file.display().to_string()));
+                        }
+                    }
+                    None => d.diags.push(
+                        Diagnostic::new(
+                            "infra::undefined-variable",
+                            format!("`{name}` is not a variable of this stack"),
+                        )
+                        .label(span, "set here")
+                        .help(did_you_mean(
+                            name,
+                            decls.iter().map(|x| x.name.as_str()),
+                            "variables",
+                        )),
+                    ),
+                }
+            }
+        }
+        for (name, text) in &self.options.vars {
+            match decls.iter().find(|x| &x.name == name) {
+                Some(decl) => match decl.ty.from_text(text) {
+                    Ok(v) => {
+                        given.insert(name.clone(), (v, format!("--var {name}")));
+                    }
+                    Err(reason) => self.out.diags.push(
+                        Diagnostic::new("infra::variable-value", format!("--var {name}: {reason}"))
+                            .label(decl.span, "declared here")
+                            .help(format!("pass a {}", decl.ty.ty().describe())),
+                    ),
+                },
+                None => self.out.diags.push(
+                    Diagnostic::new(
+                        "infra::undefined-variable",
+                        format!("--var sets `{name}`, which the stack does not declare"),
+                    )
+                    .help(did_you_mean(
+                        name,
+                        decls.iter().map(|x| x.name.as_str()),
+                        "variables",
+                    )),
+                ),
+            }
+        }
+        let mut values = BTreeMap::new();
+        for decl in decls {
+            let (value, from) = match given.remove(&decl.name) {
+                Some((v, from)) => (v, from),
+                None => {
+                    match &decl.default {
+                        Some(v) => (v.clone(), "its default".to_string()),
+                        None => {
+                            self.out.diags.push(
+                            Diagnostic::new("infra::undefined-variable", format!("variable `{}` has no value", decl.name))
+                                .label(decl.span, "declared here without a default")
+                                .help(format!(
+                                    "set it with --var {0}=..., in a --var-file, or with INFRA_VAR_{0}",
+                                    decl.name
+                                )),
+                        );
+                            continue;
+                        }
+                    }
+                }
+            };
+            match validate(decl, value) {
+                Ok(v) => {
+                    values.insert(decl.name.clone(), v);
+                }
+                Err((message, help)) => self.out.diags.push(
+                    Diagnostic::new("infra::variable-value", format!("{message} (from {from})"))
+                        .label(
+                            decl.validations.first().map_or(decl.span, |v| v.span),
+                            "this validation fails",
+                        )
+                        .help(help),
+                ),
+            }
+        }
+        values
+    }
+
+    /// The `stack "name" region="..." { tags { ... } }` header of the root file.
+    fn header(&mut self, parsed: &Parsed, vars: &BTreeMap<String, Value>) {
+        let nodes: Vec<&KdlNode> = parsed
+            .doc
+            .nodes()
+            .iter()
+            .filter(|n| n.name().value() == "stack")
+            .collect();
+        let info = StackInfo::default();
+        let mut d = self.decoder(parsed, &[], vars, &info);
+        let Some(node) = nodes.first() else {
+            d.diags.push(
+                Diagnostic::new("infra::stack", "the stack file declares no `stack`")
+                    .help("add `stack \"<name>\" region=\"<aws-region>\"` at the top of the file"),
+            );
+            return;
+        };
+        for extra in &nodes[1..] {
+            let span = d.span(extra.name().span());
+            let first = d.span(node.name().span());
+            d.diags.push(
+                Diagnostic::new("infra::stack", "the stack is declared twice")
+                    .label(span, "declared again here")
+                    .label(first, "first declared here")
+                    .help("a stack file declares exactly one `stack`"),
+            );
+        }
+        let body = d.block(NodeView::whole(node), &STACK_HEADER);
+        let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+        self.out.info = StackInfo {
+            name: text("name"),
+            region: text("region"),
+        };
+        if let Some(Value::Map(tags)) = body.get("tags") {
+            self.out.tags = tags
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect();
+        }
+    }
+
+    fn walk(
+        &mut self,
+        parsed: &Parsed,
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        dir: &Path,
+        root: bool,
+    ) {
+        let info = self.out.info.clone();
+        for node in parsed.doc.nodes() {
+            let word = node.name().value();
+            let span = Span::new(parsed.source, node.name().span());
+            match word {
+                "stack" if root => {}
+                "variable" if root => {}
+                "input" if !root => {}
+                "stack" | "variable" | "input" => {
+                    let (help, msg) = if root {
+                        (
+                            "stack files declare `variable`s; `input` is for modules",
+                            "`input` belongs in a module file",
+                        )
+                    } else if word == "stack" {
+                        (
+                            "only the stack file declares `stack`",
+                            "a module cannot declare `stack`",
+                        )
+                    } else {
+                        (
+                            "module files declare `input`s",
+                            "`variable` belongs in a stack file",
+                        )
+                    };
+                    self.out.diags.push(
+                        Diagnostic::new("infra::unknown-node", msg)
+                            .label(span, "here")
+                            .help(help),
+                    );
+                }
+                "output" => self.output(parsed, node, module, vars, &info),
+                "module" => self.module(parsed, node, module, vars, &info, dir),
+                "lookup" => self.lookup(parsed, node, module, vars, &info),
+                _ => match Kind::from_node_name(word) {
+                    Some(kind) => self.resource(parsed, node, kind, 1, module, vars, &info),
+                    None => {
+                        let words = Kind::MANAGED.iter().map(|k| k.keyword()).chain(TOP_LEVEL);
+                        self.out.diags.push(
+                            Diagnostic::new(
+                                "infra::unknown-node",
+                                format!("unknown node `{word}`"),
+                            )
+                            .label(span, "not a resource kind or declaration")
+                            .help(did_you_mean(
+                                word,
+                                words,
+                                "top-level nodes",
+                            )),
+                        );
+                    }
+                },
+            }
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        parsed: &Parsed,
+        node: &KdlNode,
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        info: &StackInfo,
+    ) {
+        let span = Span::new(parsed.source, node.name().span());
+        let word = node.entry(0).and_then(|e| e.value().as_string());
+        match word.and_then(Kind::from_lookup_word) {
+            Some(kind) => self.resource(parsed, node, kind, 2, module, vars, info),
+            None => {
+                let words: Vec<&str> = Kind::LOOKUPS
+                    .iter()
+                    .filter_map(|k| k.lookup_word())
+                    .collect();
+                let (span, help) = match (word, node.entry(0)) {
+                    (Some(w), Some(e)) => (
+                        Span::new(parsed.source, e.span()),
+                        did_you_mean(w, words.iter().copied(), "look-ups"),
+                    ),
+                    _ => (
+                        span,
+                        format!(
+                            "write `lookup \"<kind>\" \"<name>\"`; kinds: {}",
+                            words.join(", ")
+                        ),
+                    ),
+                };
+                self.out.diags.push(
+                    Diagnostic::new("infra::unknown-node", "unknown kind of look-up")
+                        .label(span, "here")
+                        .help(help),
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn resource(
+        &mut self,
+        parsed: &Parsed,
+        node: &KdlNode,
+        kind: Kind,
+        name_index: usize,
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        info: &StackInfo,
+    ) {
+        let node_span = Span::new(parsed.source, node.name().span());
+        let name_entry = node
+            .entries()
+            .iter()
+            .filter(|e| e.name().is_none())
+            .nth(name_index - 1);
+        let Some(name) = name_entry.and_then(|e| e.value().as_string()) else {
+            self.out.diags.push(
+                Diagnostic::new(
+                    "infra::declaration",
+                    format!("this {} has no name", kind.title()),
+                )
+                .label(node_span, "unnamed")
+                .help(match kind.lookup_word() {
+                    Some(w) => format!("write `lookup \"{w}\" \"<name>\" {{ ... }}`"),
+                    None => format!("write `{} \"<name>\" {{ ... }}`", kind.keyword()),
+                }),
+            );
+            return;
+        };
+        let name_span = name_entry.map_or(node_span, |e| Span::new(parsed.source, e.span()));
+        if !valid_name(name) {
+            self.out.diags.push(
+                Diagnostic::new("infra::declaration", format!("`{name}` is not a valid resource name"))
+                    .label(name_span, "invalid name")
+                    .help("resource names use lowercase letters, digits, hyphens and underscores, starting with a letter"),
+            );
+        }
+        let address = Address::new(module.to_vec(), kind, name);
+        let mut d = self.decoder(parsed, module, vars, info);
+        let attrs = d.block(
+            NodeView {
+                node,
+                skip_args: name_index,
+                skip_children: META,
+            },
+            kind.schema().body,
+        );
+        let mut depends_on = Vec::new();
+        let mut lifecycle = Lifecycle::default();
+        for child in node.iter_children() {
+            match child.name().value() {
+                "depends-on" => depends_on.extend(depends(&mut d, child)),
+                "lifecycle" => lifecycle = lifecycle_block(&mut d, child, kind.schema().body),
+                _ => {}
+            }
+        }
+        if let Some(first) = self.out.addresses.get(&address) {
+            self.out.diags.push(
+                Diagnostic::new(
+                    "infra::duplicate-address",
+                    format!("`{address}` is declared twice"),
+                )
+                .label(name_span, "declared again here")
+                .label(*first, "first declared here")
+                .help("give each resource of a kind its own name"),
+            );
+            return;
+        }
+        self.out.addresses.insert(address.clone(), name_span);
+        self.out.resources.push(Resource {
+            address,
+            attrs,
+            depends_on,
+            lifecycle,
+            span: name_span,
+        });
+    }
+
+    fn output(
+        &mut self,
+        parsed: &Parsed,
+        node: &KdlNode,
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        info: &StackInfo,
+    ) {
+        let mut d = self.decoder(parsed, module, vars, info);
+        let span = d.span(node.name().span());
+        let args: Vec<_> = node
+            .entries()
+            .iter()
+            .filter(|e| e.name().is_none())
+            .collect();
+        let [name, value] = args.as_slice() else {
+            d.diags.push(
+                Diagnostic::new("infra::declaration", "an output needs a name and a value")
+                    .label(span, "here")
+                    .help("write `output \"<name>\" (ref)\"kind.name.attribute\"`"),
+            );
+            return;
+        };
+        let Some(name) = name.value().as_string() else {
+            return;
+        };
+        if let Some(v) = d.any_entry(value) {
+            let vspan = d.span(value.span());
+            self.out
+                .outputs
+                .insert((module.to_vec(), name.to_string()), (v, vspan));
+        }
+    }
+
+    fn module(
+        &mut self,
+        parsed: &Parsed,
+        node: &KdlNode,
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        info: &StackInfo,
+        dir: &Path,
+    ) {
+        let span = Span::new(parsed.source, node.name().span());
+        let Some(name) = node.entry(0).and_then(|e| e.value().as_string()) else {
+            self.out.diags.push(
+                Diagnostic::new("infra::module", "this module has no name")
+                    .label(span, "unnamed")
+                    .help("write `module \"<name>\" source=\"path/to/module.kdl\" { ... }`"),
+            );
+            return;
+        };
+        let Some(source_entry) = node.entry("source") else {
+            self.out.diags.push(
+                Diagnostic::new("infra::module", format!("module `{name}` has no source"))
+                    .label(span, "no source=")
+                    .help("add `source=\"path/to/module.kdl\"`, relative to this file"),
+            );
+            return;
+        };
+        let source_span = Span::new(parsed.source, source_entry.span());
+        let Some(source) = source_entry.value().as_string() else {
+            return;
+        };
+        let path = dir.join(source);
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if self.active.contains(&key) {
+            self.out.diags.push(
+                Diagnostic::new("infra::module", format!("module `{name}` includes itself"))
+                    .label(source_span, "this module is already being expanded")
+                    .help("modules may nest, but not recursively"),
+            );
+            return;
+        }
+        let mut path_here = module.to_vec();
+        path_here.push(name.to_string());
+        if let Some(first) = self.out.modules.get(&path_here) {
+            let first = *first;
+            self.out.diags.push(
+                Diagnostic::new(
+                    "infra::duplicate-address",
+                    format!("module `{name}` is declared twice"),
+                )
+                .label(span, "declared again here")
+                .label(first, "first declared here")
+                .help("give each module instance its own name"),
+            );
+            return;
+        }
+        self.out.modules.insert(path_here.clone(), span);
+        let Some(module_file) = self.read(&path, Some(source_span)) else {
+            return;
+        };
+        let decls = self.declarations(&module_file, "input", &path_here);
+        let inputs = self.module_inputs(parsed, node, name, &decls, module, vars, info);
+        self.active.push(key);
+        let module_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.walk(&module_file, &path_here, &inputs, &module_dir, false);
+        self.active.pop();
+    }
+
+    /// The values an instantiation passes to a module's inputs, decoded in the caller's scope.
+    #[allow(clippy::too_many_arguments)]
+    fn module_inputs(
+        &mut self,
+        parsed: &Parsed,
+        node: &KdlNode,
+        name: &str,
+        decls: &[VarDecl],
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        info: &StackInfo,
+    ) -> BTreeMap<String, Value> {
+        let mut d = self.decoder(parsed, module, vars, info);
+        let node_span = d.span(node.name().span());
+        let mut given: BTreeMap<String, (Value, Span)> = BTreeMap::new();
+        let names = || decls.iter().map(|x| x.name.as_str());
+        let unknown = |d: &mut Decoder<'_, '_>, key: &str, span: Span| {
+            d.diags.push(
+                Diagnostic::new(
+                    "infra::module-input",
+                    format!("module `{name}` has no input `{key}`"),
+                )
+                .label(span, "unknown input")
+                .help(did_you_mean(key, names(), "inputs")),
+            );
+        };
+        for entry in node.entries().iter().skip(1) {
+            let Some(key) = entry.name().map(|k| k.value()) else {
+                continue;
+            };
+            if key == "source" {
+                continue;
+            }
+            let span = d.span(entry.span());
+            match decls.iter().find(|x| x.name == key) {
+                Some(decl) => {
+                    if let Some(v) = d.entry_as(entry, decl.ty.ty()) {
+                        given.insert(key.to_string(), (v, span));
+                    }
+                }
+                None => unknown(&mut d, key, span),
+            }
+        }
+        for child in node.iter_children() {
+            let key = child.name().value();
+            let span = d.span(child.name().span());
+            match decls.iter().find(|x| x.name == key) {
+                Some(decl) => {
+                    if let Some(v) = d.var_value(child, decl.ty) {
+                        given.insert(key.to_string(), (v, span));
+                    }
+                }
+                None => unknown(&mut d, key, span),
+            }
+        }
+        let mut values = BTreeMap::new();
+        for decl in decls {
+            let (value, span) = match given.remove(&decl.name) {
+                Some(x) => x,
+                None => match &decl.default {
+                    Some(v) => (v.clone(), decl.span),
+                    None => {
+                        d.diags.push(
+                            Diagnostic::new(
+                                "infra::module-input",
+                                format!("module `{name}` needs input `{}`", decl.name),
+                            )
+                            .label(node_span, "missing input")
+                            .help(format!("add `{} <value>` to the module block", decl.name)),
+                        );
+                        continue;
+                    }
+                },
+            };
+            // References are checked once the graph is built; everything else right here.
+            if matches!(value, Value::Ref(_)) {
+                values.insert(decl.name.clone(), value);
+                continue;
+            }
+            match validate(decl, value) {
+                Ok(v) => {
+                    values.insert(decl.name.clone(), v);
+                }
+                Err((message, help)) => d.diags.push(
+                    Diagnostic::new("infra::module-input", message)
+                        .label(span, "this value")
+                        .help(help),
+                ),
+            }
+        }
+        values
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `depends-on "secret.db" (ref)"log-group.api"`
+fn depends(d: &mut Decoder<'_, '_>, node: &KdlNode) -> Vec<DependsOn> {
+    let mut out = Vec::new();
+    for entry in node.entries() {
+        let span = d.span(entry.span());
+        let Some(text) = entry.value().as_string() else {
+            d.diags.push(
+                Diagnostic::new("infra::type", "`depends-on` takes resource addresses")
+                    .label(span, "not an address")
+                    .help("write `depends-on \"secret.db\" \"log-group.api\"`"),
+            );
+            continue;
+        };
+        match super::reference::parse_ref(text, d.scope.module) {
+            Ok(crate::model::RefTarget::Resource { address, .. }) => {
+                out.push(DependsOn { address, span })
+            }
+            Ok(crate::model::RefTarget::Output { .. }) => d.diags.push(
+                Diagnostic::new(
+                    "infra::reference",
+                    format!("`{text}` is a module output, not a resource"),
+                )
+                .label(span, "here")
+                .help("depend on a resource inside the module: `module.<name>.<kind>.<name>`"),
+            ),
+            Err(e) => d.diags.push(
+                Diagnostic::new(e.code, e.message)
+                    .label(span, "here")
+                    .help(e.help),
+            ),
+        }
+    }
+    out
+}
+
+/// `lifecycle { prevent-destroy #true; ignore-changes "desired-count" }`
+fn lifecycle_block(
+    d: &mut Decoder<'_, '_>,
+    node: &KdlNode,
+    body: &'static BlockSchema,
+) -> Lifecycle {
+    let values = d.block(NodeView::whole(node), &LIFECYCLE);
+    let mut lifecycle = Lifecycle {
+        prevent_destroy: values.get("prevent-destroy") == Some(&Value::Bool(true)),
+        ignore_changes: Vec::new(),
+    };
+    let paths: Vec<String> = values
+        .get("ignore-changes")
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let span = node
+        .iter_children()
+        .find(|c| c.name().value() == "ignore-changes")
+        .map_or_else(|| d.span(node.name().span()), |c| d.span(c.span()));
+    for path in paths {
+        if let Err(help) = check_path(&path, body) {
+            d.diags.push(
+                Diagnostic::new(
+                    "infra::unknown-attribute",
+                    format!("`ignore-changes` names `{path}`, which is not an attribute"),
+                )
+                .label(span, "in this list")
+                .help(help),
+            );
+        } else {
+            lifecycle.ignore_changes.push(path);
+        }
+    }
+    lifecycle
+}
+
+/// Checks an attribute path such as `container.api.image` against a schema.
+fn check_path(path: &str, body: &'static BlockSchema) -> Result<(), String> {
+    let mut schema = body;
+    let mut segments = path.split('.');
+    while let Some(segment) = segments.next() {
+        let Some(attr) = schema.attr(segment) else {
+            return Err(did_you_mean(
+                segment,
+                schema.attrs.iter().map(|a| a.name),
+                "attributes",
+            ));
+        };
+        match attr.ty {
+            Type::Block(inner) => schema = inner,
+            Type::Blocks(inner) => {
+                // The next segment is a label (`container.api.image`) when the block has one.
+                if inner.label.is_some() {
+                    segments.next();
+                }
+                schema = inner;
+            }
+            Type::Map(_) => return Ok(()),
+            _ => {
+                return match segments.next() {
+                    None => Ok(()),
+                    Some(extra) => Err(format!("`{segment}` has no part `{extra}`")),
+                };
+            }
+        }
+    }
+    Ok(())
+}
+
+static LIFECYCLE: BlockSchema = BlockSchema::new(
+    "lifecycle",
+    &[
+        crate::model::schema::Attr::bool("prevent-destroy"),
+        crate::model::schema::Attr::strings("ignore-changes"),
+    ],
+);

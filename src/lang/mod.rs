@@ -1,0 +1,72 @@
+//! The language front end: KDL files → the resolved [`Stack`].
+//!
+//! `load` reads the stack file and its modules, decodes every node against its kind's schema,
+//! binds variables and module inputs, resolves references, and collects every diagnostic
+//! before giving up. It never calls AWS and never prints.
+
+mod decode;
+pub mod diagnostic;
+mod interpolate;
+mod loader;
+mod reference;
+mod resolve;
+mod scope;
+mod stack_header;
+mod suggest;
+mod variables;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, Diagnostics, Rendered};
+pub use suggest::{closest, did_you_mean};
+
+use crate::model::{Sources, Stack};
+
+/// Where variable values come from, besides declared defaults.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--var name=value`, in order; later wins.
+    pub vars: Vec<(String, String)>,
+    /// `--var-file path`, in order; later wins.
+    pub var_files: Vec<PathBuf>,
+    /// `INFRA_VAR_<name>` environment variables, keyed by `<name>`.
+    pub env: BTreeMap<String, String>,
+}
+
+impl LoadOptions {
+    /// Picks the `INFRA_VAR_*` variables out of an environment.
+    pub fn env_from(vars: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
+        vars.into_iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("INFRA_VAR_")?.to_string(), v)))
+            .collect()
+    }
+}
+
+/// Loading failed: every diagnostic found, with the files they point into.
+#[derive(Debug)]
+pub struct LoadFailure {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads and resolves a stack file.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
+    let mut loader = loader::Loader::new(options);
+    loader.load_root(path);
+    let mut loaded = loader.out;
+    resolve::resolve(&mut loaded);
+    if !loaded.diags.is_empty() {
+        return Err(LoadFailure {
+            sources: loaded.sources,
+            diagnostics: loaded.diags.into_vec(),
+        });
+    }
+    Ok(Stack {
+        name: loaded.info.name.unwrap_or_default(),
+        region: loaded.info.region.unwrap_or_default(),
+        tags: loaded.tags,
+        resources: loaded.resources,
+        sources: loaded.sources,
+    })
+}

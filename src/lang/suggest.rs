@@ -1,0 +1,50 @@
+//! "Did you mean ...?" suggestions.
+
+/// The candidate closest to `word`, if it is close enough to be a plausible typo.
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// A help line: "did you mean `x`?" or a list of what is allowed.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    what: &str,
+) -> String {
+    let all: Vec<&str> = candidates.into_iter().collect();
+    match closest(word, all.iter().copied()) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None => {
+            if all.is_empty() {
+                format!("there are no {what} here")
+            } else if all.len() <= 12 {
+                format!("{what}: {}", all.join(", "))
+            } else {
+                format!("{what}: {}, ...", all[..12].join(", "))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words_only() {
+        let kinds = ["target-group", "listener", "service"];
+        assert_eq!(closest("target-gruop", kinds), Some("target-group"));
+        assert_eq!(closest("database", kinds), None);
+    }
+
+    #[test]
+    fn lists_candidates_when_nothing_is_close() {
+        let help = did_you_mean("zzz", ["a", "b"], "attributes");
+        assert_eq!(help, "attributes: a, b");
+    }
+}

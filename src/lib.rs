@@ -1,0 +1,10 @@
+//! infra: infrastructure as code for AWS web services.
+//!
+//! The pipeline runs one way: `lang` (load → resolve) produces a `model::Stack`, `graph` builds
+//! the dependency DAG; later stages refresh, diff, render and apply. Only `ui` prints.
+
+pub mod cli;
+pub mod graph;
+pub mod lang;
+pub mod model;
+pub mod ui;

@@ -1,0 +1,272 @@
+//! Schema types: what attributes a kind has, their types, AWS defaults, limits and flags.
+//!
+//! Schemas are static data built with `const fn` builders, so the catalogue in
+//! [`super::schemas`] reads like a table. The decoder, the diff and the renderers are generic
+//! over these types.
+
+use std::collections::BTreeMap;
+
+use super::value::Value;
+
+/// The type of an attribute, which also says how it is written in KDL.
+#[derive(Debug, Clone, Copy)]
+pub enum Type {
+    /// `name "api"`
+    String,
+    /// `port 8080`
+    Int,
+    /// `threshold 2.5` (integers are accepted)
+    Number,
+    /// `deletion-protection #true`
+    Bool,
+    /// `subnets "a" "b"`: the node's arguments
+    List(&'static Type),
+    /// `tags { env "prod" }`: child nodes, one argument each
+    Map(&'static Type),
+    /// `health-check { path "/" }`: one nested block
+    Block(&'static BlockSchema),
+    /// `container "web" { ... }`, repeated: a list of blocks
+    Blocks(&'static BlockSchema),
+}
+
+impl Type {
+    pub fn describe(&self) -> String {
+        match self {
+            Type::String => "string".into(),
+            Type::Int => "integer".into(),
+            Type::Number => "number".into(),
+            Type::Bool => "boolean (#true or #false)".into(),
+            Type::List(t) => format!("list of {}", t.describe()),
+            Type::Map(t) => format!("map of {}", t.describe()),
+            Type::Block(b) => format!("`{}` block", b.name),
+            Type::Blocks(b) => format!("repeated `{}` block", b.name),
+        }
+    }
+
+    pub fn is_scalar(&self) -> bool {
+        matches!(self, Type::String | Type::Int | Type::Number | Type::Bool)
+    }
+}
+
+/// The value AWS uses when an attribute is omitted.
+#[derive(Debug, Clone, Copy)]
+pub enum Default {
+    Str(&'static str),
+    Int(i64),
+    Bool(bool),
+    StrList(&'static [&'static str]),
+}
+
+impl Default {
+    pub fn to_value(self) -> Value {
+        match self {
+            Default::Str(s) => Value::String(s.to_string()),
+            Default::Int(i) => Value::Int(i),
+            Default::Bool(b) => Value::Bool(b),
+            Default::StrList(items) => {
+                Value::List(items.iter().map(|s| Value::String(s.to_string())).collect())
+            }
+        }
+    }
+}
+
+/// A limit on one value, checked locally before anything reaches AWS.
+#[derive(Debug, Clone, Copy)]
+pub enum Check {
+    /// Inclusive integer range.
+    Range(i64, i64),
+    /// Length in characters, inclusive.
+    Length(usize, usize),
+    /// Allowed string values.
+    OneOf(&'static [&'static str]),
+    /// Allowed integer values.
+    OneOfInt(&'static [i64]),
+    /// Number of list items or map entries, inclusive.
+    Count(usize, usize),
+    /// A named rule with its own message: `Err((message, help))`.
+    Custom(fn(&Value) -> Result<(), (String, String)>),
+}
+
+/// A rule across the attributes of one block.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    ExactlyOneOf(&'static [&'static str]),
+    AtMostOneOf(&'static [&'static str]),
+    AtLeastOneOf(&'static [&'static str]),
+    /// When the first attribute is set, all of the others must be too.
+    Requires(&'static str, &'static [&'static str]),
+    /// A rule with its own logic; returns the attribute to point at, a message and a help line.
+    Custom(fn(&BTreeMap<String, Value>) -> Option<Violation>),
+}
+
+/// A broken [`Rule::Custom`].
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub attribute: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+/// One attribute of a block.
+#[derive(Debug, Clone, Copy)]
+pub struct Attr {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+    pub default: Option<Default>,
+    /// Changing it means replacing the resource.
+    pub force_new: bool,
+    /// Never shown in plans, logs or errors.
+    pub sensitive: bool,
+    pub checks: &'static [Check],
+    pub doc: &'static str,
+}
+
+impl Attr {
+    pub const fn new(name: &'static str, ty: Type) -> Self {
+        Attr {
+            name,
+            ty,
+            required: false,
+            default: None,
+            force_new: false,
+            sensitive: false,
+            checks: &[],
+            doc: "",
+        }
+    }
+    pub const fn string(name: &'static str) -> Self {
+        Attr::new(name, Type::String)
+    }
+    pub const fn int(name: &'static str) -> Self {
+        Attr::new(name, Type::Int)
+    }
+    pub const fn number(name: &'static str) -> Self {
+        Attr::new(name, Type::Number)
+    }
+    pub const fn bool(name: &'static str) -> Self {
+        Attr::new(name, Type::Bool)
+    }
+    pub const fn strings(name: &'static str) -> Self {
+        Attr::new(name, Type::List(&Type::String))
+    }
+    pub const fn string_map(name: &'static str) -> Self {
+        Attr::new(name, Type::Map(&Type::String))
+    }
+    pub const fn block(name: &'static str, schema: &'static BlockSchema) -> Self {
+        Attr::new(name, Type::Block(schema))
+    }
+    pub const fn blocks(name: &'static str, schema: &'static BlockSchema) -> Self {
+        Attr::new(name, Type::Blocks(schema))
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn default(mut self, default: Default) -> Self {
+        self.default = Some(default);
+        self
+    }
+    pub const fn force_new(mut self) -> Self {
+        self.force_new = true;
+        self
+    }
+    pub const fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    pub const fn checks(mut self, checks: &'static [Check]) -> Self {
+        self.checks = checks;
+        self
+    }
+    pub const fn doc(mut self, doc: &'static str) -> Self {
+        self.doc = doc;
+        self
+    }
+}
+
+/// A block: the body of a resource, or a nested block such as `health-check`.
+#[derive(Debug)]
+pub struct BlockSchema {
+    pub name: &'static str,
+    /// The attribute filled from the node's first argument (`container "web"` → `name`).
+    pub label: Option<&'static str>,
+    pub attrs: &'static [Attr],
+    pub rules: &'static [Rule],
+    /// Rewrites shorthand into its full form after decoding (e.g. an alias to a load balancer).
+    pub expand: Option<fn(&mut BTreeMap<String, Value>)>,
+}
+
+impl BlockSchema {
+    pub const fn new(name: &'static str, attrs: &'static [Attr]) -> Self {
+        BlockSchema {
+            name,
+            label: None,
+            attrs,
+            rules: &[],
+            expand: None,
+        }
+    }
+    pub const fn label(mut self, label: &'static str) -> Self {
+        self.label = Some(label);
+        self
+    }
+    pub const fn rules(mut self, rules: &'static [Rule]) -> Self {
+        self.rules = rules;
+        self
+    }
+    pub const fn expand(mut self, expand: fn(&mut BTreeMap<String, Value>)) -> Self {
+        self.expand = Some(expand);
+        self
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&'static Attr> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+}
+
+/// An attribute AWS assigns: known only after the resource exists (or is looked up).
+#[derive(Debug, Clone, Copy)]
+pub struct Computed {
+    pub name: &'static str,
+    pub ty: Type,
+    pub doc: &'static str,
+}
+
+impl Computed {
+    pub const fn new(name: &'static str, ty: Type, doc: &'static str) -> Self {
+        Computed { name, ty, doc }
+    }
+}
+
+/// Everything infra knows about one kind.
+#[derive(Debug)]
+pub struct ResourceSchema {
+    pub title: &'static str,
+    pub body: &'static BlockSchema,
+    pub computed: &'static [Computed],
+    /// What `(ref)"kind.name"` means without an attribute.
+    pub default_attribute: &'static str,
+    /// Whether the kind carries AWS tags (Route53 records do not).
+    pub taggable: bool,
+    /// The attributes that identify the live resource (its natural key).
+    pub natural_key: &'static [&'static str],
+}
+
+impl ResourceSchema {
+    /// The type of an attribute a reference may read: a written attribute or a computed one.
+    pub fn readable(&self, name: &str) -> Option<Type> {
+        self.body
+            .attr(name)
+            .map(|a| a.ty)
+            .or_else(|| self.computed.iter().find(|c| c.name == name).map(|c| c.ty))
+    }
+
+    pub fn readable_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.body
+            .attrs
+            .iter()
+            .map(|a| a.name)
+            .chain(self.computed.iter().map(|c| c.name))
+    }
+}

@@ -1,0 +1,214 @@
+//! CloudWatch metric alarms, on one metric or on metric math.
+
+use std::collections::BTreeMap;
+
+use super::common::{ACTIONS, TAGS};
+use crate::model::schema::{
+    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+};
+use crate::model::value::Value;
+
+pub static ALARM: ResourceSchema = ResourceSchema {
+    title: "CloudWatch alarm",
+    body: &ALARM_BODY,
+    computed: &[Computed::new("arn", Type::String, "The alarm's ARN.")],
+    default_attribute: "arn",
+    taggable: true,
+    natural_key: &["name"],
+};
+
+const STATISTICS: &[&str] = &["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
+
+static ALARM_BODY: BlockSchema = BlockSchema::new(
+    "alarm",
+    &[
+        Attr::string("name")
+            .required()
+            .force_new()
+            .checks(&[Check::Length(1, 255), Check::Custom(no_control_chars)]),
+        Attr::string("description").checks(&[Check::Length(0, 1024)]),
+        Attr::string("namespace").checks(&[Check::Length(1, 255)]),
+        Attr::string("metric").checks(&[Check::Length(1, 255)]),
+        Attr::string_map("dimensions").checks(&[Check::Count(0, 30)]),
+        Attr::string("statistic").checks(&[Check::OneOf(STATISTICS)]),
+        Attr::string("percentile")
+            .checks(&[Check::Custom(percentile)])
+            .doc("An extended statistic such as \"p95\" or \"p99.9\"."),
+        Attr::int("period").checks(&[Check::Custom(period)]),
+        Attr::string("unit"),
+        Attr::blocks("query", &METRIC_QUERY).checks(&[Check::Count(1, 10)]),
+        Attr::int("evaluation-periods")
+            .required()
+            .checks(&[Check::Range(1, 100_000)]),
+        Attr::int("datapoints-to-alarm").checks(&[Check::Range(1, 100_000)]),
+        Attr::number("threshold").required(),
+        Attr::string("comparison")
+            .required()
+            .checks(&[Check::OneOf(&[
+                "GreaterThanThreshold",
+                "GreaterThanOrEqualToThreshold",
+                "LessThanThreshold",
+                "LessThanOrEqualToThreshold",
+            ])]),
+        Attr::string("treat-missing-data")
+            .default(Default::Str("missing"))
+            .checks(&[Check::OneOf(&[
+                "breaching",
+                "notBreaching",
+                "ignore",
+                "missing",
+            ])]),
+        Attr::strings("actions").checks(ACTIONS),
+        Attr::strings("ok-actions").checks(ACTIONS),
+        Attr::strings("insufficient-data-actions").checks(ACTIONS),
+        Attr::bool("actions-enabled").default(Default::Bool(true)),
+        TAGS,
+    ],
+)
+.rules(&[
+    Rule::ExactlyOneOf(&["metric", "query"]),
+    Rule::Requires("metric", &["namespace", "period"]),
+    Rule::AtMostOneOf(&["statistic", "percentile"]),
+    Rule::Custom(alarm_rules),
+]);
+
+fn no_control_chars(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(s) if s.chars().any(char::is_control) => Err((
+            "alarm name contains a control character".into(),
+            "alarm names may not contain ASCII control characters".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn percentile(value: &Value) -> Result<(), (String, String)> {
+    let Some(s) = value.as_str() else {
+        return Ok(());
+    };
+    let ok = s
+        .strip_prefix('p')
+        .and_then(|n| n.parse::<f64>().ok())
+        .is_some_and(|n| (0.0..=100.0).contains(&n));
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            format!("`{s}` is not a percentile"),
+            "write a percentile as \"p\" and a number from 0 to 100, such as \"p95\" or \"p99.9\""
+                .into(),
+        ))
+    }
+}
+
+/// Alarm periods are 10, 30 or a multiple of 60 seconds.
+fn period(value: &Value) -> Result<(), (String, String)> {
+    match value.as_int() {
+        Some(p) if !(p == 10 || p == 30 || (p >= 60 && p % 60 == 0)) => Err((
+            format!("{p} seconds is not a valid alarm period"),
+            "use 10, 30 or a multiple of 60 seconds".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn alarm_rules(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let int = |k: &str| body.get(k).and_then(Value::as_int);
+    if body.contains_key("metric")
+        && !body.contains_key("statistic")
+        && !body.contains_key("percentile")
+    {
+        return Some(Violation {
+            attribute: "metric",
+            message: "a metric alarm needs a statistic or a percentile".into(),
+            help: "add `statistic \"Average\"` (or Sum, Minimum, Maximum, SampleCount) or \
+                   `percentile \"p95\"`"
+                .into(),
+        });
+    }
+    if let (Some(points), Some(periods)) = (int("datapoints-to-alarm"), int("evaluation-periods"))
+        && points > periods
+    {
+        return Some(Violation {
+            attribute: "datapoints-to-alarm",
+            message: format!(
+                "{points} datapoints to alarm is more than the {periods} evaluation periods"
+            ),
+            help: "datapoints-to-alarm must be at most evaluation-periods".into(),
+        });
+    }
+    let period = int("period").or_else(|| {
+        body.get("query")?
+            .as_list()?
+            .iter()
+            .filter_map(|q| q.as_map()?.get("period")?.as_int())
+            .max()
+    });
+    if let (Some(period), Some(periods)) = (period, int("evaluation-periods")) {
+        let limit = if period < 60 { 3_600 } else { 86_400 };
+        if period * periods > limit {
+            return Some(Violation {
+                attribute: "evaluation-periods",
+                message: format!(
+                    "{periods} periods of {period}s look back {}s, more than CloudWatch allows",
+                    period * periods
+                ),
+                help: format!(
+                    "evaluation-periods × period may be at most {limit}s for this period"
+                ),
+            });
+        }
+    }
+    if let Some(queries) = body.get("query").and_then(Value::as_list) {
+        let returning = queries
+            .iter()
+            .filter(|q| q.as_map().and_then(|m| m.get("return-data")) == Some(&Value::Bool(true)))
+            .count();
+        if returning != 1 {
+            return Some(Violation {
+                attribute: "query",
+                message: format!("{returning} queries return data; an alarm needs exactly one"),
+                help: "mark the expression the alarm watches with `return-data=#true`".into(),
+            });
+        }
+    }
+    None
+}
+
+static METRIC_QUERY: BlockSchema = BlockSchema::new(
+    "query",
+    &[
+        Attr::string("id")
+            .required()
+            .checks(&[Check::Length(1, 255), Check::Custom(query_id)]),
+        Attr::string("expression").checks(&[Check::Length(1, 2048)]),
+        Attr::string("label"),
+        Attr::bool("return-data").default(Default::Bool(false)),
+        Attr::string("namespace"),
+        Attr::string("metric"),
+        Attr::string_map("dimensions").checks(&[Check::Count(0, 30)]),
+        Attr::string("stat").doc("A statistic or a percentile such as p95."),
+        Attr::int("period").checks(&[Check::Custom(period)]),
+    ],
+)
+.label("id")
+.rules(&[
+    Rule::ExactlyOneOf(&["expression", "metric"]),
+    Rule::Requires("metric", &["namespace", "stat", "period"]),
+]);
+
+fn query_id(value: &Value) -> Result<(), (String, String)> {
+    let Some(id) = value.as_str() else {
+        return Ok(());
+    };
+    let ok = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            format!("`{id}` is not a valid metric query id"),
+            "ids start with a lowercase letter and hold letters, digits and underscores".into(),
+        ))
+    }
+}

@@ -1,0 +1,439 @@
+//! ECS: clusters, task definitions (with containers and volumes) and services.
+
+use std::collections::BTreeMap;
+
+use super::common::{PORT, TAGS, ecs_name};
+use crate::model::schema::{
+    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+};
+use crate::model::value::Value;
+
+// ---------------------------------------------------------------- cluster
+
+pub static CLUSTER: ResourceSchema = ResourceSchema {
+    title: "ECS cluster",
+    body: &CLUSTER_BODY,
+    computed: &[Computed::new("arn", Type::String, "The cluster's ARN.")],
+    default_attribute: "arn",
+    taggable: true,
+    natural_key: &["name"],
+};
+
+static CLUSTER_BODY: BlockSchema = BlockSchema::new(
+    "cluster",
+    &[
+        Attr::string("name")
+            .required()
+            .force_new()
+            .checks(&[Check::Custom(ecs_name)])
+            .doc("The cluster name (natural key)."),
+        Attr::string("container-insights")
+            .default(Default::Str("disabled"))
+            .checks(&[Check::OneOf(&["enabled", "disabled", "enhanced"])])
+            .doc("CloudWatch Container Insights."),
+        Attr::strings("capacity-providers")
+            .checks(&[Check::Custom(capacity_providers)])
+            .doc("FARGATE and/or FARGATE_SPOT."),
+        TAGS,
+    ],
+);
+
+fn capacity_providers(value: &Value) -> Result<(), (String, String)> {
+    for item in value.as_list().unwrap_or_default() {
+        if let Some(s) = item.as_str()
+            && s != "FARGATE"
+            && s != "FARGATE_SPOT"
+        {
+            return Err((
+                format!("`{s}` is not a Fargate capacity provider"),
+                "use \"FARGATE\" and/or \"FARGATE_SPOT\"".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- task definition
+
+pub static TASK_DEFINITION: ResourceSchema = ResourceSchema {
+    title: "ECS task definition",
+    body: &TASK_DEFINITION_BODY,
+    computed: &[
+        Computed::new("arn", Type::String, "ARN of the revision in use."),
+        Computed::new("revision", Type::Int, "The revision number in use."),
+    ],
+    default_attribute: "arn",
+    taggable: true,
+    natural_key: &["family"],
+};
+
+static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
+    "task-definition",
+    &[
+        Attr::string("family")
+            .required()
+            .force_new()
+            .checks(&[Check::Custom(ecs_name)])
+            .doc("The task definition family (natural key)."),
+        Attr::int("cpu")
+            .required()
+            .doc("Task CPU units (256 = 0.25 vCPU)."),
+        Attr::int("memory").required().doc("Task memory in MiB."),
+        Attr::string("network-mode")
+            .default(Default::Str("awsvpc"))
+            .checks(&[Check::OneOf(&["awsvpc", "bridge", "host", "none"])]),
+        Attr::strings("requires-compatibilities")
+            .default(Default::StrList(&["FARGATE"]))
+            .checks(&[Check::Count(1, 3)]),
+        Attr::string("execution-role").doc("IAM role ARN ECS uses to pull images and secrets."),
+        Attr::string("task-role").doc("IAM role ARN the containers run as."),
+        Attr::string("cpu-architecture")
+            .default(Default::Str("X86_64"))
+            .checks(&[Check::OneOf(&["X86_64", "ARM64"])]),
+        Attr::int("ephemeral-storage")
+            .checks(&[Check::Range(21, 200)])
+            .doc("Ephemeral storage in GiB (Fargate: 21–200; 20 when omitted)."),
+        Attr::blocks("container", &CONTAINER)
+            .required()
+            .checks(&[Check::Count(1, 10)]),
+        Attr::blocks("volume", &VOLUME),
+        Attr::int("keep-revisions")
+            .default(Default::Int(5))
+            .checks(&[Check::Range(1, 100)])
+            .doc("Older ACTIVE revisions beyond this number are deregistered after a deploy."),
+        TAGS,
+    ],
+)
+.rules(&[
+    Rule::Custom(fargate_size),
+    Rule::Custom(unique_container_names),
+]);
+
+/// Fargate's valid task-level CPU/memory combinations.
+fn fargate_size(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let fargate = body
+        .get("requires-compatibilities")
+        .and_then(Value::as_list)
+        .is_none_or(|l| l.iter().any(|v| v.as_str() == Some("FARGATE")));
+    let (Some(cpu), Some(memory)) = (
+        body.get("cpu").and_then(Value::as_int),
+        body.get("memory").and_then(Value::as_int),
+    ) else {
+        return None;
+    };
+    if !fargate {
+        return None;
+    }
+    let allowed: &[i64] = match cpu {
+        256 => &[512, 1024, 2048],
+        512 => &[1024, 2048, 3072, 4096],
+        1024 => &[2048, 3072, 4096, 5120, 6144, 7168, 8192],
+        2048 => &[
+            4096, 5120, 6144, 7168, 8192, 9216, 10240, 11264, 12288, 13312, 14336, 15360, 16384,
+        ],
+        4096 => &[
+            8192, 9216, 10240, 11264, 12288, 13312, 14336, 15360, 16384, 17408, 18432, 19456,
+            20480, 21504, 22528, 23552, 24576, 25600, 26624, 27648, 28672, 29696, 30720,
+        ],
+        8192 => &[
+            16384, 20480, 24576, 28672, 32768, 36864, 40960, 45056, 49152, 53248, 57344, 61440,
+        ],
+        16384 => &[
+            32768, 40960, 49152, 57344, 65536, 73728, 81920, 90112, 98304, 106496, 114688, 122880,
+        ],
+        _ => {
+            return Some(Violation {
+                attribute: "cpu",
+                message: format!("{cpu} is not a Fargate CPU size"),
+                help: "Fargate tasks take cpu 256, 512, 1024, 2048, 4096, 8192 or 16384".into(),
+            });
+        }
+    };
+    if allowed.contains(&memory) {
+        return None;
+    }
+    let (lo, hi) = (allowed[0], allowed[allowed.len() - 1]);
+    Some(Violation {
+        attribute: "memory",
+        message: format!("Fargate does not run {cpu} CPU units with {memory} MiB"),
+        help: format!(
+            "with cpu {cpu}, memory must be one of {}",
+            if allowed.len() <= 4 {
+                allowed
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                format!("{lo} to {hi} in steps of {}", allowed[1] - allowed[0])
+            }
+        ),
+    })
+}
+
+fn unique_container_names(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let containers = body.get("container")?.as_list()?;
+    let mut seen = std::collections::BTreeSet::new();
+    for c in containers {
+        if let Some(name) = c
+            .as_map()
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            && !seen.insert(name)
+        {
+            return Some(Violation {
+                attribute: "container",
+                message: format!("two containers are named `{name}`"),
+                help: "container names must be unique within a task definition".into(),
+            });
+        }
+    }
+    None
+}
+
+static CONTAINER: BlockSchema = BlockSchema::new(
+    "container",
+    &[
+        Attr::string("name")
+            .required()
+            .checks(&[Check::Custom(ecs_name)]),
+        Attr::string("image")
+            .required()
+            .doc("Image reference, e.g. an ECR URI with a tag."),
+        Attr::bool("essential").default(Default::Bool(true)),
+        Attr::int("cpu")
+            .default(Default::Int(0))
+            .checks(&[Check::Range(0, 16384)]),
+        Attr::int("memory")
+            .checks(&[Check::Range(6, 122880)])
+            .doc("Hard limit in MiB."),
+        Attr::int("memory-reservation").checks(&[Check::Range(6, 122880)]),
+        Attr::strings("command"),
+        Attr::strings("entry-point"),
+        Attr::string("working-directory"),
+        Attr::string("user"),
+        Attr::bool("readonly-root-filesystem").default(Default::Bool(false)),
+        Attr::int("stop-timeout").checks(&[Check::Range(2, 120)]),
+        Attr::blocks("port-mapping", &PORT_MAPPING),
+        Attr::string_map("environment").checks(&[Check::Custom(env_names)]),
+        Attr::string_map("secrets")
+            .checks(&[Check::Custom(env_names)])
+            .doc("Environment variable → Secrets Manager secret ARN (usually a reference)."),
+        Attr::block("log", &LOG_CONFIG),
+        Attr::block("health-check", &CONTAINER_HEALTH_CHECK),
+        Attr::blocks("mount-point", &MOUNT_POINT),
+    ],
+)
+.label("name");
+
+fn env_names(value: &Value) -> Result<(), (String, String)> {
+    for key in value.as_map().into_iter().flat_map(|m| m.keys()) {
+        let ok = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err((
+                format!("`{key}` is not a valid environment variable name"),
+                "use letters, digits and underscores, not starting with a digit".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+static PORT_MAPPING: BlockSchema = BlockSchema::new(
+    "port-mapping",
+    &[
+        Attr::int("container-port").required().checks(PORT),
+        Attr::int("host-port").checks(PORT),
+        Attr::string("protocol")
+            .default(Default::Str("tcp"))
+            .checks(&[Check::OneOf(&["tcp", "udp"])]),
+        Attr::string("name"),
+        Attr::string("app-protocol").checks(&[Check::OneOf(&["http", "http2", "grpc"])]),
+    ],
+)
+.label("container-port");
+
+static LOG_CONFIG: BlockSchema = BlockSchema::new(
+    "log",
+    &[
+        Attr::string("driver")
+            .default(Default::Str("awslogs"))
+            .checks(&[Check::OneOf(&[
+                "awslogs",
+                "awsfirelens",
+                "splunk",
+                "json-file",
+            ])]),
+        Attr::string("group").doc("The log group name (usually a reference to a log-group)."),
+        Attr::string("stream-prefix"),
+        Attr::string("region").doc("Defaults to the stack's region."),
+    ],
+)
+.rules(&[Rule::Requires("stream-prefix", &["group"])]);
+
+static CONTAINER_HEALTH_CHECK: BlockSchema = BlockSchema::new(
+    "health-check",
+    &[
+        Attr::strings("command")
+            .required()
+            .checks(&[Check::Count(1, 100)])
+            .doc("e.g. \"CMD-SHELL\" \"curl -f http://localhost:8080/health || exit 1\""),
+        Attr::int("interval")
+            .default(Default::Int(30))
+            .checks(&[Check::Range(5, 300)]),
+        Attr::int("timeout")
+            .default(Default::Int(5))
+            .checks(&[Check::Range(2, 120)]),
+        Attr::int("retries")
+            .default(Default::Int(3))
+            .checks(&[Check::Range(1, 10)]),
+        Attr::int("start-period")
+            .default(Default::Int(0))
+            .checks(&[Check::Range(0, 300)]),
+    ],
+);
+
+static MOUNT_POINT: BlockSchema = BlockSchema::new(
+    "mount-point",
+    &[
+        Attr::string("volume").required(),
+        Attr::string("path").required(),
+        Attr::bool("read-only").default(Default::Bool(false)),
+    ],
+);
+
+static VOLUME: BlockSchema = BlockSchema::new(
+    "volume",
+    &[
+        Attr::string("name").required(),
+        Attr::block("efs", &EFS_VOLUME),
+    ],
+)
+.label("name");
+
+static EFS_VOLUME: BlockSchema = BlockSchema::new(
+    "efs",
+    &[
+        Attr::string("file-system")
+            .required()
+            .doc("The EFS file system id (fs-...)."),
+        Attr::string("root-directory").default(Default::Str("/")),
+        Attr::bool("transit-encryption").default(Default::Bool(false)),
+        Attr::string("access-point"),
+        Attr::bool("iam").default(Default::Bool(false)),
+    ],
+)
+.rules(&[Rule::Requires("access-point", &["transit-encryption"])]);
+
+// ---------------------------------------------------------------- service
+
+pub static SERVICE: ResourceSchema = ResourceSchema {
+    title: "ECS service",
+    body: &SERVICE_BODY,
+    computed: &[Computed::new("arn", Type::String, "The service's ARN.")],
+    default_attribute: "arn",
+    taggable: true,
+    natural_key: &["cluster", "name"],
+};
+
+static SERVICE_BODY: BlockSchema = BlockSchema::new(
+    "service",
+    &[
+        Attr::string("name")
+            .required()
+            .force_new()
+            .checks(&[Check::Custom(ecs_name)]),
+        Attr::string("cluster").required().force_new(),
+        Attr::string("task-definition").required(),
+        Attr::int("desired-count")
+            .default(Default::Int(1))
+            .checks(&[Check::Range(0, 5000)]),
+        Attr::string("launch-type")
+            .default(Default::Str("FARGATE"))
+            .force_new()
+            .checks(&[Check::OneOf(&["FARGATE", "EC2", "EXTERNAL"])]),
+        Attr::string("platform-version").default(Default::Str("LATEST")),
+        Attr::block("network", &SERVICE_NETWORK),
+        Attr::blocks("load-balancer", &SERVICE_LOAD_BALANCER).checks(&[Check::Count(0, 5)]),
+        Attr::block("deployment", &DEPLOYMENT),
+        Attr::int("health-check-grace-period")
+            .checks(&[Check::Range(0, 2_147_483_647)])
+            .doc("Seconds to ignore failing load balancer health checks after a task starts."),
+        Attr::bool("enable-execute-command").default(Default::Bool(false)),
+        Attr::string("propagate-tags")
+            .default(Default::Str("NONE"))
+            .checks(&[Check::OneOf(&["SERVICE", "TASK_DEFINITION", "NONE"])]),
+        Attr::bool("wait-for-steady-state")
+            .default(Default::Bool(true))
+            .doc("Apply waits until the deployment completes and running = desired."),
+        TAGS,
+    ],
+)
+.rules(&[
+    Rule::Requires("health-check-grace-period", &["load-balancer"]),
+    Rule::Custom(awsvpc_needs_network),
+]);
+
+fn awsvpc_needs_network(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let fargate = body.get("launch-type").and_then(Value::as_str) == Some("FARGATE");
+    if fargate && !body.contains_key("network") {
+        return Some(Violation {
+            attribute: "name",
+            message: "a Fargate service needs a `network` block".into(),
+            help: "add `network { subnets ...; security-groups ... }`".into(),
+        });
+    }
+    None
+}
+
+static SERVICE_NETWORK: BlockSchema = BlockSchema::new(
+    "network",
+    &[
+        Attr::strings("subnets")
+            .required()
+            .checks(&[Check::Count(1, 16)]),
+        Attr::strings("security-groups").checks(&[Check::Count(0, 5)]),
+        Attr::bool("assign-public-ip").default(Default::Bool(false)),
+    ],
+);
+
+static SERVICE_LOAD_BALANCER: BlockSchema = BlockSchema::new(
+    "load-balancer",
+    &[
+        Attr::string("target-group").required(),
+        Attr::string("container").required(),
+        Attr::int("port").required().checks(PORT),
+    ],
+)
+.label("target-group");
+
+static DEPLOYMENT: BlockSchema = BlockSchema::new(
+    "deployment",
+    &[
+        Attr::int("minimum-healthy-percent")
+            .default(Default::Int(100))
+            .checks(&[Check::Range(0, 100)]),
+        Attr::int("maximum-percent")
+            .default(Default::Int(200))
+            .checks(&[Check::Range(100, 200)]),
+        Attr::bool("circuit-breaker").default(Default::Bool(false)),
+        Attr::bool("rollback").default(Default::Bool(false)),
+    ],
+)
+.rules(&[Rule::Custom(rollback_needs_breaker)]);
+
+fn rollback_needs_breaker(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let on = |k: &str| body.get(k) == Some(&Value::Bool(true));
+    if on("rollback") && !on("circuit-breaker") {
+        return Some(Violation {
+            attribute: "rollback",
+            message: "rollback needs the deployment circuit breaker".into(),
+            help: "add `circuit-breaker #true`".into(),
+        });
+    }
+    None
+}

@@ -1,0 +1,124 @@
+//! Route53 records. Records carry no tags: ownership lives in a companion TXT record.
+
+use std::collections::BTreeMap;
+
+use super::common::dns_name;
+use crate::model::schema::{
+    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+};
+use crate::model::value::{RefTarget, Reference, Value};
+
+pub static RECORD: ResourceSchema = ResourceSchema {
+    title: "Route53 record",
+    body: &RECORD_BODY,
+    computed: &[Computed::new(
+        "fqdn",
+        Type::String,
+        "The record's fully qualified name.",
+    )],
+    default_attribute: "name",
+    taggable: false,
+    natural_key: &["zone", "name", "type", "set-identifier"],
+};
+
+static RECORD_BODY: BlockSchema = BlockSchema::new(
+    "record",
+    &[
+        Attr::string("zone")
+            .required()
+            .force_new()
+            .doc("Hosted zone id (usually a look-up)."),
+        Attr::string("name")
+            .required()
+            .force_new()
+            .checks(&[Check::Custom(dns_name)]),
+        Attr::string("type")
+            .required()
+            .force_new()
+            .checks(&[Check::OneOf(&[
+                "A", "AAAA", "CNAME", "TXT", "MX", "NS", "SRV", "CAA", "PTR", "SPF", "DS",
+            ])]),
+        Attr::int("ttl").checks(&[Check::Range(0, 2_147_483_647)]),
+        Attr::strings("values").checks(&[Check::Count(1, 100)]),
+        Attr::block("alias", &ALIAS),
+        Attr::int("weight").checks(&[Check::Range(0, 255)]),
+        Attr::string("set-identifier")
+            .force_new()
+            .checks(&[Check::Length(1, 128)]),
+    ],
+)
+.rules(&[
+    Rule::ExactlyOneOf(&["values", "alias"]),
+    Rule::Requires("weight", &["set-identifier"]),
+    Rule::Requires("set-identifier", &["weight"]),
+    Rule::Custom(ttl_rules),
+]);
+
+fn ttl_rules(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    if body.contains_key("alias") && body.contains_key("ttl") {
+        return Some(Violation {
+            attribute: "ttl",
+            message: "an alias record has no TTL of its own".into(),
+            help: "remove `ttl`; Route53 uses the alias target's TTL".into(),
+        });
+    }
+    if body.get("type").and_then(Value::as_str) == Some("CNAME")
+        && body
+            .get("values")
+            .and_then(Value::as_list)
+            .is_some_and(|v| v.len() > 1)
+    {
+        return Some(Violation {
+            attribute: "values",
+            message: "a CNAME record has exactly one value".into(),
+            help: "keep one value, or use weighted records with set identifiers".into(),
+        });
+    }
+    None
+}
+
+/// TTL used when values are given without one.
+pub const DEFAULT_TTL: i64 = 300;
+
+static ALIAS: BlockSchema = BlockSchema::new(
+    "alias",
+    &[
+        Attr::string("load-balancer")
+            .doc("Shorthand: a reference to a load balancer fills dns-name and zone-id."),
+        Attr::string("dns-name"),
+        Attr::string("zone-id"),
+        Attr::bool("evaluate-target-health").default(Default::Bool(false)),
+    ],
+)
+.label("load-balancer")
+.rules(&[
+    Rule::AtLeastOneOf(&["load-balancer", "dns-name"]),
+    Rule::Requires("dns-name", &["zone-id"]),
+])
+.expand(expand_alias);
+
+/// `alias (ref)"load-balancer.main"` → the load balancer's `dns-name` and `zone-id`.
+fn expand_alias(body: &mut BTreeMap<String, Value>) {
+    let Some(Value::Ref(reference)) = body.get("load-balancer") else {
+        return;
+    };
+    let RefTarget::Resource { address, attribute } = &reference.target else {
+        return;
+    };
+    if attribute.is_some() {
+        return;
+    }
+    let to = |attr: &str| {
+        Value::Ref(Reference {
+            target: RefTarget::Resource {
+                address: address.clone(),
+                attribute: Some(attr.to_string()),
+            },
+            span: reference.span,
+        })
+    };
+    let (dns, zone) = (to("dns-name"), to("zone-id"));
+    body.remove("load-balancer");
+    body.insert("dns-name".into(), dns);
+    body.insert("zone-id".into(), zone);
+}

@@ -1,0 +1,89 @@
+//! Secrets Manager secrets and where their values come from.
+
+use super::common::TAGS;
+use crate::model::schema::{
+    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type,
+};
+use crate::model::value::Value;
+
+pub static SECRET: ResourceSchema = ResourceSchema {
+    title: "Secrets Manager secret",
+    body: &SECRET_BODY,
+    computed: &[Computed::new("arn", Type::String, "The secret's ARN.")],
+    default_attribute: "arn",
+    taggable: true,
+    natural_key: &["name"],
+};
+
+static SECRET_BODY: BlockSchema = BlockSchema::new(
+    "secret",
+    &[
+        Attr::string("name")
+            .required()
+            .force_new()
+            .checks(&[Check::Length(1, 512), Check::Custom(secret_name)]),
+        Attr::string("description").checks(&[Check::Length(0, 2048)]),
+        Attr::string("kms-key").doc("KMS key id, ARN or alias; aws/secretsmanager when omitted."),
+        Attr::block("value", &SECRET_VALUE)
+            .sensitive()
+            .doc("Where the value comes from; omitted means operators set it by hand."),
+        Attr::int("recovery-window")
+            .default(Default::Int(30))
+            .checks(&[Check::Range(7, 30)])
+            .doc("Days a deleted secret can be restored."),
+        TAGS,
+    ],
+);
+
+fn secret_name(value: &Value) -> Result<(), (String, String)> {
+    let Some(name) = value.as_str() else {
+        return Ok(());
+    };
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c)))
+    {
+        return Err((
+            format!("secret name `{name}` contains `{bad}`"),
+            "secret names use letters, digits and /_+=.@-".into(),
+        ));
+    }
+    // AWS appends "-" and six random characters to the ARN; a name ending the same way
+    // makes look-ups by partial ARN ambiguous.
+    let tail: Vec<char> = name.chars().rev().take(7).collect();
+    if tail.len() == 7 && tail[6] == '-' && tail[..6].iter().all(char::is_ascii_alphanumeric) {
+        return Err((
+            format!("secret name `{name}` ends with a hyphen and six characters"),
+            "AWS adds such a suffix to secret ARNs; names that end like one are ambiguous".into(),
+        ));
+    }
+    Ok(())
+}
+
+static SECRET_VALUE: BlockSchema = BlockSchema::new(
+    "value",
+    &[
+        Attr::string("from-env").doc("Read the value from this environment variable."),
+        Attr::string("from-file").doc("Read the value from this file (relative to the stack)."),
+        Attr::block("generate", &GENERATE),
+        Attr::bool("unmanaged").doc("Operators set the value; infra never writes it."),
+    ],
+)
+.rules(&[Rule::ExactlyOneOf(&[
+    "from-env",
+    "from-file",
+    "generate",
+    "unmanaged",
+])]);
+
+static GENERATE: BlockSchema = BlockSchema::new(
+    "generate",
+    &[
+        Attr::int("length")
+            .default(Default::Int(32))
+            .checks(&[Check::Range(1, 4096)]),
+        Attr::bool("exclude-punctuation").default(Default::Bool(false)),
+        Attr::string("exclude-characters"),
+        Attr::bool("include-space").default(Default::Bool(false)),
+    ],
+);

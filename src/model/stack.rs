@@ -1,0 +1,59 @@
+//! The resolved stack: every resource with its desired attributes, modules expanded.
+
+use std::collections::BTreeMap;
+
+use super::address::Address;
+use super::kind::Kind;
+use super::span::{Sources, Span};
+use super::value::Value;
+
+/// A stack after loading and resolving: the input of the graph stage.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub name: String,
+    pub region: String,
+    /// Default tags applied to every taggable resource.
+    pub tags: BTreeMap<String, String>,
+    pub resources: Vec<Resource>,
+    pub sources: Sources,
+}
+
+impl Stack {
+    pub fn resource(&self, address: &Address) -> Option<&Resource> {
+        self.resources.iter().find(|r| &r.address == address)
+    }
+}
+
+/// One managed resource or look-up.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub address: Address,
+    /// Desired attributes, with AWS defaults filled in for omitted ones.
+    pub attrs: BTreeMap<String, Value>,
+    /// Explicit `depends-on` edges.
+    pub depends_on: Vec<DependsOn>,
+    pub lifecycle: Lifecycle,
+    /// The resource's node name in its file.
+    pub span: Span,
+}
+
+impl Resource {
+    pub fn kind(&self) -> Kind {
+        self.address.kind
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DependsOn {
+    pub address: Address,
+    pub span: Span,
+}
+
+/// Per-resource `lifecycle { ... }` settings.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    /// Plans that would delete or replace the resource fail instead.
+    pub prevent_destroy: bool,
+    /// Attribute paths whose live value wins (`desired-count`, `container.web.image`).
+    pub ignore_changes: Vec<String>,
+}

@@ -1,0 +1,73 @@
+//! The only module that writes to the terminal: colour decisions, diagnostics, plain output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+
+use crate::lang::{Diagnostic, Rendered};
+use crate::model::Sources;
+
+/// Width diagnostics are wrapped at; fixed so that output is the same on every terminal.
+const WIDTH: usize = 100;
+
+pub struct Ui {
+    color: bool,
+}
+
+impl Ui {
+    /// Colour only on a terminal and never with `NO_COLOR` set.
+    pub fn from_env() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Ui {
+            color: !no_color && std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn plain() -> Self {
+        Ui { color: false }
+    }
+
+    pub fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
+    }
+
+    pub fn err(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+    }
+
+    /// Writes every diagnostic, then a count.
+    pub fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
+        self.err(&render_diagnostics(diagnostics, sources, self.color));
+    }
+}
+
+/// Renders diagnostics the way `infra` prints them (without colour for tests and pipes).
+pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(WIDTH)
+        .with_links(false);
+    let mut out = String::new();
+    for d in diagnostics {
+        let rendered = Rendered::new(d, sources);
+        if handler.render_report(&mut out, &rendered).is_err() {
+            out.push_str(&d.message);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    let n = diagnostics.len();
+    out.push_str(&format!(
+        "error: {n} problem{} found\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
