@@ -1,0 +1,54 @@
+//! A small builder around the `infra` binary: arguments, environment, exit code, output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root: tests run the binary from here so paths in output are stable.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `infra` with `args` from the repository root, without colour and without any
+/// `INFRA_VAR_*` from the caller's environment.
+pub fn infra(args: &[&str]) -> Output {
+    infra_with_env(args, &[])
+}
+
+pub fn infra_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
+    cmd.args(args).current_dir(root()).env("NO_COLOR", "1");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("INFRA_VAR_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the infra binary runs");
+    Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every file with `extension` under `dir` (relative to the root), sorted.
+pub fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("fixture directory exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .map(|p| p.strip_prefix(root()).map(Path::to_path_buf).unwrap_or(p))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests of the `infra` binary. One test binary, one module per area.
+
+mod harness;
