@@ -44,7 +44,8 @@ impl<'n> NodeView<'n> {
 
 impl Decoder<'_, '_> {
     pub fn span(&self, span: miette::SourceSpan) -> Span {
-        Span::new(self.scope.source, span)
+        let shifted = miette::SourceSpan::new((span.offset() + self.scope.base).into(), span.len());
+        Span::new(self.scope.source, shifted)
     }
 
     fn report(
@@ -485,7 +486,7 @@ impl Decoder<'_, '_> {
                 return None;
             }
         };
-        let value = Value::Ref(Reference { target, span });
+        let value = Value::Ref(Box::new(Reference { target, span }));
         let Value::Ref(reference) = &value else {
             return None;
         };
@@ -765,7 +766,7 @@ impl Decoder<'_, '_> {
         let span = self.span(entry.span());
         match (entry.ty().map(|t| t.value()), entry.value()) {
             (Some("ref"), KdlValue::String(text)) => match parse_ref(text, self.scope.module) {
-                Ok(target) => Some(Value::Ref(Reference { target, span })),
+                Ok(target) => Some(Value::Ref(Box::new(Reference { target, span }))),
                 Err(e) => {
                     self.report(e.code, span, e.message, "in this reference", e.help);
                     None

@@ -111,6 +111,7 @@ mod tests {
         };
         f(&Scope {
             source: SourceId(0),
+            base: 0,
             module: &[],
             vars: &vars,
             stack: &stack,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use kdl::{KdlDocument, KdlNode};
 
 use super::LoadOptions;
+use super::chunks::{self, Chunk};
 use super::decode::{Decoder, NodeView};
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::scope::{Scope, StackInfo};
@@ -22,12 +23,42 @@ use crate::model::{Address, DependsOn, Kind, Lifecycle, Resource, SourceId, Sour
 const TOP_LEVEL: [&str; 6] = ["stack", "variable", "input", "output", "module", "lookup"];
 const META: &[&str] = &["depends-on", "lifecycle"];
 
-/// A file that has been read and parsed.
+/// A file that has been read and split into top-level nodes (parsed one at a time).
 #[derive(Clone)]
 struct Parsed {
     source: SourceId,
-    doc: Arc<KdlDocument>,
+    text: Arc<String>,
+    chunks: Arc<Vec<Chunk>>,
 }
+
+/// Where a node's spans point: its file, and the offset of its chunk within the file.
+#[derive(Debug, Clone, Copy)]
+pub struct Here {
+    source: SourceId,
+    base: usize,
+}
+
+impl Here {
+    fn span(self, span: miette::SourceSpan) -> Span {
+        Span::new(
+            self.source,
+            miette::SourceSpan::new((span.offset() + self.base).into(), span.len()),
+        )
+    }
+}
+
+/// Which top-level nodes a pass over a file visits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// `stack`, `variable` and `input`: read before anything that may use them.
+    Declarations,
+    /// Everything else.
+    Body,
+    /// Every node (variable files).
+    All,
+}
+
+const DECLARATION_WORDS: [&str; 3] = ["stack", "variable", "input"];
 
 /// Everything collected from the files, before references are resolved.
 #[derive(Default)]
@@ -40,6 +71,8 @@ pub struct Loaded {
     pub addresses: HashMap<Address, Span>,
     pub outputs: HashMap<(Vec<String>, String), (Value, Span)>,
     pub modules: HashMap<Vec<String>, Span>,
+    /// Some chunk failed to parse; follow-on "missing" errors would only add noise.
+    pub syntax_errors: bool,
 }
 
 pub struct Loader<'o> {
@@ -104,41 +137,72 @@ impl<'o> Loader<'o> {
                 return None;
             }
         };
+        let chunks = Arc::new(chunks::split(&text));
         let source = self.out.sources.add(path.display().to_string(), text);
         let text = Arc::clone(&self.out.sources.get(source).text);
-        match KdlDocument::parse_v2(&text) {
-            Ok(doc) => Some(Parsed {
-                source,
-                doc: Arc::new(doc),
-            }),
-            Err(err) => {
-                for d in err.diagnostics {
-                    let message = d.message.unwrap_or_else(|| "invalid KDL".into());
-                    let label = d.label.unwrap_or_else(|| "here".into());
-                    let help = d.help.unwrap_or_else(|| {
-                        "stack files are KDL v2: strings in quotes, booleans as #true/#false, see docs/language.md".into()
-                    });
-                    self.out.diags.push(
-                        Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
-                            .label(Span::new(source, d.span), label)
-                            .help(help),
-                    );
-                }
-                None
+        Some(Parsed {
+            source,
+            text,
+            chunks,
+        })
+    }
+
+    /// Parses the chunks a pass visits, one at a time, and hands each node to `f`.
+    fn nodes(&mut self, parsed: &Parsed, pass: Pass, mut f: impl FnMut(&mut Self, Here, &KdlNode)) {
+        for chunk in parsed.chunks.iter() {
+            // A chunk without a word is the whole file (the splitter gave up): every pass
+            // visits it, and only the body pass reports its syntax errors.
+            let whole = chunk.word.is_empty();
+            let declaration = DECLARATION_WORDS.contains(&chunk.word.as_str());
+            let visit = match pass {
+                Pass::All => true,
+                Pass::Declarations => declaration || whole,
+                Pass::Body => !declaration || whole,
+            };
+            if !visit {
+                continue;
             }
+            let here = Here {
+                source: parsed.source,
+                base: chunk.range.start,
+            };
+            match KdlDocument::parse_v2(&parsed.text[chunk.range.clone()]) {
+                Ok(doc) => doc.nodes().iter().for_each(|node| f(self, here, node)),
+                Err(err) if !(whole && pass == Pass::Declarations) => self.syntax(here, err),
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn syntax(&mut self, here: Here, err: kdl::KdlError) {
+        self.out.syntax_errors = true;
+        for d in err.diagnostics {
+            let message = d.message.unwrap_or_else(|| "invalid KDL".into());
+            let label = d.label.unwrap_or_else(|| "here".into());
+            let help = d.help.unwrap_or_else(|| {
+                "stack files are KDL v2: strings in quotes, booleans as #true/#false, \
+                 see docs/language.md"
+                    .into()
+            });
+            self.out.diags.push(
+                Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
+                    .label(here.span(d.span), label)
+                    .help(help),
+            );
         }
     }
 
     fn decoder<'a, 'd>(
         &'d mut self,
-        parsed: &Parsed,
+        here: Here,
         module: &'a [String],
         vars: &'a BTreeMap<String, Value>,
         info: &'a StackInfo,
     ) -> Decoder<'a, 'd> {
         Decoder {
             scope: Scope {
-                source: parsed.source,
+                source: here.source,
+                base: here.base,
                 module,
                 vars,
                 stack: info,
@@ -152,29 +216,28 @@ impl<'o> Loader<'o> {
         let empty = BTreeMap::new();
         let info = self.out.info.clone();
         let mut decls: Vec<VarDecl> = Vec::new();
-        let mut d = self.decoder(parsed, module, &empty, &info);
-        for node in parsed
-            .doc
-            .nodes()
-            .iter()
-            .filter(|n| n.name().value() == keyword)
-        {
-            if let Some(decl) = d.var_decl(node, keyword) {
-                if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
-                    d.diags.push(
-                        Diagnostic::new(
-                            "infra::duplicate-address",
-                            format!("{keyword} `{}` is declared twice", decl.name),
-                        )
-                        .label(decl.span, "declared again here")
-                        .label(first.span, "first declared here")
-                        .help("remove one of the declarations"),
-                    );
-                    continue;
-                }
-                decls.push(decl);
+        self.nodes(parsed, Pass::Declarations, |this, here, node| {
+            if node.name().value() != keyword {
+                return;
             }
-        }
+            let mut d = this.decoder(here, module, &empty, &info);
+            let Some(decl) = d.var_decl(node, keyword) else {
+                return;
+            };
+            if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
+                d.diags.push(
+                    Diagnostic::new(
+                        "infra::duplicate-address",
+                        format!("{keyword} `{}` is declared twice", decl.name),
+                    )
+                    .label(decl.span, "declared again here")
+                    .label(first.span, "first declared here")
+                    .help("remove one of the declarations"),
+                );
+                return;
+            }
+            decls.push(decl);
+        });
         decls
     }
 
@@ -209,8 +272,8 @@ impl<'o> Loader<'o> {
             };
             let empty = BTreeMap::new();
             let info = StackInfo::default();
-            let mut d = self.decoder(&parsed, &[], &empty, &info);
-            for node in parsed.doc.nodes() {
+            self.nodes(&parsed, Pass::All, |this, here, node| {
+                let mut d = this.decoder(here, &[], &empty, &info);
                 let name = node.name().value();
                 let span = d.span(node.name().span());
                 match decls.iter().find(|x| x.name == name) {
@@ -232,7 +295,7 @@ impl<'o> Loader<'o> {
                         )),
                     ),
                 }
-            }
+            });
         }
         for (name, text) in &self.options.vars {
             match decls.iter().find(|x| &x.name == name) {
@@ -263,22 +326,26 @@ impl<'o> Loader<'o> {
         for decl in decls {
             let (value, from) = match given.remove(&decl.name) {
                 Some((v, from)) => (v, from),
-                None => {
-                    match &decl.default {
-                        Some(v) => (v.clone(), "its default".to_string()),
-                        None => {
-                            self.out.diags.push(
-                            Diagnostic::new("infra::undefined-variable", format!("variable `{}` has no value", decl.name))
-                                .label(decl.span, "declared here without a default")
-                                .help(format!(
-                                    "set it with --var {0}=..., in a --var-file, or with INFRA_VAR_{0}",
-                                    decl.name
-                                )),
+                None => match &decl.default {
+                    Some(v) => (v.clone(), "its default".to_string()),
+                    None => {
+                        self.out.diags.push(
+                            Diagnostic::new(
+                                "infra::undefined-variable",
+                                format!("variable `{}` has no value", decl.name),
+                            )
+                            .label(decl.span, "declared here without a default")
+                            .help(format!(
+                                "set it with --var {0}=..., in a --var-file, or with INFRA_VAR_{0}{1}",
+                                decl.name,
+                                decl.description
+                                    .as_ref()
+                                    .map_or(String::new(), |d| format!(" ({d})"))
+                            )),
                         );
-                            continue;
-                        }
+                        continue;
                     }
-                }
+                },
             };
             match validate(decl, value) {
                 Ok(v) => {
@@ -299,23 +366,26 @@ impl<'o> Loader<'o> {
 
     /// The `stack "name" region="..." { tags { ... } }` header of the root file.
     fn header(&mut self, parsed: &Parsed, vars: &BTreeMap<String, Value>) {
-        let nodes: Vec<&KdlNode> = parsed
-            .doc
-            .nodes()
-            .iter()
-            .filter(|n| n.name().value() == "stack")
-            .collect();
+        let mut nodes: Vec<(Here, KdlNode)> = Vec::new();
+        self.nodes(parsed, Pass::Declarations, |_, here, node| {
+            if node.name().value() == "stack" {
+                nodes.push((here, node.clone()));
+            }
+        });
         let info = StackInfo::default();
-        let mut d = self.decoder(parsed, &[], vars, &info);
-        let Some(node) = nodes.first() else {
-            d.diags.push(
-                Diagnostic::new("infra::stack", "the stack file declares no `stack`")
-                    .help("add `stack \"<name>\" region=\"<aws-region>\"` at the top of the file"),
-            );
+        let Some((here, node)) = nodes.first() else {
+            if !self.out.syntax_errors {
+                self.out.diags.push(
+                    Diagnostic::new("infra::stack", "the stack file declares no `stack`").help(
+                        "add `stack \"<name>\" region=\"<aws-region>\"` at the top of the file",
+                    ),
+                );
+            }
             return;
         };
-        for extra in &nodes[1..] {
-            let span = d.span(extra.name().span());
+        let mut d = self.decoder(*here, &[], vars, &info);
+        for (extra_here, extra) in &nodes[1..] {
+            let span = extra_here.span(extra.name().span());
             let first = d.span(node.name().span());
             d.diags.push(
                 Diagnostic::new("infra::stack", "the stack is declared twice")
@@ -347,9 +417,25 @@ impl<'o> Loader<'o> {
         root: bool,
     ) {
         let info = self.out.info.clone();
-        for node in parsed.doc.nodes() {
+        self.nodes(parsed, Pass::Body, |this, here, node| {
+            this.node(here, node, module, vars, dir, root, &info)
+        });
+    }
+
+    fn node(
+        &mut self,
+        here: Here,
+        node: &KdlNode,
+        module: &[String],
+        vars: &BTreeMap<String, Value>,
+        dir: &Path,
+        root: bool,
+        info: &StackInfo,
+    ) {
+        {
+            let info = info.clone();
             let word = node.name().value();
-            let span = Span::new(parsed.source, node.name().span());
+            let span = here.span(node.name().span());
             match word {
                 "stack" if root => {}
                 "variable" if root => {}
@@ -377,11 +463,11 @@ impl<'o> Loader<'o> {
                             .help(help),
                     );
                 }
-                "output" => self.output(parsed, node, module, vars, &info),
-                "module" => self.module(parsed, node, module, vars, &info, dir),
-                "lookup" => self.lookup(parsed, node, module, vars, &info),
+                "output" => self.output(here, node, module, vars, &info),
+                "module" => self.module(here, node, module, vars, &info, dir),
+                "lookup" => self.lookup(here, node, module, vars, &info),
                 _ => match Kind::from_node_name(word) {
-                    Some(kind) => self.resource(parsed, node, kind, 1, module, vars, &info),
+                    Some(kind) => self.resource(here, node, kind, 1, module, vars, &info),
                     None => {
                         let words = Kind::MANAGED.iter().map(|k| k.keyword()).chain(TOP_LEVEL);
                         self.out.diags.push(
@@ -404,16 +490,16 @@ impl<'o> Loader<'o> {
 
     fn lookup(
         &mut self,
-        parsed: &Parsed,
+        here: Here,
         node: &KdlNode,
         module: &[String],
         vars: &BTreeMap<String, Value>,
         info: &StackInfo,
     ) {
-        let span = Span::new(parsed.source, node.name().span());
+        let span = here.span(node.name().span());
         let word = node.entry(0).and_then(|e| e.value().as_string());
         match word.and_then(Kind::from_lookup_word) {
-            Some(kind) => self.resource(parsed, node, kind, 2, module, vars, info),
+            Some(kind) => self.resource(here, node, kind, 2, module, vars, info),
             None => {
                 let words: Vec<&str> = Kind::LOOKUPS
                     .iter()
@@ -421,7 +507,7 @@ impl<'o> Loader<'o> {
                     .collect();
                 let (span, help) = match (word, node.entry(0)) {
                     (Some(w), Some(e)) => (
-                        Span::new(parsed.source, e.span()),
+                        here.span(e.span()),
                         did_you_mean(w, words.iter().copied(), "look-ups"),
                     ),
                     _ => (
@@ -444,7 +530,7 @@ impl<'o> Loader<'o> {
     #[allow(clippy::too_many_arguments)]
     fn resource(
         &mut self,
-        parsed: &Parsed,
+        here: Here,
         node: &KdlNode,
         kind: Kind,
         name_index: usize,
@@ -452,7 +538,7 @@ impl<'o> Loader<'o> {
         vars: &BTreeMap<String, Value>,
         info: &StackInfo,
     ) {
-        let node_span = Span::new(parsed.source, node.name().span());
+        let node_span = here.span(node.name().span());
         let name_entry = node
             .entries()
             .iter()
@@ -472,7 +558,7 @@ impl<'o> Loader<'o> {
             );
             return;
         };
-        let name_span = name_entry.map_or(node_span, |e| Span::new(parsed.source, e.span()));
+        let name_span = name_entry.map_or(node_span, |e| here.span(e.span()));
         if !valid_name(name) {
             self.out.diags.push(
                 Diagnostic::new("infra::declaration", format!("`{name}` is not a valid resource name"))
@@ -481,7 +567,7 @@ impl<'o> Loader<'o> {
             );
         }
         let address = Address::new(module.to_vec(), kind, name);
-        let mut d = self.decoder(parsed, module, vars, info);
+        let mut d = self.decoder(here, module, vars, info);
         let attrs = d.block(
             NodeView {
                 node,
@@ -523,13 +609,13 @@ impl<'o> Loader<'o> {
 
     fn output(
         &mut self,
-        parsed: &Parsed,
+        here: Here,
         node: &KdlNode,
         module: &[String],
         vars: &BTreeMap<String, Value>,
         info: &StackInfo,
     ) {
-        let mut d = self.decoder(parsed, module, vars, info);
+        let mut d = self.decoder(here, module, vars, info);
         let span = d.span(node.name().span());
         let args: Vec<_> = node
             .entries()
@@ -557,14 +643,14 @@ impl<'o> Loader<'o> {
 
     fn module(
         &mut self,
-        parsed: &Parsed,
+        here: Here,
         node: &KdlNode,
         module: &[String],
         vars: &BTreeMap<String, Value>,
         info: &StackInfo,
         dir: &Path,
     ) {
-        let span = Span::new(parsed.source, node.name().span());
+        let span = here.span(node.name().span());
         let Some(name) = node.entry(0).and_then(|e| e.value().as_string()) else {
             self.out.diags.push(
                 Diagnostic::new("infra::module", "this module has no name")
@@ -581,7 +667,7 @@ impl<'o> Loader<'o> {
             );
             return;
         };
-        let source_span = Span::new(parsed.source, source_entry.span());
+        let source_span = here.span(source_entry.span());
         let Some(source) = source_entry.value().as_string() else {
             return;
         };
@@ -615,7 +701,7 @@ impl<'o> Loader<'o> {
             return;
         };
         let decls = self.declarations(&module_file, "input", &path_here);
-        let inputs = self.module_inputs(parsed, node, name, &decls, module, vars, info);
+        let inputs = self.module_inputs(here, node, name, &decls, module, vars, info);
         self.active.push(key);
         let module_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.walk(&module_file, &path_here, &inputs, &module_dir, false);
@@ -626,7 +712,7 @@ impl<'o> Loader<'o> {
     #[allow(clippy::too_many_arguments)]
     fn module_inputs(
         &mut self,
-        parsed: &Parsed,
+        here: Here,
         node: &KdlNode,
         name: &str,
         decls: &[VarDecl],
@@ -634,7 +720,7 @@ impl<'o> Loader<'o> {
         vars: &BTreeMap<String, Value>,
         info: &StackInfo,
     ) -> BTreeMap<String, Value> {
-        let mut d = self.decoder(parsed, module, vars, info);
+        let mut d = self.decoder(here, module, vars, info);
         let node_span = d.span(node.name().span());
         let mut given: BTreeMap<String, (Value, Span)> = BTreeMap::new();
         let names = || decls.iter().map(|x| x.name.as_str());

@@ -4,6 +4,7 @@
 //! binds variables and module inputs, resolves references, and collects every diagnostic
 //! before giving up. It never calls AWS and never prints.
 
+mod chunks;
 mod decode;
 pub mod diagnostic;
 mod interpolate;

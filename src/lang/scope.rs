@@ -16,6 +16,8 @@ pub struct StackInfo {
 #[derive(Debug, Clone, Copy)]
 pub struct Scope<'a> {
     pub source: SourceId,
+    /// Offset of the parsed chunk within the file: spans from the parser are relative to it.
+    pub base: usize,
     /// Module path of the file being decoded (empty for the root stack file).
     pub module: &'a [String],
     /// Variables (root) or inputs (module) by name.

@@ -17,7 +17,7 @@ pub enum Value {
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
     /// An attribute of another resource, known once that resource exists.
-    Ref(Reference),
+    Ref(Box<Reference>),
 }
 
 /// What a reference points at before module outputs are substituted.

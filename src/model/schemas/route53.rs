@@ -102,20 +102,20 @@ fn expand_alias(body: &mut BTreeMap<String, Value>) {
     let Some(Value::Ref(reference)) = body.get("load-balancer") else {
         return;
     };
-    let RefTarget::Resource { address, attribute } = &reference.target else {
+    let RefTarget::Resource { address, .. } = &reference.target else {
         return;
     };
-    if attribute.is_some() {
+    if address.kind != crate::model::Kind::LoadBalancer {
         return;
     }
     let to = |attr: &str| {
-        Value::Ref(Reference {
+        Value::Ref(Box::new(Reference {
             target: RefTarget::Resource {
                 address: address.clone(),
                 attribute: Some(attr.to_string()),
             },
             span: reference.span,
-        })
+        }))
     };
     let (dns, zone) = (to("dns-name"), to("zone-id"));
     body.remove("load-balancer");

@@ -1,0 +1,201 @@
+//! Generates stack files of about N resources shaped like the reference stacks: shared
+//! clusters, load balancers and listeners, and per-service units of target group, listener rule,
+//! task definition, service, log group, DNS record, secret and four alarms, all referencing
+//! each other the way real stacks do.
+
+use std::fmt::Write;
+
+/// Resources in one service unit.
+pub const UNIT: usize = 11;
+/// Service units sharing one cluster, load balancer and pair of listeners.
+pub const UNITS_PER_SHARED: usize = 20;
+
+/// A stack of roughly `n` resources (never fewer than one unit).
+pub fn stack(n: usize) -> String {
+    let units = (n / UNIT).max(1);
+    let mut out = String::with_capacity(units * 3_000);
+    out.push_str(
+        "stack \"bench\" region=\"us-east-1\" {\n    tags {\n        env \"bench\"\n    }\n}\n\n\
+         variable \"image-tag\" type=\"string\" default=\"v1\"\n\
+         variable \"alarm-topic\" type=\"string\" default=\"arn:aws:sns:us-east-1:123456789012:alarms\"\n\n\
+         lookup \"vpc\" \"main\" id=\"vpc-0123456789abcdef0\"\n\
+         lookup \"subnets\" \"private\" {\n    vpc (ref)\"lookup.vpc.main\"\n    tags {\n        tier \"private\"\n    }\n}\n\
+         lookup \"security-groups\" \"app\" {\n    vpc (ref)\"lookup.vpc.main\"\n    names \"app\"\n}\n\
+         lookup \"certificate\" \"wildcard\" domain=\"*.example.com\"\n\
+         lookup \"hosted-zone\" \"main\" name=\"example.com\"\n\n",
+    );
+    for shared in 0..units.div_ceil(UNITS_PER_SHARED) {
+        let _ = write!(
+            out,
+            r#"cluster "c{shared}" {{
+    name "bench-{shared}"
+    container-insights "enabled"
+}}
+
+load-balancer "lb{shared}" {{
+    name "bench-lb-{shared}"
+    subnets (ref)"lookup.subnets.private"
+    security-groups (ref)"lookup.security-groups.app"
+    idle-timeout 60
+}}
+
+listener "http{shared}" {{
+    load-balancer (ref)"load-balancer.lb{shared}"
+    port 80
+    protocol "HTTP"
+    redirect protocol="HTTPS" port="443" status-code="HTTP_301"
+}}
+
+listener "https{shared}" {{
+    load-balancer (ref)"load-balancer.lb{shared}"
+    port 443
+    protocol "HTTPS"
+    certificate (ref)"lookup.certificate.wildcard"
+    fixed-response status-code=404 content-type="text/plain" body="not found"
+}}
+
+"#
+        );
+    }
+    for u in 0..units {
+        unit(&mut out, u);
+    }
+    out
+}
+
+fn unit(out: &mut String, u: usize) {
+    let s = u / UNITS_PER_SHARED;
+    let priority = u % UNITS_PER_SHARED + 1;
+    let _ = write!(
+        out,
+        r#"log-group "svc{u}" {{
+    name "/ecs/svc-{u}"
+    retention-days 30
+}}
+
+secret "svc{u}" {{
+    name "bench/svc-{u}/api-key"
+    description "API key of service {u}"
+    value unmanaged=#true
+}}
+
+target-group "svc{u}" {{
+    name "svc-{u}"
+    port 8080
+    vpc (ref)"lookup.vpc.main"
+    target-type "ip"
+    health-check {{
+        path "/health"
+        interval 30
+        matcher "200-399"
+    }}
+    deregistration-delay 30
+}}
+
+listener-rule "svc{u}" {{
+    listener (ref)"listener.https{s}"
+    priority {priority}
+    host-header "svc-{u}.example.com"
+    forward (ref)"target-group.svc{u}"
+}}
+
+task-definition "svc{u}" {{
+    family "svc-{u}"
+    cpu 512
+    memory 1024
+    execution-role "arn:aws:iam::123456789012:role/ecs-execution"
+    container "app" {{
+        image "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-{u}:${{var.image-tag}}"
+        port-mapping 8080 name="http"
+        environment {{
+            SERVICE "svc-{u}"
+            LOG_LEVEL "info"
+        }}
+        secrets {{
+            API_KEY (ref)"secret.svc{u}"
+        }}
+        log group=(ref)"log-group.svc{u}" stream-prefix="app"
+    }}
+}}
+
+service "svc{u}" {{
+    name "svc-{u}"
+    cluster (ref)"cluster.c{s}"
+    task-definition (ref)"task-definition.svc{u}"
+    desired-count 2
+    network {{
+        subnets (ref)"lookup.subnets.private"
+        security-groups (ref)"lookup.security-groups.app"
+    }}
+    load-balancer (ref)"target-group.svc{u}" container="app" port=8080
+    deployment {{
+        circuit-breaker #true
+        rollback #true
+    }}
+    depends-on "listener-rule.svc{u}"
+}}
+
+record "svc{u}" {{
+    zone (ref)"lookup.hosted-zone.main"
+    name "svc-{u}.example.com"
+    type "A"
+    alias (ref)"load-balancer.lb{s}"
+}}
+
+"#
+    );
+    for (metric, ns, stat) in [
+        ("CPUUtilization", "AWS/ECS", "Average"),
+        ("MemoryUtilization", "AWS/ECS", "Average"),
+    ] {
+        let _ = write!(
+            out,
+            r#"alarm "svc{u}-{metric}" {{
+    name "svc-{u}-{metric}"
+    namespace "{ns}"
+    metric "{metric}"
+    dimensions ClusterName="bench-{s}" ServiceName="svc-{u}"
+    statistic "{stat}"
+    period 60
+    evaluation-periods 10
+    threshold 80
+    comparison "GreaterThanThreshold"
+    actions (var)"alarm-topic"
+}}
+
+"#
+        );
+    }
+    let _ = write!(
+        out,
+        r#"alarm "svc{u}-5xx" {{
+    name "svc-{u}-5xx-rate"
+    query "rate" expression="100 * errors / requests" return-data=#true
+    query "errors" namespace="AWS/ApplicationELB" metric="HTTPCode_Target_5XX_Count" stat="Sum" period=60 {{
+        dimensions LoadBalancer=(ref)"load-balancer.lb{s}.arn-suffix" TargetGroup=(ref)"target-group.svc{u}.arn-suffix"
+    }}
+    query "requests" namespace="AWS/ApplicationELB" metric="RequestCount" stat="Sum" period=60 {{
+        dimensions LoadBalancer=(ref)"load-balancer.lb{s}.arn-suffix" TargetGroup=(ref)"target-group.svc{u}.arn-suffix"
+    }}
+    evaluation-periods 5
+    threshold 5
+    comparison "GreaterThanThreshold"
+    actions (var)"alarm-topic"
+}}
+
+alarm "svc{u}-latency" {{
+    name "svc-{u}-latency-p95"
+    namespace "AWS/ApplicationELB"
+    metric "TargetResponseTime"
+    dimensions LoadBalancer=(ref)"load-balancer.lb{s}.arn-suffix" TargetGroup=(ref)"target-group.svc{u}.arn-suffix"
+    percentile "p95"
+    period 60
+    evaluation-periods 5
+    threshold 2
+    comparison "GreaterThanThreshold"
+    actions (var)"alarm-topic"
+}}
+
+"#
+    );
+}
