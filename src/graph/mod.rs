@@ -186,3 +186,68 @@ fn cycle_from(
     }
     path
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::{LoadOptions, load};
+
+    fn stack(body: &str) -> Stack {
+        let dir =
+            std::env::temp_dir().join(format!("infra-graph-{}-{}", std::process::id(), body.len()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("stack.kdl");
+        std::fs::write(&path, format!("stack \"g\" region=\"us-east-1\"\n{body}")).expect("write");
+        let stack = load(&path, &LoadOptions::default()).expect("loads");
+        let _ = std::fs::remove_dir_all(&dir);
+        stack
+    }
+
+    #[test]
+    fn levels_follow_the_longest_dependency_chain() {
+        let s = stack(
+            r#"
+lookup "vpc" "main" id="vpc-1"
+target-group "tg" name="tg" port=80 vpc=(ref)"lookup.vpc.main"
+log-group "a" name="/a"
+log-group "b" name="/b" { depends-on "target-group.tg" "log-group.a" }
+"#,
+        );
+        let g = build(&s).expect("acyclic");
+        let level = |name: &str| {
+            let i = s
+                .resources
+                .iter()
+                .position(|r| r.address.to_string() == name)
+                .expect("exists");
+            g.levels[i]
+        };
+        assert_eq!(level("lookup.vpc.main"), 0);
+        assert_eq!(level("target-group.tg"), 1);
+        assert_eq!(level("log-group.a"), 0);
+        assert_eq!(level("log-group.b"), 2);
+        assert_eq!(g.by_level().len(), 3);
+    }
+
+    #[test]
+    fn a_cycle_lists_every_edge() {
+        let s = stack(
+            r#"
+log-group "a" name="/a" { depends-on "log-group.b" }
+log-group "b" name="/b" { depends-on "log-group.c" }
+log-group "c" name="/c" { depends-on "log-group.a" }
+log-group "d" name="/d" { depends-on "log-group.a" }
+"#,
+        );
+        let errors = build(&s).expect_err("cycle");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].labels.len(), 3);
+        assert!(
+            errors[0]
+                .message
+                .contains("log-group.a → log-group.b → log-group.c → log-group.a"),
+            "{}",
+            errors[0].message
+        );
+    }
+}
