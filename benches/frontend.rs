@@ -6,6 +6,8 @@
 //! Figures are ratios against the raw parse measured in the same run, because these machines
 //! are noisy.
 
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
 #[path = "support/stackgen.rs"]
 mod stackgen;
 

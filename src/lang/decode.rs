@@ -77,12 +77,12 @@ impl Decoder<'_, '_> {
             .iter()
             .filter(|e| e.name().is_none())
             .skip(view.skip_args);
-        if let Some(label) = schema.label.and_then(|l| schema.attr(l)) {
-            if let Some(entry) = args.next() {
-                let span = self.span(entry.span());
-                if let Some(v) = self.entry_as(entry, &label.ty) {
-                    self.set(&mut out, &mut spans, label, v, span);
-                }
+        if let Some(label) = schema.label.and_then(|l| schema.attr(l))
+            && let Some(entry) = args.next()
+        {
+            let span = self.span(entry.span());
+            if let Some(v) = self.entry_as(entry, &label.ty) {
+                self.set(&mut out, &mut spans, label, v, span);
             }
         }
         for extra in args {

@@ -251,7 +251,7 @@ impl<'o> Loader<'o> {
                 .get(&decl.name)
                 .or_else(|| self.options.env.get(&decl.name.replace('-', "_")));
             if let Some(text) = env {
-                match decl.ty.from_text(text) {
+                match decl.ty.parse_text(text) {
                     Ok(v) => {
                         given.insert(decl.name.clone(), (v, format!("INFRA_VAR_{}", decl.name)));
                     }
@@ -299,7 +299,7 @@ impl<'o> Loader<'o> {
         }
         for (name, text) in &self.options.vars {
             match decls.iter().find(|x| &x.name == name) {
-                Some(decl) => match decl.ty.from_text(text) {
+                Some(decl) => match decl.ty.parse_text(text) {
                     Ok(v) => {
                         given.insert(name.clone(), (v, format!("--var {name}")));
                     }
@@ -422,6 +422,7 @@ impl<'o> Loader<'o> {
         });
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn node(
         &mut self,
         here: Here,

@@ -62,7 +62,7 @@ impl VarType {
     }
 
     /// Converts a value given on the command line or in the environment.
-    pub fn from_text(self, text: &str) -> Result<Value, String> {
+    pub fn parse_text(self, text: &str) -> Result<Value, String> {
         let scalar = |ty: VarType, t: &str| -> Result<Value, String> {
             match ty {
                 VarType::Int => t
@@ -379,17 +379,17 @@ mod tests {
 
     #[test]
     fn converts_command_line_text() {
-        assert_eq!(VarType::Int.from_text("42"), Ok(Value::Int(42)));
-        assert!(VarType::Int.from_text("4x").is_err());
-        assert_eq!(VarType::Bool.from_text("true"), Ok(Value::Bool(true)));
+        assert_eq!(VarType::Int.parse_text("42"), Ok(Value::Int(42)));
+        assert!(VarType::Int.parse_text("4x").is_err());
+        assert_eq!(VarType::Bool.parse_text("true"), Ok(Value::Bool(true)));
         assert_eq!(
-            VarType::StringList.from_text("a, b"),
+            VarType::StringList.parse_text("a, b"),
             Ok(Value::List(vec![
                 Value::String("a".into()),
                 Value::String("b".into())
             ]))
         );
-        assert!(VarType::StringMap.from_text("a=b").is_err());
+        assert!(VarType::StringMap.parse_text("a=b").is_err());
     }
 
     #[test]
