@@ -28,7 +28,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         .filter(|r| r.kind().is_lookup())
         .count();
     ui.out(&format!(
-        "stack {} ({}) is valid: {} resources, {} look-ups, {} dependencies, {} levels\n",
+        "stack {} ({}) is valid: {} resources, {} look-ups, {} dependencies, {} dependency levels\n",
         stack.name,
         stack.region,
         stack.resources.len() - lookups,

@@ -71,6 +71,10 @@ impl Decoder<'_, '_> {
         let node_span = self.span(node.name().span());
         let mut out = BTreeMap::new();
         let mut spans: BTreeMap<&'static str, Span> = BTreeMap::new();
+        // Attributes that were written, whether or not their value decoded: a bad value is not
+        // also a missing one.
+        let mut written: std::collections::BTreeSet<&'static str> = Default::default();
+        let errors_before = self.diags.len();
 
         let mut args = node
             .entries()
@@ -81,8 +85,9 @@ impl Decoder<'_, '_> {
             && let Some(entry) = args.next()
         {
             let span = self.span(entry.span());
+            written.insert(label.name);
             if let Some(v) = self.entry_as(entry, &label.ty) {
-                self.set(&mut out, &mut spans, label, v, span);
+                self.set(&mut out, &mut spans, label, v, span, span);
             }
         }
         for extra in args {
@@ -109,8 +114,10 @@ impl Decoder<'_, '_> {
             let Some(attr) = self.lookup_attr(schema, key.value(), self.span(key.span())) else {
                 continue;
             };
+            written.insert(attr.name);
             if let Some(v) = self.property(entry, attr) {
-                self.set(&mut out, &mut spans, attr, v, span);
+                let value_span = self.span(entry.span());
+                self.set(&mut out, &mut spans, attr, v, span, value_span);
             }
         }
 
@@ -123,6 +130,7 @@ impl Decoder<'_, '_> {
             let Some(attr) = self.lookup_attr(schema, name, span) else {
                 continue;
             };
+            written.insert(attr.name);
             if let Type::Blocks(inner) = attr.ty {
                 let item = Value::Map(self.block(NodeView::whole(child), inner));
                 match out.get_mut(attr.name) {
@@ -135,7 +143,11 @@ impl Decoder<'_, '_> {
                 continue;
             }
             if let Some(v) = self.child(child, attr) {
-                self.set(&mut out, &mut spans, attr, v, span);
+                let value_span = child
+                    .entries()
+                    .first()
+                    .map_or(span, |e| self.span(e.span()));
+                self.set(&mut out, &mut spans, attr, v, span, value_span);
             }
         }
 
@@ -152,7 +164,7 @@ impl Decoder<'_, '_> {
         }
 
         for attr in schema.attrs.iter().filter(|a| a.required) {
-            if !out.contains_key(attr.name) {
+            if !written.contains(attr.name) {
                 let example = example(attr);
                 self.report(
                     "infra::missing-attribute",
@@ -175,7 +187,10 @@ impl Decoder<'_, '_> {
                 out.insert(attr.name.to_string(), default.to_value());
             }
         }
-        self.rules(schema, &out, &spans, node_span);
+        // Rules over a block with a broken attribute would only repeat the first problem.
+        if self.diags.len() == errors_before {
+            self.rules(schema, &out, &spans, node_span);
+        }
         out
     }
 
@@ -199,6 +214,7 @@ impl Decoder<'_, '_> {
         found
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn set(
         &mut self,
         out: &mut BTreeMap<String, Value>,
@@ -206,6 +222,7 @@ impl Decoder<'_, '_> {
         attr: &'static Attr,
         value: Value,
         span: Span,
+        value_span: Span,
     ) {
         if let Some(first) = spans.get(attr.name) {
             self.diags.push(
@@ -219,7 +236,7 @@ impl Decoder<'_, '_> {
             );
             return;
         }
-        self.check(attr, &value, span);
+        self.check(attr, &value, value_span);
         out.insert(attr.name.to_string(), value);
         spans.insert(attr.name, span);
     }
@@ -227,20 +244,16 @@ impl Decoder<'_, '_> {
     /// An attribute written as a property: `port=8080`.
     fn property(&mut self, entry: &KdlEntry, attr: &'static Attr) -> Option<Value> {
         match attr.ty {
-            Type::List(inner) => {
-                let v = self.entry_as(entry, inner)?;
-                Some(match v {
-                    Value::List(_) => v,
-                    single => Value::List(vec![single]),
-                })
-            }
+            // An annotated value ((ref) or (var)) may be a whole list; a plain one is one item.
+            Type::List(_) if entry.ty().is_some() => self.entry_as(entry, &attr.ty),
+            Type::List(inner) => self.entry_as(entry, inner).map(|v| Value::List(vec![v])),
             Type::Map(_) | Type::Block(_) | Type::Blocks(_) => {
                 let span = self.span(entry.span());
                 self.report(
                     "infra::type",
                     span,
                     format!(
-                        "`{}` is a {} and cannot be a property",
+                        "`{}` is {} and cannot be a property",
                         attr.name,
                         attr.ty.describe()
                     ),
@@ -317,7 +330,7 @@ impl Decoder<'_, '_> {
                 "infra::type",
                 span,
                 format!(
-                    "`{}` is a {} and takes no properties",
+                    "`{}` is {} and takes no properties",
                     attr.name,
                     attr.ty.describe()
                 ),
@@ -332,7 +345,7 @@ impl Decoder<'_, '_> {
                 "infra::type",
                 span,
                 format!(
-                    "`{}` is a {} and takes no block",
+                    "`{}` is {} and takes no block",
                     attr.name,
                     attr.ty.describe()
                 ),
@@ -365,7 +378,7 @@ impl Decoder<'_, '_> {
                 "infra::type",
                 span,
                 format!(
-                    "`{}` is a {} and takes no arguments",
+                    "`{}` is {} and takes no arguments",
                     attr.name,
                     attr.ty.describe()
                 ),
@@ -424,6 +437,9 @@ impl Decoder<'_, '_> {
                     );
                     return None;
                 };
+                if value == Value::Null {
+                    return None; // the variable itself is broken and already reported
+                }
                 match conform(value, ty) {
                     Ok(v) => Some(v),
                     Err(found) => {
@@ -431,7 +447,8 @@ impl Decoder<'_, '_> {
                             "infra::type",
                             span,
                             format!(
-                                "variable `{name}` is a {found}, but a {} is expected here",
+                                "variable `{name}` is {}, but {} is expected here",
+                                crate::model::schema::with_article(found),
                                 ty.describe()
                             ),
                             "wrong type",
@@ -501,7 +518,7 @@ impl Decoder<'_, '_> {
                     "infra::type",
                     span,
                     format!(
-                        "`{text}` is a {}, but a {} is expected here",
+                        "`{text}` is {}, but {} is expected here",
                         actual.describe(),
                         ty.describe()
                     ),
@@ -523,13 +540,14 @@ impl Decoder<'_, '_> {
                 (Type::Bool, KdlValue::String(s)) if s == "true" || s == "false" => {
                     format!("booleans are written #{s}")
                 }
-                _ => format!("write a {}", ty.describe()),
+                _ => format!("write {}", ty.describe()),
             };
-            (format!("expected a {}, found {found}", ty.describe()), help)
+            (format!("expected {}, found {found}", ty.describe()), help)
         };
         let result = match (ty, value) {
             (Type::String, KdlValue::String(s)) => match interpolate(s, &self.scope) {
                 Ok(s) => Ok(Value::String(s)),
+                Err(e) if e.code == "infra::broken-variable" => return None,
                 Err(e) => {
                     self.report(e.code, span, e.message, "in this string", e.help);
                     return None;
@@ -550,7 +568,7 @@ impl Decoder<'_, '_> {
             (_, KdlValue::Float(_)) => Err(wrong("a decimal number")),
             (_, KdlValue::Bool(_)) => Err(wrong("a boolean")),
             (_, KdlValue::Null) => Err((
-                format!("expected a {}, found #null", ty.describe()),
+                format!("expected {}, found #null", ty.describe()),
                 "leave the attribute out instead of setting it to #null".to_string(),
             )),
         };
@@ -669,8 +687,10 @@ pub fn run_check(check: &Check, value: &Value) -> Result<(), (String, String)> {
         (Check::Length(min, max), Value::String(s)) => {
             let n = s.chars().count();
             if n < *min || n > *max {
+                let shown: String = s.chars().take(40).collect();
+                let ellipsis = if n > 40 { "…" } else { "" };
                 Err((
-                    format!("`{s}` is {n} characters long"),
+                    format!("`{shown}{ellipsis}` is {n} characters long"),
                     format!("the length must be between {min} and {max} characters"),
                 ))
             } else {

@@ -58,6 +58,11 @@ fn expand(expr: &str, scope: &Scope<'_>) -> Result<String, TemplateError> {
             });
         };
         return match value {
+            Value::Null => Err(TemplateError {
+                code: "infra::broken-variable",
+                message: format!("variable `{name}` has no usable value"),
+                help: "see the variable's own diagnostic".into(),
+            }),
             Value::String(s) => Ok(s.clone()),
             Value::Int(i) => Ok(i.to_string()),
             Value::Float(f) => Ok(f.to_string()),
@@ -65,8 +70,8 @@ fn expand(expr: &str, scope: &Scope<'_>) -> Result<String, TemplateError> {
             other => Err(TemplateError {
                 code: "infra::type",
                 message: format!(
-                    "variable `{name}` is a {} and cannot be put in a string",
-                    other.type_name()
+                    "variable `{name}` is {} and cannot be put in a string",
+                    crate::model::schema::with_article(other.type_name())
                 ),
                 help: format!("pass it whole with (var)\"{name}\" instead of interpolating it"),
             }),

@@ -50,15 +50,14 @@ impl Here {
 /// Which top-level nodes a pass over a file visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
-    /// `stack`, `variable` and `input`: read before anything that may use them.
-    Declarations,
-    /// Everything else.
-    Body,
+    /// The declarations a file of this type may hold (`stack` and `variable` in a stack
+    /// file, `input` in a module): read before anything that may use them.
+    Declarations { root: bool },
+    /// Everything else, including declarations in the wrong type of file (reported there).
+    Body { root: bool },
     /// Every node (variable files).
     All,
 }
-
-const DECLARATION_WORDS: [&str; 3] = ["stack", "variable", "input"];
 
 /// Everything collected from the files, before references are resolved.
 #[derive(Default)]
@@ -137,6 +136,10 @@ impl<'o> Loader<'o> {
                 return None;
             }
         };
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let chunks = Arc::new(chunks::split(&text));
         let source = self.out.sources.add(path.display().to_string(), text);
         let text = Arc::clone(&self.out.sources.get(source).text);
@@ -153,11 +156,15 @@ impl<'o> Loader<'o> {
             // A chunk without a word is the whole file (the splitter gave up): every pass
             // visits it, and only the body pass reports its syntax errors.
             let whole = chunk.word.is_empty();
-            let declaration = DECLARATION_WORDS.contains(&chunk.word.as_str());
+            let declaration = |root: bool| match chunk.word.as_str() {
+                "stack" | "variable" => root,
+                "input" => !root,
+                _ => false,
+            };
             let visit = match pass {
                 Pass::All => true,
-                Pass::Declarations => declaration || whole,
-                Pass::Body => !declaration || whole,
+                Pass::Declarations { root } => declaration(root) || whole,
+                Pass::Body { root } => !declaration(root) || whole,
             };
             if !visit {
                 continue;
@@ -168,15 +175,18 @@ impl<'o> Loader<'o> {
             };
             match KdlDocument::parse_v2(&parsed.text[chunk.range.clone()]) {
                 Ok(doc) => doc.nodes().iter().for_each(|node| f(self, here, node)),
-                Err(err) if !(whole && pass == Pass::Declarations) => self.syntax(here, err),
-                Err(_) => {}
+                Err(err) if !(whole && matches!(pass, Pass::Declarations { .. })) => {
+                    self.syntax(here, err)
+                }
+                Err(_) => self.out.syntax_errors = true,
             }
         }
     }
 
     fn syntax(&mut self, here: Here, err: kdl::KdlError) {
         self.out.syntax_errors = true;
-        for d in err.diagnostics {
+        // One mistake often yields several parser diagnostics; the first is the useful one.
+        for d in err.diagnostics.into_iter().take(1) {
             let message = d.message.unwrap_or_else(|| "invalid KDL".into());
             let label = d.label.unwrap_or_else(|| "here".into());
             let help = d.help.unwrap_or_else(|| {
@@ -216,7 +226,8 @@ impl<'o> Loader<'o> {
         let empty = BTreeMap::new();
         let info = self.out.info.clone();
         let mut decls: Vec<VarDecl> = Vec::new();
-        self.nodes(parsed, Pass::Declarations, |this, here, node| {
+        let root = keyword == "variable";
+        self.nodes(parsed, Pass::Declarations { root }, |this, here, node| {
             if node.name().value() != keyword {
                 return;
             }
@@ -261,7 +272,7 @@ impl<'o> Loader<'o> {
                             format!("INFRA_VAR_{} is invalid: {reason}", decl.name),
                         )
                         .label(decl.span, "declared here")
-                        .help(format!("set a {}", decl.ty.ty().describe())),
+                        .help(format!("set {}", decl.ty.ty().describe())),
                     ),
                 }
             }
@@ -306,7 +317,7 @@ impl<'o> Loader<'o> {
                     Err(reason) => self.out.diags.push(
                         Diagnostic::new("infra::variable-value", format!("--var {name}: {reason}"))
                             .label(decl.span, "declared here")
-                            .help(format!("pass a {}", decl.ty.ty().describe())),
+                            .help(format!("pass {}", decl.ty.ty().describe())),
                     ),
                 },
                 None => self.out.diags.push(
@@ -328,7 +339,12 @@ impl<'o> Loader<'o> {
                 Some((v, from)) => (v, from),
                 None => match &decl.default {
                     Some(v) => (v.clone(), "its default".to_string()),
+                    None if decl.default_failed => {
+                        values.insert(decl.name.clone(), Value::Null);
+                        continue;
+                    }
                     None => {
+                        values.insert(decl.name.clone(), Value::Null);
                         self.out.diags.push(
                             Diagnostic::new(
                                 "infra::undefined-variable",
@@ -336,11 +352,12 @@ impl<'o> Loader<'o> {
                             )
                             .label(decl.span, "declared here without a default")
                             .help(format!(
-                                "set it with --var {0}=..., in a --var-file, or with INFRA_VAR_{0}{1}",
+                                "set it with --var {0}=..., in a --var-file, or with INFRA_VAR_{2}{1}",
                                 decl.name,
                                 decl.description
                                     .as_ref()
-                                    .map_or(String::new(), |d| format!(" ({d})"))
+                                    .map_or(String::new(), |d| format!(" ({d})")),
+                                decl.name.replace('-', "_")
                             )),
                         );
                         continue;
@@ -351,14 +368,20 @@ impl<'o> Loader<'o> {
                 Ok(v) => {
                     values.insert(decl.name.clone(), v);
                 }
-                Err((message, help)) => self.out.diags.push(
-                    Diagnostic::new("infra::variable-value", format!("{message} (from {from})"))
+                Err((message, help)) => {
+                    values.insert(decl.name.clone(), Value::Null);
+                    self.out.diags.push(
+                        Diagnostic::new(
+                            "infra::variable-value",
+                            format!("{message} (from {from})"),
+                        )
                         .label(
                             decl.validations.first().map_or(decl.span, |v| v.span),
                             "this validation fails",
                         )
                         .help(help),
-                ),
+                    );
+                }
             }
         }
         values
@@ -367,18 +390,29 @@ impl<'o> Loader<'o> {
     /// The `stack "name" region="..." { tags { ... } }` header of the root file.
     fn header(&mut self, parsed: &Parsed, vars: &BTreeMap<String, Value>) {
         let mut nodes: Vec<(Here, KdlNode)> = Vec::new();
-        self.nodes(parsed, Pass::Declarations, |_, here, node| {
-            if node.name().value() == "stack" {
-                nodes.push((here, node.clone()));
-            }
-        });
+        self.nodes(
+            parsed,
+            Pass::Declarations { root: true },
+            |_, here, node| {
+                if node.name().value() == "stack" {
+                    nodes.push((here, node.clone()));
+                }
+            },
+        );
         let info = StackInfo::default();
         let Some((here, node)) = nodes.first() else {
             if !self.out.syntax_errors {
+                let start = Span {
+                    source: parsed.source,
+                    offset: 0,
+                    len: 0,
+                };
                 self.out.diags.push(
-                    Diagnostic::new("infra::stack", "the stack file declares no `stack`").help(
-                        "add `stack \"<name>\" region=\"<aws-region>\"` at the top of the file",
-                    ),
+                    Diagnostic::new("infra::stack", "the stack file declares no `stack`")
+                        .label(start, "a stack file starts with its `stack` node")
+                        .help(
+                            "add `stack \"<name>\" region=\"<aws-region>\"` at the top of the file",
+                        ),
                 );
             }
             return;
@@ -417,7 +451,7 @@ impl<'o> Loader<'o> {
         root: bool,
     ) {
         let info = self.out.info.clone();
-        self.nodes(parsed, Pass::Body, |this, here, node| {
+        self.nodes(parsed, Pass::Body { root }, |this, here, node| {
             this.node(here, node, module, vars, dir, root, &info)
         });
     }
@@ -771,6 +805,10 @@ impl<'o> Loader<'o> {
                 None => match &decl.default {
                     Some(v) => (v.clone(), decl.span),
                     None => {
+                        values.insert(decl.name.clone(), Value::Null);
+                        if decl.default_failed {
+                            continue;
+                        }
                         d.diags.push(
                             Diagnostic::new(
                                 "infra::module-input",
@@ -792,11 +830,17 @@ impl<'o> Loader<'o> {
                 Ok(v) => {
                     values.insert(decl.name.clone(), v);
                 }
-                Err((message, help)) => d.diags.push(
-                    Diagnostic::new("infra::module-input", message)
+                Err((message, help)) => {
+                    values.insert(decl.name.clone(), Value::Null);
+                    d.diags.push(
+                        Diagnostic::new(
+                            "infra::module-input",
+                            format!("module `{name}`: {message}"),
+                        )
                         .label(span, "this value")
                         .help(help),
-                ),
+                    );
+                }
             }
         }
         values

@@ -58,9 +58,18 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
     let mut loaded = loader.out;
     resolve::resolve(&mut loaded);
     if !loaded.diags.is_empty() {
+        // One written reference can be copied into several attributes (an alias shorthand);
+        // its problem is reported once.
+        let mut seen = std::collections::HashSet::new();
+        let diagnostics = loaded
+            .diags
+            .into_vec()
+            .into_iter()
+            .filter(|d| seen.insert((d.code, d.message.clone(), d.span())))
+            .collect();
         return Err(LoadFailure {
             sources: loaded.sources,
-            diagnostics: loaded.diags.into_vec(),
+            diagnostics,
         });
     }
     Ok(Stack {

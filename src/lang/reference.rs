@@ -98,7 +98,10 @@ pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
     if schema.readable(attribute).is_none() {
         return Err(error(
             "infra::unknown-attribute",
-            format!("a {} has no attribute `{attribute}`", schema.title),
+            format!(
+                "{} has no attribute `{attribute}`",
+                crate::model::schema::with_article(schema.title)
+            ),
             did_you_mean(attribute, schema.readable_names(), "attributes"),
         ));
     }

@@ -54,6 +54,26 @@ pub fn resolve(loaded: &mut Loaded) {
             });
         }
     }
+    // Outputs are checked even when nothing reads them.
+    let mut checked: Vec<Value> = outputs.values().map(|(v, _)| v.clone()).collect();
+    for value in &mut checked {
+        substitute(value, &outputs, loaded, 0);
+        value.visit_refs(&mut |r| {
+            if let RefTarget::Resource { address, .. } = &r.target
+                && !loaded.addresses.contains_key(address)
+            {
+                let help = suggest_address(address, &loaded.addresses);
+                loaded.diags.push(
+                    Diagnostic::new(
+                        "infra::unknown-reference",
+                        format!("reference to `{address}`, which is not declared"),
+                    )
+                    .label(r.span, "no such resource")
+                    .help(help),
+                );
+            }
+        });
+    }
     loaded.resources = resources;
     loaded.outputs = outputs;
 }

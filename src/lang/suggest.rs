@@ -13,7 +13,9 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
                 c,
             )
         })
-        .filter(|(edits, similarity, _)| *edits <= budget || *similarity >= 0.9)
+        .filter(|(edits, similarity, c)| {
+            *edits <= budget || *similarity >= 0.9 || (word.len() >= 3 && c.starts_with(word))
+        })
         .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
         .map(|(_, _, c)| c)
 }

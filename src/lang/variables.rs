@@ -110,6 +110,9 @@ pub struct VarDecl {
     pub name: String,
     pub ty: VarType,
     pub default: Option<Value>,
+    /// A default was written but did not decode (already reported): the variable is known to
+    /// be broken, so its uses stay quiet.
+    pub default_failed: bool,
     pub description: Option<String>,
     pub validations: Vec<Validation>,
     pub span: Span,
@@ -198,9 +201,18 @@ impl Decoder<'_, '_> {
             .entry("description")
             .and_then(|e| e.value().as_string())
             .map(str::to_string);
-        let mut default = node
-            .entry("default")
-            .and_then(|e| self.entry_as(e, ty.ty()));
+        let default_entry = node.entry("default");
+        let mut default = default_entry.and_then(|e| match (ty.ty(), e.ty()) {
+            // A single plain value is a one-item list, as for attributes.
+            (Type::List(inner), None) => self.entry_as(e, inner).map(|v| Value::List(vec![v])),
+            (t, _) => self.entry_as(e, t),
+        });
+        // A misspelled property (`defualt=`) may have been meant as the default.
+        let mut default_failed = default_entry.is_some() && default.is_none()
+            || node.entries().iter().skip(1).any(|e| {
+                e.name()
+                    .is_some_and(|k| !["type", "default", "description"].contains(&k.value()))
+            });
         let mut validations = Vec::new();
         for entry in node.entries().iter().skip(1) {
             if let Some(key) = entry.name()
@@ -220,8 +232,8 @@ impl Decoder<'_, '_> {
         for child in node.iter_children() {
             match child.name().value() {
                 "default" => {
-                    let value = self.var_value(child, ty);
-                    default = value;
+                    default = self.var_value(child, ty);
+                    default_failed = default.is_none();
                 }
                 "validation" => {
                     if let Some(v) = self.validation(child) {
@@ -245,6 +257,7 @@ impl Decoder<'_, '_> {
             name: name.to_string(),
             ty,
             default,
+            default_failed,
             description,
             validations,
             span,
@@ -353,9 +366,10 @@ pub fn validate(decl: &VarDecl, value: Value) -> Result<Value, (String, String)>
     let value = conform(value, decl.ty.ty()).map_err(|found| {
         (
             format!(
-                "variable `{}` expects a {}, found a {found}",
+                "variable `{}` expects {}, found {}",
                 decl.name,
-                decl.ty.ty().describe()
+                decl.ty.ty().describe(),
+                crate::model::schema::with_article(found)
             ),
             "pass a value of the declared type".to_string(),
         )

@@ -30,14 +30,19 @@ pub enum Type {
 }
 
 impl Type {
+    /// The type with its article: "an integer", "a list of string".
     pub fn describe(&self) -> String {
+        with_article(&self.noun())
+    }
+
+    fn noun(&self) -> String {
         match self {
             Type::String => "string".into(),
             Type::Int => "integer".into(),
             Type::Number => "number".into(),
             Type::Bool => "boolean (#true or #false)".into(),
-            Type::List(t) => format!("list of {}", t.describe()),
-            Type::Map(t) => format!("map of {}", t.describe()),
+            Type::List(t) => format!("list of {}", t.noun()),
+            Type::Map(t) => format!("map of {}", t.noun()),
             Type::Block(b) => format!("`{}` block", b.name),
             Type::Blocks(b) => format!("repeated `{}` block", b.name),
         }
@@ -46,6 +51,12 @@ impl Type {
     pub fn is_scalar(&self) -> bool {
         matches!(self, Type::String | Type::Int | Type::Number | Type::Bool)
     }
+}
+
+/// "a string", "an integer", "an application load balancer".
+pub fn with_article(noun: &str) -> String {
+    let vowel = noun.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']);
+    format!("{} {noun}", if vowel { "an" } else { "a" })
 }
 
 /// The value AWS uses when an attribute is omitted.

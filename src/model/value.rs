@@ -82,7 +82,7 @@ impl Value {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "bool",
-            Value::Int(_) => "int",
+            Value::Int(_) => "integer",
             Value::Float(_) => "number",
             Value::String(_) => "string",
             Value::List(_) => "list",

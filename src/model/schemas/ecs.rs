@@ -382,7 +382,7 @@ fn awsvpc_needs_network(body: &BTreeMap<String, Value>) -> Option<Violation> {
     let fargate = body.get("launch-type").and_then(Value::as_str) == Some("FARGATE");
     if fargate && !body.contains_key("network") {
         return Some(Violation {
-            attribute: "name",
+            attribute: "network",
             message: "a Fargate service needs a `network` block".into(),
             help: "add `network { subnets ...; security-groups ... }`".into(),
         });
