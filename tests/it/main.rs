@@ -1,3 +1,6 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
+mod docs;
+mod graph;
 mod harness;
+mod invalid;
