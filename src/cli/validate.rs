@@ -27,14 +27,20 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         .iter()
         .filter(|r| r.kind().is_lookup())
         .count();
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     ui.out(&format!(
-        "stack {} ({}) is valid: {} resources, {} look-ups, {} dependencies, {} dependency levels\n",
+        "stack {} ({}) is valid: {}, {}, {}, {}\n",
         stack.name,
         stack.region,
-        stack.resources.len() - lookups,
-        lookups,
-        graph.dag.edge_count(),
-        graph.by_level().len(),
+        count(stack.resources.len() - lookups, "resource", "resources"),
+        count(lookups, "look-up", "look-ups"),
+        count(graph.dag.edge_count(), "dependency", "dependencies"),
+        count(
+            graph.by_level().len(),
+            "dependency level",
+            "dependency levels"
+        ),
     ));
     ExitCode::SUCCESS
 }

@@ -37,45 +37,36 @@ pub fn resolve(loaded: &mut Loaded) {
     }
     for resource in &resources {
         for value in resource.attrs.values() {
-            value.visit_refs(&mut |r| {
-                if let RefTarget::Resource { address, .. } = &r.target
-                    && !loaded.addresses.contains_key(address)
-                {
-                    let help = suggest_address(address, &loaded.addresses);
-                    loaded.diags.push(
-                        Diagnostic::new(
-                            "infra::unknown-reference",
-                            format!("reference to `{address}`, which is not declared"),
-                        )
-                        .label(r.span, "no such resource")
-                        .help(help),
-                    );
-                }
-            });
+            check_targets(value, loaded);
         }
     }
     // Outputs are checked even when nothing reads them.
     let mut checked: Vec<Value> = outputs.values().map(|(v, _)| v.clone()).collect();
     for value in &mut checked {
         substitute(value, &outputs, loaded, 0);
-        value.visit_refs(&mut |r| {
-            if let RefTarget::Resource { address, .. } = &r.target
-                && !loaded.addresses.contains_key(address)
-            {
-                let help = suggest_address(address, &loaded.addresses);
-                loaded.diags.push(
-                    Diagnostic::new(
-                        "infra::unknown-reference",
-                        format!("reference to `{address}`, which is not declared"),
-                    )
-                    .label(r.span, "no such resource")
-                    .help(help),
-                );
-            }
-        });
+        check_targets(value, loaded);
     }
     loaded.resources = resources;
     loaded.outputs = outputs;
+}
+
+/// Every resource a value references must be declared.
+fn check_targets(value: &Value, loaded: &mut Loaded) {
+    value.visit_refs(&mut |r| {
+        if let RefTarget::Resource { address, .. } = &r.target
+            && !loaded.addresses.contains_key(address)
+        {
+            let help = suggest_address(address, &loaded.addresses);
+            loaded.diags.push(
+                Diagnostic::new(
+                    "infra::unknown-reference",
+                    format!("reference to `{address}`, which is not declared"),
+                )
+                .label(r.span, "no such resource")
+                .help(help),
+            );
+        }
+    });
 }
 
 fn substitute(
