@@ -17,6 +17,13 @@ use super::suggest::did_you_mean;
 use crate::model::schema::{Attr, BlockSchema, Check, Rule, Type};
 use crate::model::{Reference, Span, Value};
 
+/// The attributes of a block decoded so far, and where each was written.
+#[derive(Default)]
+struct Decoded {
+    values: BTreeMap<String, Value>,
+    spans: BTreeMap<&'static str, Span>,
+}
+
 /// Decoding state: the scope values are read in and the diagnostics collected so far.
 pub struct Decoder<'a, 'd> {
     pub scope: Scope<'a>,
@@ -69,8 +76,7 @@ impl Decoder<'_, '_> {
     ) -> BTreeMap<String, Value> {
         let node = view.node;
         let node_span = self.span(node.name().span());
-        let mut out = BTreeMap::new();
-        let mut spans: BTreeMap<&'static str, Span> = BTreeMap::new();
+        let mut decoded = Decoded::default();
         // Attributes that were written, whether or not their value decoded: a bad value is not
         // also a missing one.
         let mut written: std::collections::BTreeSet<&'static str> = Default::default();
@@ -87,7 +93,7 @@ impl Decoder<'_, '_> {
             let span = self.span(entry.span());
             written.insert(label.name);
             if let Some(v) = self.entry_as(entry, &label.ty) {
-                self.set(&mut out, &mut spans, label, v, span, span);
+                self.set(&mut decoded, label, v, span, span);
             }
         }
         for extra in args {
@@ -117,7 +123,7 @@ impl Decoder<'_, '_> {
             written.insert(attr.name);
             if let Some(v) = self.property(entry, attr) {
                 let value_span = self.span(entry.span());
-                self.set(&mut out, &mut spans, attr, v, span, value_span);
+                self.set(&mut decoded, attr, v, span, value_span);
             }
         }
 
@@ -133,11 +139,13 @@ impl Decoder<'_, '_> {
             written.insert(attr.name);
             if let Type::Blocks(inner) = attr.ty {
                 let item = Value::Map(self.block(NodeView::whole(child), inner));
-                match out.get_mut(attr.name) {
+                match decoded.values.get_mut(attr.name) {
                     Some(Value::List(items)) => items.push(item),
                     _ => {
-                        out.insert(attr.name.to_string(), Value::List(vec![item]));
-                        spans.insert(attr.name, span);
+                        decoded
+                            .values
+                            .insert(attr.name.to_string(), Value::List(vec![item]));
+                        decoded.spans.insert(attr.name, span);
                     }
                 }
                 continue;
@@ -147,7 +155,7 @@ impl Decoder<'_, '_> {
                     .entries()
                     .first()
                     .map_or(span, |e| self.span(e.span()));
-                self.set(&mut out, &mut spans, attr, v, span, value_span);
+                self.set(&mut decoded, attr, v, span, value_span);
             }
         }
 
@@ -157,7 +165,9 @@ impl Decoder<'_, '_> {
             .iter()
             .filter(|a| matches!(a.ty, Type::Blocks(_)))
         {
-            if let (Some(v), Some(span)) = (out.get(attr.name), spans.get(attr.name)) {
+            if let (Some(v), Some(span)) =
+                (decoded.values.get(attr.name), decoded.spans.get(attr.name))
+            {
                 let (v, span) = (v.clone(), *span);
                 self.check(attr, &v, span);
             }
@@ -180,18 +190,20 @@ impl Decoder<'_, '_> {
         }
 
         if let Some(expand) = schema.expand {
-            expand(&mut out);
+            expand(&mut decoded.values);
         }
         for attr in schema.attrs {
-            if let (Some(default), false) = (attr.default, out.contains_key(attr.name)) {
-                out.insert(attr.name.to_string(), default.to_value());
+            if let (Some(default), false) = (attr.default, decoded.values.contains_key(attr.name)) {
+                decoded
+                    .values
+                    .insert(attr.name.to_string(), default.to_value());
             }
         }
         // Rules over a block with a broken attribute would only repeat the first problem.
         if self.diags.len() == errors_before {
-            self.rules(schema, &out, &spans, node_span);
+            self.rules(schema, &decoded.values, &decoded.spans, node_span);
         }
-        out
+        decoded.values
     }
 
     fn lookup_attr(
@@ -214,17 +226,15 @@ impl Decoder<'_, '_> {
         found
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn set(
         &mut self,
-        out: &mut BTreeMap<String, Value>,
-        spans: &mut BTreeMap<&'static str, Span>,
+        decoded: &mut Decoded,
         attr: &'static Attr,
         value: Value,
         span: Span,
         value_span: Span,
     ) {
-        if let Some(first) = spans.get(attr.name) {
+        if let Some(first) = decoded.spans.get(attr.name) {
             self.diags.push(
                 Diagnostic::new(
                     "infra::duplicate-attribute",
@@ -237,8 +247,8 @@ impl Decoder<'_, '_> {
             return;
         }
         self.check(attr, &value, value_span);
-        out.insert(attr.name.to_string(), value);
-        spans.insert(attr.name, span);
+        decoded.values.insert(attr.name.to_string(), value);
+        decoded.spans.insert(attr.name, span);
     }
 
     /// An attribute written as a property: `port=8080`.
@@ -503,11 +513,9 @@ impl Decoder<'_, '_> {
                 return None;
             }
         };
+        let actual = target_type(&target);
         let value = Value::Ref(Box::new(Reference { target, span }));
-        let Value::Ref(reference) = &value else {
-            return None;
-        };
-        let Some(actual) = target_type(&reference.target) else {
+        let Some(actual) = actual else {
             return Some(value); // module outputs are checked once substituted
         };
         match fit(ty, &actual) {

@@ -47,6 +47,17 @@ impl Here {
     }
 }
 
+/// What the nodes of one file are decoded in: its module path, its variables (or module
+/// inputs), its directory (module sources are relative to it) and whether it is the stack file.
+#[derive(Clone, Copy)]
+struct FileScope<'a> {
+    module: &'a [String],
+    vars: &'a BTreeMap<String, Value>,
+    info: &'a StackInfo,
+    dir: &'a Path,
+    root: bool,
+}
+
 /// Which top-level nodes a pass over a file visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pass {
@@ -101,7 +112,15 @@ impl<'o> Loader<'o> {
         let vars = self.root_values(&decls);
         self.header(&parsed, &vars);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        self.walk(&parsed, &[], &vars, &dir, true);
+        let info = self.out.info.clone();
+        let file = FileScope {
+            module: &[],
+            vars: &vars,
+            info: &info,
+            dir: &dir,
+            root: true,
+        };
+        self.walk(&parsed, file);
     }
 
     fn read(&mut self, path: &Path, from: Option<Span>) -> Option<Parsed> {
@@ -442,99 +461,72 @@ impl<'o> Loader<'o> {
         }
     }
 
-    fn walk(
-        &mut self,
-        parsed: &Parsed,
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        dir: &Path,
-        root: bool,
-    ) {
-        let info = self.out.info.clone();
-        self.nodes(parsed, Pass::Body { root }, |this, here, node| {
-            this.node(here, node, module, vars, dir, root, &info)
-        });
+    fn walk(&mut self, parsed: &Parsed, file: FileScope<'_>) {
+        self.nodes(
+            parsed,
+            Pass::Body { root: file.root },
+            |this, here, node| this.node(here, node, file),
+        );
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn node(
-        &mut self,
-        here: Here,
-        node: &KdlNode,
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        dir: &Path,
-        root: bool,
-        info: &StackInfo,
-    ) {
-        {
-            let info = info.clone();
-            let word = node.name().value();
-            let span = here.span(node.name().span());
-            match word {
-                "stack" if root => {}
-                "variable" if root => {}
-                "input" if !root => {}
-                "stack" | "variable" | "input" => {
-                    let (help, msg) = if root {
-                        (
-                            "stack files declare `variable`s; `input` is for modules",
-                            "`input` belongs in a module file",
-                        )
-                    } else if word == "stack" {
-                        (
-                            "only the stack file declares `stack`",
-                            "a module cannot declare `stack`",
-                        )
-                    } else {
-                        (
-                            "module files declare `input`s",
-                            "`variable` belongs in a stack file",
-                        )
-                    };
+    /// A decoder for a node of `file`.
+    fn scoped<'a, 'd>(&'d mut self, here: Here, file: FileScope<'a>) -> Decoder<'a, 'd> {
+        self.decoder(here, file.module, file.vars, file.info)
+    }
+
+    fn node(&mut self, here: Here, node: &KdlNode, file: FileScope<'_>) {
+        let root = file.root;
+        let word = node.name().value();
+        let span = here.span(node.name().span());
+        match word {
+            "stack" if root => {}
+            "variable" if root => {}
+            "input" if !root => {}
+            "stack" | "variable" | "input" => {
+                let (help, msg) = if root {
+                    (
+                        "stack files declare `variable`s; `input` is for modules",
+                        "`input` belongs in a module file",
+                    )
+                } else if word == "stack" {
+                    (
+                        "only the stack file declares `stack`",
+                        "a module cannot declare `stack`",
+                    )
+                } else {
+                    (
+                        "module files declare `input`s",
+                        "`variable` belongs in a stack file",
+                    )
+                };
+                self.out.diags.push(
+                    Diagnostic::new("infra::unknown-node", msg)
+                        .label(span, "here")
+                        .help(help),
+                );
+            }
+            "output" => self.output(here, node, file),
+            "module" => self.module(here, node, file),
+            "lookup" => self.lookup(here, node, file),
+            _ => match Kind::from_node_name(word) {
+                Some(kind) => self.resource(here, node, kind, 1, file),
+                None => {
+                    let words = Kind::MANAGED.iter().map(|k| k.keyword()).chain(TOP_LEVEL);
                     self.out.diags.push(
-                        Diagnostic::new("infra::unknown-node", msg)
-                            .label(span, "here")
-                            .help(help),
+                        Diagnostic::new("infra::unknown-node", format!("unknown node `{word}`"))
+                            .label(span, "not a resource kind or declaration")
+                            .help(did_you_mean(word, words, "top-level nodes")),
                     );
                 }
-                "output" => self.output(here, node, module, vars, &info),
-                "module" => self.module(here, node, module, vars, &info, dir),
-                "lookup" => self.lookup(here, node, module, vars, &info),
-                _ => match Kind::from_node_name(word) {
-                    Some(kind) => self.resource(here, node, kind, 1, module, vars, &info),
-                    None => {
-                        let words = Kind::MANAGED.iter().map(|k| k.keyword()).chain(TOP_LEVEL);
-                        self.out.diags.push(
-                            Diagnostic::new(
-                                "infra::unknown-node",
-                                format!("unknown node `{word}`"),
-                            )
-                            .label(span, "not a resource kind or declaration")
-                            .help(did_you_mean(
-                                word,
-                                words,
-                                "top-level nodes",
-                            )),
-                        );
-                    }
-                },
-            }
+            },
         }
     }
 
-    fn lookup(
-        &mut self,
-        here: Here,
-        node: &KdlNode,
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        info: &StackInfo,
-    ) {
+    fn lookup(&mut self, here: Here, node: &KdlNode, file: FileScope<'_>) {
         let span = here.span(node.name().span());
         let word = node.entry(0).and_then(|e| e.value().as_string());
         match word.and_then(Kind::from_lookup_word) {
-            Some(kind) => self.resource(here, node, kind, 2, module, vars, info),
+            Some(kind) => self.resource(here, node, kind, 2, file),
             None => {
                 let words: Vec<&str> = Kind::LOOKUPS
                     .iter()
@@ -562,16 +554,13 @@ impl<'o> Loader<'o> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn resource(
         &mut self,
         here: Here,
         node: &KdlNode,
         kind: Kind,
         name_index: usize,
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        info: &StackInfo,
+        file: FileScope<'_>,
     ) {
         let node_span = here.span(node.name().span());
         let name_entry = node
@@ -601,8 +590,8 @@ impl<'o> Loader<'o> {
                     .help("resource names use lowercase letters, digits, hyphens and underscores, starting with a letter"),
             );
         }
-        let address = Address::new(module.to_vec(), kind, name);
-        let mut d = self.decoder(here, module, vars, info);
+        let address = Address::new(file.module.to_vec(), kind, name);
+        let mut d = self.scoped(here, file);
         let attrs = d.block(
             NodeView {
                 node,
@@ -642,15 +631,8 @@ impl<'o> Loader<'o> {
         });
     }
 
-    fn output(
-        &mut self,
-        here: Here,
-        node: &KdlNode,
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        info: &StackInfo,
-    ) {
-        let mut d = self.decoder(here, module, vars, info);
+    fn output(&mut self, here: Here, node: &KdlNode, file: FileScope<'_>) {
+        let mut d = self.scoped(here, file);
         let span = d.span(node.name().span());
         let args: Vec<_> = node
             .entries()
@@ -672,19 +654,11 @@ impl<'o> Loader<'o> {
             let vspan = d.span(value.span());
             self.out
                 .outputs
-                .insert((module.to_vec(), name.to_string()), (v, vspan));
+                .insert((file.module.to_vec(), name.to_string()), (v, vspan));
         }
     }
 
-    fn module(
-        &mut self,
-        here: Here,
-        node: &KdlNode,
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        info: &StackInfo,
-        dir: &Path,
-    ) {
+    fn module(&mut self, here: Here, node: &KdlNode, file: FileScope<'_>) {
         let span = here.span(node.name().span());
         let Some(name) = node.entry(0).and_then(|e| e.value().as_string()) else {
             self.out.diags.push(
@@ -706,7 +680,7 @@ impl<'o> Loader<'o> {
         let Some(source) = source_entry.value().as_string() else {
             return;
         };
-        let path = dir.join(source);
+        let path = file.dir.join(source);
         let key = path.canonicalize().unwrap_or_else(|_| path.clone());
         if self.active.contains(&key) {
             self.out.diags.push(
@@ -716,7 +690,7 @@ impl<'o> Loader<'o> {
             );
             return;
         }
-        let mut path_here = module.to_vec();
+        let mut path_here = file.module.to_vec();
         path_here.push(name.to_string());
         if let Some(first) = self.out.modules.get(&path_here) {
             let first = *first;
@@ -736,26 +710,30 @@ impl<'o> Loader<'o> {
             return;
         };
         let decls = self.declarations(&module_file, "input", &path_here);
-        let inputs = self.module_inputs(here, node, name, &decls, module, vars, info);
+        let inputs = self.module_inputs(here, node, name, &decls, file);
         self.active.push(key);
         let module_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        self.walk(&module_file, &path_here, &inputs, &module_dir, false);
+        let inner = FileScope {
+            module: &path_here,
+            vars: &inputs,
+            info: file.info,
+            dir: &module_dir,
+            root: false,
+        };
+        self.walk(&module_file, inner);
         self.active.pop();
     }
 
     /// The values an instantiation passes to a module's inputs, decoded in the caller's scope.
-    #[allow(clippy::too_many_arguments)]
     fn module_inputs(
         &mut self,
         here: Here,
         node: &KdlNode,
         name: &str,
         decls: &[VarDecl],
-        module: &[String],
-        vars: &BTreeMap<String, Value>,
-        info: &StackInfo,
+        file: FileScope<'_>,
     ) -> BTreeMap<String, Value> {
-        let mut d = self.decoder(here, module, vars, info);
+        let mut d = self.scoped(here, file);
         let node_span = d.span(node.name().span());
         let mut given: BTreeMap<String, (Value, Span)> = BTreeMap::new();
         let names = || decls.iter().map(|x| x.name.as_str());

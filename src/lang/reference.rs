@@ -76,7 +76,14 @@ pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
                 ));
             }
         },
-        [] => unreachable_empty(text)?,
+        // Only `module.<name>` leaves nothing, and that names no output.
+        [] => {
+            return Err(error(
+                "infra::reference",
+                format!("`{text}` is not a reference"),
+                "write `module.<name>.<output>` to read a module's output".into(),
+            ));
+        }
     };
     let (name, attribute) = match rest {
         [name] => (*name, None),
@@ -109,14 +116,6 @@ pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
         address: Address::new(module, kind, name),
         attribute: Some(attribute.to_string()),
     })
-}
-
-fn unreachable_empty(text: &str) -> Result<(Kind, &'static [&'static str]), RefError> {
-    Err(error(
-        "infra::reference",
-        format!("`{text}` is not a reference"),
-        "write `module.<name>.<output>` to read a module's output".into(),
-    ))
 }
 
 /// How a referenced attribute's type fits where it is used.

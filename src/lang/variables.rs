@@ -130,6 +130,17 @@ pub struct Validation {
 }
 
 impl Validation {
+    fn check_range(&self, n: f64) -> Result<(), String> {
+        if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
+            return Err(format!(
+                "{n} is outside {}..{}",
+                self.min.map_or(String::new(), |m| m.to_string()),
+                self.max.map_or(String::new(), |m| m.to_string())
+            ));
+        }
+        Ok(())
+    }
+
     /// `Err(reason)` when the value breaks the rule.
     pub fn check(&self, value: &Value) -> Result<(), String> {
         match value {
@@ -146,21 +157,8 @@ impl Validation {
                 }
                 Ok(())
             }
-            Value::Int(_) | Value::Float(_) => {
-                let n = match value {
-                    Value::Int(i) => *i as f64,
-                    Value::Float(f) => *f,
-                    _ => 0.0,
-                };
-                if self.min.is_some_and(|m| n < m) || self.max.is_some_and(|m| n > m) {
-                    return Err(format!(
-                        "{n} is outside {}..{}",
-                        self.min.map_or(String::new(), |m| m.to_string()),
-                        self.max.map_or(String::new(), |m| m.to_string())
-                    ));
-                }
-                Ok(())
-            }
+            Value::Int(i) => self.check_range(*i as f64),
+            Value::Float(f) => self.check_range(*f),
             _ => Ok(()),
         }
     }
@@ -270,7 +268,6 @@ impl Decoder<'_, '_> {
             .entries()
             .iter()
             .filter(|e| e.name().is_none())
-            .skip_while(|_| false)
             .collect();
         let span = self.span(node.name().span());
         let t = ty.ty();

@@ -23,6 +23,17 @@ fn validate_reports_a_summary_on_success() {
     insta::assert_snapshot!(out.stdout, @"stack sleek-coach-prod (us-east-1) is valid: 19 resources, 7 look-ups, 27 dependencies, 6 dependency levels");
 }
 
+/// `infra validate` of the sleek-coach stack with extra arguments and an `INFRA_VAR_image_tag`.
+fn validate_sleek_coach(extra: &[&str], env_image_tag: Option<&str>) -> crate::harness::Output {
+    let mut args = vec!["validate", "stacks/sleek-coach-prod.kdl"];
+    args.extend_from_slice(extra);
+    let env: Vec<(&str, &str)> = env_image_tag
+        .map(|tag| ("INFRA_VAR_image_tag", tag))
+        .into_iter()
+        .collect();
+    crate::harness::infra_with_env(&args, &env)
+}
+
 #[test]
 fn variables_come_from_flags_files_and_the_environment() {
     let dir = std::env::temp_dir().join(format!("infra-vars-{}", std::process::id()));
@@ -31,34 +42,17 @@ fn variables_come_from_flags_files_and_the_environment() {
     std::fs::write(&file, "image-tag \"from-file\"\n").expect("write var file");
     let file = file.to_string_lossy().into_owned();
     // An invalid value names where it came from, which shows which source won.
-    let bad = crate::harness::infra_with_env(
-        &["validate", "stacks/sleek-coach-prod.kdl"],
-        &[("INFRA_VAR_image_tag", "not a tag!")],
-    );
+    let bad = validate_sleek_coach(&[], Some("not a tag!"));
     assert_eq!(bad.code, Some(1));
     assert!(
         bad.stderr.contains("from INFRA_VAR_image-tag"),
         "{}",
         bad.stderr
     );
-    let file_wins = crate::harness::infra_with_env(
-        &[
-            "validate",
-            "stacks/sleek-coach-prod.kdl",
-            "--var-file",
-            &file,
-        ],
-        &[("INFRA_VAR_image_tag", "not a tag!")],
-    );
+    let file_wins = validate_sleek_coach(&["--var-file", &file], Some("not a tag!"));
     assert_eq!(file_wins.code, Some(0), "{}", file_wins.stderr);
-    let flag_wins = infra(&[
-        "validate",
-        "stacks/sleek-coach-prod.kdl",
-        "--var-file",
-        &file,
-        "--var",
-        "image-tag=bad tag",
-    ]);
+    let flag_wins =
+        validate_sleek_coach(&["--var-file", &file, "--var", "image-tag=bad tag"], None);
     assert_eq!(flag_wins.code, Some(1));
     assert!(
         flag_wins.stderr.contains("from --var image-tag"),
