@@ -7,4 +7,5 @@ pub mod cli;
 pub mod graph;
 pub mod lang;
 pub mod model;
+pub mod providers;
 pub mod ui;

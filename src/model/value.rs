@@ -18,6 +18,8 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     /// An attribute of another resource, known once that resource exists.
     Ref(Box<Reference>),
+    /// A value only AWS can tell, once the resource it comes from exists.
+    Unknown,
 }
 
 /// What a reference points at before module outputs are substituted.
@@ -88,6 +90,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Map(_) => "block",
             Value::Ref(_) => "reference",
+            Value::Unknown => "unknown",
         }
     }
 
@@ -169,6 +172,7 @@ impl fmt::Display for Value {
                 f.write_str("}")
             }
             Value::Ref(r) => write!(f, "(ref){r}"),
+            Value::Unknown => f.write_str("(known after apply)"),
         }
     }
 }

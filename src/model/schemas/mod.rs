@@ -6,7 +6,7 @@ mod ecs;
 mod elbv2;
 mod logs;
 mod lookups;
-mod route53;
+pub mod route53;
 mod secrets;
 
 pub use logs::RETENTION_DAYS;

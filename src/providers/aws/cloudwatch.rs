@@ -1,0 +1,435 @@
+//! CloudWatch metric alarms.
+//!
+//! Ownership comes from the shared tag index (DescribeAlarms returns no tags); attributes from
+//! DescribeAlarms by up to 100 names per call.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricAlarm, MetricDataQuery, MetricStat, StandardUnit,
+    Statistic, Tag,
+};
+
+use super::error::aws;
+use super::tagging::OwnedIndex;
+use crate::model::{Kind, Value};
+use crate::providers::{
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, owner_from_tags, tag_changes,
+    tags_value,
+};
+
+/// DescribeAlarms accepts at most 100 names.
+const NAMES_PER_DESCRIBE: usize = 100;
+const ACTION_LISTS: [&str; 3] = ["actions", "ok-actions", "insufficient-data-actions"];
+
+pub struct Alarms {
+    client: Client,
+    owned: Arc<OwnedIndex>,
+}
+
+impl Alarms {
+    pub fn new(client: Client, owned: Arc<OwnedIndex>) -> Self {
+        Alarms { client, owned }
+    }
+
+    async fn describe(&self, names: &[String]) -> Result<Vec<MetricAlarm>, ProviderError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(NAMES_PER_DESCRIBE) {
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .describe_alarms()
+                    .set_alarm_names(Some(chunk.to_vec()))
+                    .max_records(100)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(aws("DescribeAlarms"))?;
+                out.extend(
+                    page.metric_alarms()
+                        .iter()
+                        .filter(|a| a.alarm_name().is_some_and(|n| chunk.iter().any(|c| c == n)))
+                        .cloned(),
+                );
+                match page.next_token() {
+                    Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
+        let out = self
+            .client
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .map_err(aws("ListTagsForResource"))?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect())
+    }
+
+    async fn put(&self, desired: &Desired, with_tags: bool) -> Result<(), ProviderError> {
+        let a = &desired.attrs;
+        let s = |k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
+        let i = |k: &str| a.get(k).and_then(Value::as_int).map(|v| v as i32);
+        let list = |k: &str| {
+            Some(
+                a.get(k)
+                    .and_then(Value::as_list)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let queries = match a.get("query").and_then(Value::as_list) {
+            Some(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_map)
+                    .map(query_to_aws)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+        let tags = with_tags.then(|| {
+            crate::providers::desired_tags(a)
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect()
+        });
+        self.client
+            .put_metric_alarm()
+            .set_alarm_name(s("name"))
+            .set_alarm_description(s("description"))
+            .actions_enabled(a.get("actions-enabled") != Some(&Value::Bool(false)))
+            .set_alarm_actions(list("actions"))
+            .set_ok_actions(list("ok-actions"))
+            .set_insufficient_data_actions(list("insufficient-data-actions"))
+            .set_metric_name(s("metric"))
+            .set_namespace(s("namespace"))
+            .set_statistic(s("statistic").map(|v| Statistic::from(v.as_str())))
+            .set_extended_statistic(s("percentile"))
+            .set_dimensions(a.get("dimensions").and_then(Value::as_map).map(dimensions))
+            .set_period(i("period"))
+            .set_unit(s("unit").map(|v| StandardUnit::from(v.as_str())))
+            .set_evaluation_periods(i("evaluation-periods"))
+            .set_datapoints_to_alarm(i("datapoints-to-alarm"))
+            .set_threshold(number(a.get("threshold")))
+            .set_comparison_operator(s("comparison").map(|v| ComparisonOperator::from(v.as_str())))
+            .set_treat_missing_data(s("treat-missing-data"))
+            .set_metrics(queries)
+            .set_tags(tags)
+            .send()
+            .await
+            .map_err(aws("PutMetricAlarm"))?;
+        Ok(())
+    }
+}
+
+fn number(value: Option<&Value>) -> Option<f64> {
+    match value? {
+        Value::Float(f) => Some(*f),
+        Value::Int(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+fn dimensions(map: &BTreeMap<String, Value>) -> Vec<Dimension> {
+    map.iter()
+        .map(|(k, v)| {
+            Dimension::builder()
+                .name(k)
+                .value(v.as_str().unwrap_or_default())
+                .build()
+        })
+        .collect()
+}
+
+fn dimensions_value(dims: &[Dimension]) -> Value {
+    Value::Map(
+        dims.iter()
+            .filter_map(|d| Some((d.name()?.to_string(), Value::String(d.value()?.to_string()))))
+            .collect(),
+    )
+}
+
+fn query_to_aws(q: &BTreeMap<String, Value>) -> Result<MetricDataQuery, ProviderError> {
+    let s = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_string);
+    let period = q.get("period").and_then(Value::as_int).map(|p| p as i32);
+    let stat = match s("metric") {
+        Some(metric) => Some(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .set_namespace(s("namespace"))
+                        .metric_name(metric)
+                        .set_dimensions(q.get("dimensions").and_then(Value::as_map).map(dimensions))
+                        .build(),
+                )
+                .set_period(period)
+                .set_stat(s("stat"))
+                .build(),
+        ),
+        None => None,
+    };
+    Ok(MetricDataQuery::builder()
+        .set_id(s("id"))
+        .set_expression(s("expression"))
+        .set_label(s("label"))
+        .return_data(q.get("return-data") == Some(&Value::Bool(true)))
+        .set_metric_stat(stat)
+        .set_period(if s("expression").is_some() { period } else { None })
+        .build())
+}
+
+fn query_value(q: &MetricDataQuery) -> Value {
+    let mut m = BTreeMap::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v);
+        }
+    };
+    let string = |s: Option<&str>| s.map(|s| Value::String(s.into()));
+    put("id", string(q.id()));
+    put("expression", string(q.expression()));
+    put("label", string(q.label()));
+    put("return-data", Some(Value::Bool(q.return_data().unwrap_or(true))));
+    if let Some(stat) = q.metric_stat() {
+        if let Some(metric) = stat.metric() {
+            put("namespace", string(metric.namespace()));
+            put("metric", string(metric.metric_name()));
+            if !metric.dimensions().is_empty() {
+                put("dimensions", Some(dimensions_value(metric.dimensions())));
+            }
+        }
+        put("stat", string(stat.stat()));
+        put("period", stat.period().map(|p| Value::Int(p.into())));
+    } else {
+        put("period", q.period().map(|p| Value::Int(p.into())));
+    }
+    Value::Map(m)
+}
+
+fn live_alarm(alarm: &MetricAlarm, tags: &BTreeMap<String, String>) -> Live {
+    let mut a = BTreeMap::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            a.insert(k.to_string(), v);
+        }
+    };
+    let string = |s: Option<&str>| s.map(|s| Value::String(s.into()));
+    let strings = |l: &[String]| Value::List(l.iter().map(|s| Value::String(s.clone())).collect());
+    put("name", string(alarm.alarm_name()));
+    put("description", string(alarm.alarm_description()));
+    put("namespace", string(alarm.namespace()));
+    put("metric", string(alarm.metric_name()));
+    if !alarm.dimensions().is_empty() {
+        put("dimensions", Some(dimensions_value(alarm.dimensions())));
+    }
+    put("statistic", string(alarm.statistic().map(Statistic::as_str)));
+    put("percentile", string(alarm.extended_statistic()));
+    put("period", alarm.period().map(|p| Value::Int(p.into())));
+    put("unit", string(alarm.unit().map(StandardUnit::as_str)));
+    if !alarm.metrics().is_empty() {
+        put(
+            "query",
+            Some(Value::List(alarm.metrics().iter().map(query_value).collect())),
+        );
+    }
+    put(
+        "evaluation-periods",
+        alarm.evaluation_periods().map(|p| Value::Int(p.into())),
+    );
+    put(
+        "datapoints-to-alarm",
+        alarm.datapoints_to_alarm().map(|p| Value::Int(p.into())),
+    );
+    put("threshold", alarm.threshold().map(Value::Float));
+    put(
+        "comparison",
+        string(alarm.comparison_operator().map(ComparisonOperator::as_str)),
+    );
+    put("treat-missing-data", string(alarm.treat_missing_data()));
+    put("actions", Some(strings(alarm.alarm_actions())));
+    put("ok-actions", Some(strings(alarm.ok_actions())));
+    put(
+        "insufficient-data-actions",
+        Some(strings(alarm.insufficient_data_actions())),
+    );
+    put("actions-enabled", alarm.actions_enabled().map(Value::Bool));
+    let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    a.insert("tags".into(), tags_value(pairs.clone()));
+    let mut live = Live::new(a, owner_from_tags(pairs));
+    if let Some(arn) = alarm.alarm_arn() {
+        live.computed.insert("arn".into(), Value::String(arn.into()));
+    }
+    live
+}
+
+impl ResourceKind for Alarms {
+    fn kind(&self) -> Kind {
+        Kind::Alarm
+    }
+
+    fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
+        if let Some(Value::Int(i)) = attrs.get("threshold") {
+            let f = *i as f64;
+            attrs.insert("threshold".into(), Value::Float(f));
+        }
+        for name in ACTION_LISTS {
+            match attrs.get_mut(name) {
+                Some(Value::List(items)) if items.is_empty() => {
+                    attrs.remove(name);
+                }
+                Some(Value::List(items)) => items.sort_by_key(|v| v.to_string()),
+                _ => {}
+            }
+        }
+        if let Some(Value::Map(d)) = attrs.get("dimensions")
+            && d.is_empty()
+        {
+            attrs.remove("dimensions");
+        }
+        if let Some(Value::List(queries)) = attrs.get_mut("query") {
+            queries.sort_by_key(|q| q.as_map().and_then(|m| m.get("id")).map(|v| v.to_string()));
+        }
+    }
+
+    fn list_owned<'a>(
+        &'a self,
+        _stack: &'a str,
+        _desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
+        Box::pin(async move {
+            let owned = self.owned.of("cloudwatch", "alarm:").await?;
+            let names: Vec<String> = owned.iter().map(|(n, _)| n.clone()).collect();
+            let alarms = self.describe(&names).await?;
+            Ok(alarms
+                .iter()
+                .filter_map(|alarm| {
+                    let name = alarm.alarm_name()?;
+                    let (_, tagged) = owned.iter().find(|(n, _)| n == name)?;
+                    Some(live_alarm(alarm, &tagged.tags))
+                })
+                .collect())
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>> {
+        Box::pin(async move {
+            let names: Vec<String> = desired
+                .iter()
+                .filter_map(|d| d.str("name").map(str::to_string))
+                .collect();
+            let alarms = self.describe(&names).await?;
+            let mut out = Vec::new();
+            for d in desired {
+                let found = alarms.iter().find(|a| a.alarm_name() == d.str("name"));
+                out.push(match found {
+                    Some(alarm) => {
+                        let tags = match alarm.alarm_arn() {
+                            Some(arn) => self.tags_of(arn).await?,
+                            None => BTreeMap::new(),
+                        };
+                        Some(live_alarm(alarm, &tags))
+                    }
+                    None => None,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            self.put(desired, true).await?;
+            // PutMetricAlarm returns nothing; the ARN is read back.
+            let name = desired.str("name").unwrap_or_default().to_string();
+            let found = self.describe(&[name]).await?;
+            let mut live = Live::new(desired.attrs.clone(), Owner::Nobody);
+            if let Some(arn) = found.first().and_then(MetricAlarm::alarm_arn) {
+                live.computed.insert("arn".into(), Value::String(arn.into()));
+            }
+            Ok(live)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            let mut before = live.attrs.clone();
+            let mut after = desired.attrs.clone();
+            before.remove("tags");
+            after.remove("tags");
+            self.normalize(&mut before);
+            self.normalize(&mut after);
+            if before != after {
+                // Tags given to PutMetricAlarm are ignored for an existing alarm.
+                self.put(desired, false).await?;
+            }
+            let arn = live
+                .computed
+                .get("arn")
+                .and_then(Value::as_str)
+                .ok_or_else(|| ProviderError::Input("the live alarm has no ARN".into()))?;
+            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(aws("UntagResource"))?;
+            }
+            if !set.is_empty() {
+                let tags = set
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                self.client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(aws("TagResource"))?;
+            }
+            let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
+            updated.computed = live.computed.clone();
+            Ok(updated)
+        })
+    }
+
+    fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let name = live
+                .str("name")
+                .ok_or_else(|| ProviderError::Input("the live alarm has no name".into()))?;
+            self.client
+                .delete_alarms()
+                .alarm_names(name)
+                .send()
+                .await
+                .map_err(aws("DeleteAlarms"))?;
+            Ok(())
+        })
+    }
+}

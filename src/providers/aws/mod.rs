@@ -1,0 +1,148 @@
+//! AWS providers: clients from the standard configuration chain, and one module per service.
+//!
+//! Clients share one configuration: the stack's region, an endpoint override for emulators,
+//! adaptive retries with a bounded budget, timeouts per call and per attempt, and a counter of
+//! every request sent (the number of AWS calls a plan costs is a product metric).
+
+mod calls;
+mod cloudwatch;
+mod error;
+mod hosted_zone;
+mod logs;
+mod route53;
+mod secrets;
+mod tagging;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+pub use calls::CallCounter;
+
+use super::Providers;
+
+/// How to reach AWS.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub region: String,
+    /// `--endpoint-url`; `AWS_ENDPOINT_URL` is honoured by the configuration chain itself.
+    pub endpoint_url: Option<String>,
+    /// The stack's name, for ownership tags and records.
+    pub stack: String,
+    /// Where relative `from-file` paths start (the stack file's folder).
+    pub base_dir: PathBuf,
+}
+
+/// Why no client could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("no AWS credentials found")]
+    NoCredentials,
+    #[error("AWS credentials could not be loaded: {0}")]
+    Credentials(String),
+}
+
+/// The service clients of one run.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+/// Retries: adaptive (client-side rate limiting when AWS throttles), at most this many attempts.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Loads configuration, checks that credentials exist, and builds every client.
+pub async fn connect(connection: &Connection, calls: &CallCounter) -> Result<Clients, ConnectError> {
+    let retry = RetryConfig::adaptive()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(5));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(120))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(connection.region.clone()))
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(url) = &connection.endpoint_url {
+        loader = loader.endpoint_url(url.clone());
+    }
+    let config = loader.load().await;
+    let credentials = config
+        .credentials_provider()
+        .ok_or(ConnectError::NoCredentials)?;
+    if let Err(e) = credentials.provide_credentials().await {
+        let text = DisplayErrorContext(&e).to_string();
+        return Err(if text.contains("no providers in chain provided credentials") {
+            ConnectError::NoCredentials
+        } else {
+            ConnectError::Credentials(text)
+        });
+    }
+    let counting = calls.interceptor();
+    Ok(Clients {
+        secrets: aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        route53: aws_sdk_route53::Client::from_conf(
+            aws_sdk_route53::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+                .interceptor(counting)
+                .build(),
+        ),
+    })
+}
+
+/// The providers of every kind this build supports.
+pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
+    let owned = Arc::new(tagging::OwnedIndex::new(
+        clients.tagging.clone(),
+        connection.stack.clone(),
+    ));
+    let mut providers = Providers::default();
+    providers.add(Arc::new(secrets::Secrets::new(
+        clients.secrets.clone(),
+        connection.base_dir.clone(),
+    )));
+    providers.add(Arc::new(cloudwatch::Alarms::new(
+        clients.cloudwatch.clone(),
+        owned.clone(),
+    )));
+    providers.add(Arc::new(logs::LogGroups::new(clients.logs.clone(), owned)));
+    providers.add(Arc::new(route53::Records::new(
+        clients.route53.clone(),
+        connection.stack.clone(),
+    )));
+    providers.add_lookup(Arc::new(hosted_zone::HostedZones::new(
+        clients.route53.clone(),
+    )));
+    providers
+}

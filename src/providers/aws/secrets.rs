@@ -1,0 +1,441 @@
+//! Secrets Manager secrets. Secret material is read from its source only to be sent to AWS or
+//! compared in memory with AWS's copy; it never becomes a [`Value`], so it cannot reach a plan,
+//! a log line or an error.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
+
+use super::error::aws;
+use crate::model::{Kind, Value};
+use crate::providers::{
+    Adoption, BoxFuture, Desired, Live, ProviderError, ResourceKind, owner_from_tags, tag_changes,
+    tags_value,
+};
+
+/// ListSecrets accepts at most 10 values per filter.
+const NAMES_PER_LIST: usize = 10;
+/// BatchGetSecretValue reads at most 20 secrets per call.
+const VALUES_PER_BATCH: usize = 20;
+/// What the live `value` attribute says when AWS's copy differs from the stack's source.
+const DIFFERS: &str = "(differs from its source)";
+
+pub struct Secrets {
+    client: Client,
+    base_dir: PathBuf,
+}
+
+/// Secret material: never printed, not even in debug output.
+struct Material(String);
+
+impl fmt::Debug for Material {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Material(sensitive)")
+    }
+}
+
+/// Where a secret's value comes from, as written in the stack.
+enum Source<'a> {
+    Env(&'a str),
+    File(&'a str),
+    Generate(&'a BTreeMap<String, Value>),
+    /// Operators set it; infra never reads or writes it.
+    Unmanaged,
+}
+
+fn source(attrs: &BTreeMap<String, Value>) -> Source<'_> {
+    let Some(value) = attrs.get("value").and_then(Value::as_map) else {
+        return Source::Unmanaged;
+    };
+    if let Some(var) = value.get("from-env").and_then(Value::as_str) {
+        Source::Env(var)
+    } else if let Some(path) = value.get("from-file").and_then(Value::as_str) {
+        Source::File(path)
+    } else if let Some(generate) = value.get("generate").and_then(Value::as_map) {
+        Source::Generate(generate)
+    } else {
+        Source::Unmanaged
+    }
+}
+
+impl Secrets {
+    pub fn new(client: Client, base_dir: PathBuf) -> Self {
+        Secrets { client, base_dir }
+    }
+
+    /// The material of a value that comes from the environment or a file.
+    fn material(&self, attrs: &BTreeMap<String, Value>) -> Result<Option<Material>, String> {
+        match source(attrs) {
+            Source::Env(var) => match std::env::var(var) {
+                Ok(text) => Ok(Some(Material(text))),
+                Err(_) => Err(format!(
+                    "the environment variable `{var}` that holds this secret's value is not set"
+                )),
+            },
+            Source::File(path) => {
+                let full = self.base_dir.join(path);
+                match std::fs::read_to_string(&full) {
+                    Ok(text) => Ok(Some(Material(text))),
+                    Err(e) => Err(format!(
+                        "the file `{}` that holds this secret's value cannot be read: {e}",
+                        full.display()
+                    )),
+                }
+            }
+            Source::Generate(_) | Source::Unmanaged => Ok(None),
+        }
+    }
+
+    async fn generate(&self, spec: &BTreeMap<String, Value>) -> Result<Material, ProviderError> {
+        let flag = |k: &str| spec.get(k) == Some(&Value::Bool(true));
+        let password = self
+            .client
+            .get_random_password()
+            .password_length(spec.get("length").and_then(Value::as_int).unwrap_or(32))
+            .exclude_punctuation(flag("exclude-punctuation"))
+            .include_space(flag("include-space"))
+            .set_exclude_characters(
+                spec.get("exclude-characters")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .send()
+            .await
+            .map_err(aws("GetRandomPassword"))?;
+        password
+            .random_password()
+            .map(|p| Material(p.to_string()))
+            .ok_or_else(|| ProviderError::Input("GetRandomPassword returned no password".into()))
+    }
+
+    /// Lists secrets by filter, scheduled deletions included, every page.
+    async fn list(&self, filters: Vec<Filter>) -> Result<Vec<SecretListEntry>, ProviderError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_secrets()
+                .set_filters(Some(filters.clone()))
+                .include_planned_deletion(true)
+                .max_results(100)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(aws("ListSecrets"))?;
+            out.extend(page.secret_list().iter().cloned());
+            match page.next_token() {
+                Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// AWS's current values of the named secrets whose stack value has a source to compare.
+    async fn current_values(
+        &self,
+        names: &[&str],
+    ) -> Result<BTreeMap<String, Material>, ProviderError> {
+        let mut out = BTreeMap::new();
+        for chunk in names.chunks(VALUES_PER_BATCH) {
+            let mut token: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .batch_get_secret_value()
+                    .set_secret_id_list(Some(chunk.iter().map(|n| n.to_string()).collect()))
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(aws("BatchGetSecretValue"))?;
+                for entry in page.secret_values() {
+                    if let (Some(name), Some(text)) = (entry.name(), entry.secret_string()) {
+                        out.insert(name.to_string(), Material(text.to_string()));
+                    }
+                }
+                match page.next_token() {
+                    Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Converts listed secrets to live resources, comparing values with their sources.
+    async fn to_live(
+        &self,
+        entries: Vec<SecretListEntry>,
+        desired: &[Desired],
+    ) -> Result<Vec<Live>, ProviderError> {
+        let wanted: BTreeMap<&str, &Desired> = desired
+            .iter()
+            .filter_map(|d| Some((d.str("name")?, d)))
+            .collect();
+        let compare: Vec<&str> = entries
+            .iter()
+            .filter(|e| e.deleted_date().is_none())
+            .filter_map(|e| e.name())
+            .filter(|n| {
+                wanted
+                    .get(n)
+                    .is_some_and(|d| matches!(source(&d.attrs), Source::Env(_) | Source::File(_)))
+            })
+            .collect();
+        let current = self.current_values(&compare).await?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let Some(name) = entry.name() else { continue };
+            let mut live = live_secret(&entry);
+            if let Some(want) = wanted.get(name) {
+                if let Some(window) = want.attrs.get("recovery-window") {
+                    live.attrs.insert("recovery-window".into(), window.clone());
+                }
+                if let Some(value) = want.attrs.get("value") {
+                    let same = match (self.material(&want.attrs), current.get(name)) {
+                        (Ok(Some(Material(mine))), Some(Material(theirs))) => &mine == theirs,
+                        (Ok(Some(_)), None) => false,
+                        _ => true,
+                    };
+                    let shown = if same {
+                        value.clone()
+                    } else {
+                        Value::String(DIFFERS.into())
+                    };
+                    live.attrs.insert("value".into(), shown);
+                }
+            }
+            out.push(live);
+        }
+        Ok(out)
+    }
+
+    async fn put_value(&self, id: &str, material: Material) -> Result<(), ProviderError> {
+        self.client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(material.0)
+            .send()
+            .await
+            .map_err(aws("PutSecretValue"))?;
+        Ok(())
+    }
+}
+
+fn live_secret(entry: &SecretListEntry) -> Live {
+    let mut attrs = BTreeMap::new();
+    let name = entry.name().unwrap_or_default();
+    attrs.insert("name".into(), Value::String(name.into()));
+    if let Some(d) = entry.description().filter(|d| !d.is_empty()) {
+        attrs.insert("description".into(), Value::String(d.into()));
+    }
+    if let Some(k) = entry.kms_key_id() {
+        attrs.insert("kms-key".into(), Value::String(k.into()));
+    }
+    let tags = entry
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+    attrs.insert("tags".into(), tags_value(tags.clone()));
+    let mut live = Live::new(attrs, owner_from_tags(tags));
+    if let Some(arn) = entry.arn() {
+        live.computed.insert("arn".into(), Value::String(arn.into()));
+    }
+    live.pending_deletion = entry.deleted_date().map(|d| format!("deleted on {d}"));
+    live
+}
+
+fn aws_tags(attrs: &BTreeMap<String, Value>) -> Vec<Tag> {
+    crate::providers::desired_tags(attrs)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn arn(live: &Live) -> Result<&str, ProviderError> {
+    live.computed
+        .get("arn")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProviderError::Input("the live secret has no ARN".into()))
+}
+
+impl ResourceKind for Secrets {
+    fn kind(&self) -> Kind {
+        Kind::Secret
+    }
+
+    fn adoption(&self) -> Adoption {
+        Adoption::Explicit
+    }
+
+    fn check(&self, desired: &Desired) -> Result<(), String> {
+        self.material(&desired.attrs).map(|_| ())
+    }
+
+    fn list_owned<'a>(
+        &'a self,
+        stack: &'a str,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
+        Box::pin(async move {
+            let filters = vec![
+                Filter::builder()
+                    .key(FilterNameStringType::TagKey)
+                    .values(crate::providers::STACK_TAG)
+                    .build(),
+                Filter::builder()
+                    .key(FilterNameStringType::TagValue)
+                    .values(stack)
+                    .build(),
+            ];
+            let entries = self.list(filters).await?;
+            let ours = entries
+                .into_iter()
+                .filter(|e| {
+                    e.tags().iter().any(|t| {
+                        t.key() == Some(crate::providers::STACK_TAG) && t.value() == Some(stack)
+                    })
+                })
+                .collect();
+            self.to_live(ours, desired).await
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>> {
+        Box::pin(async move {
+            let names: Vec<&str> = desired.iter().filter_map(|d| d.str("name")).collect();
+            let mut entries = Vec::new();
+            for chunk in names.chunks(NAMES_PER_LIST) {
+                let filter = Filter::builder()
+                    .key(FilterNameStringType::Name)
+                    .set_values(Some(chunk.iter().map(|n| n.to_string()).collect()))
+                    .build();
+                // The name filter matches prefixes; keep exact names only.
+                entries.extend(
+                    self.list(vec![filter])
+                        .await?
+                        .into_iter()
+                        .filter(|e| e.name().is_some_and(|n| chunk.contains(&n))),
+                );
+            }
+            let live = self.to_live(entries, desired).await?;
+            Ok(desired
+                .iter()
+                .map(|d| live.iter().find(|l| l.str("name") == d.str("name")).cloned())
+                .collect())
+        })
+    }
+
+    fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            let material = match source(&desired.attrs) {
+                Source::Generate(spec) => Some(self.generate(spec).await?),
+                _ => self.material(&desired.attrs).map_err(ProviderError::Input)?,
+            };
+            let created = self
+                .client
+                .create_secret()
+                .name(desired.str("name").unwrap_or_default())
+                .set_description(desired.str("description").map(str::to_string))
+                .set_kms_key_id(desired.str("kms-key").map(str::to_string))
+                .set_secret_string(material.map(|m| m.0))
+                .set_tags(Some(aws_tags(&desired.attrs)))
+                .send()
+                .await
+                .map_err(aws("CreateSecret"))?;
+            let mut live = Live::new(desired.attrs.clone(), crate::providers::Owner::Nobody);
+            if let Some(arn) = created.arn() {
+                live.computed.insert("arn".into(), Value::String(arn.into()));
+            }
+            Ok(live)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            let id = arn(live)?;
+            if live.pending_deletion.is_some() {
+                self.client
+                    .restore_secret()
+                    .secret_id(id)
+                    .send()
+                    .await
+                    .map_err(aws("RestoreSecret"))?;
+            }
+            let changed = |k: &str| desired.attrs.get(k) != live.attrs.get(k);
+            if changed("description") || changed("kms-key") {
+                self.client
+                    .update_secret()
+                    .secret_id(id)
+                    .description(desired.str("description").unwrap_or_default())
+                    .set_kms_key_id(desired.str("kms-key").map(str::to_string))
+                    .send()
+                    .await
+                    .map_err(aws("UpdateSecret"))?;
+            }
+            if changed("value")
+                && let Some(material) = self.material(&desired.attrs).map_err(ProviderError::Input)?
+            {
+                self.put_value(id, material).await?;
+            }
+            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .secret_id(id)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(aws("UntagResource"))?;
+            }
+            if !set.is_empty() {
+                let tags = set
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                self.client
+                    .tag_resource()
+                    .secret_id(id)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(aws("TagResource"))?;
+            }
+            let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
+            updated.computed = live.computed.clone();
+            Ok(updated)
+        })
+    }
+
+    fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            if live.pending_deletion.is_some() {
+                return Ok(());
+            }
+            let window = live
+                .attrs
+                .get("recovery-window")
+                .and_then(Value::as_int)
+                .unwrap_or(30);
+            self.client
+                .delete_secret()
+                .secret_id(arn(live)?)
+                .recovery_window_in_days(window)
+                .send()
+                .await
+                .map_err(aws("DeleteSecret"))?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! The provider boundary: one trait every managed kind implements, one for look-ups.
+//!
+//! A provider converts between AWS and [`Value`] attributes in schema terms and knows nothing
+//! about the graph or the plan. The engine knows nothing about AWS service names. Every method
+//! takes or returns whole sets of resources where AWS can batch, so that refresh costs a few
+//! calls per kind rather than one per resource.
+
+pub mod aws;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::model::{Kind, Value};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Tag that names the stack owning a resource.
+pub const STACK_TAG: &str = "infra:stack";
+/// Tag that names the resource's address inside its stack.
+pub const ADDRESS_TAG: &str = "infra:address";
+
+/// A resource as the stack wants it, with every reference resolved.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// `secret.db`, `module.web.alarm.cpu`.
+    pub address: String,
+    /// Attributes in schema terms. For taggable kinds `tags` holds the effective tags,
+    /// ownership tags included. During planning, non-key attributes may be [`Value::Unknown`].
+    pub attrs: BTreeMap<String, Value>,
+}
+
+impl Desired {
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name).and_then(Value::as_str)
+    }
+}
+
+/// Who a live resource belongs to, according to its ownership tags (or companion record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    Stack { stack: String, address: String },
+    Nobody,
+}
+
+/// A resource as AWS reports it.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// Configured attributes in schema terms, as AWS reports them.
+    pub attrs: BTreeMap<String, Value>,
+    /// Attributes only AWS knows: `arn`, `fqdn`, ...
+    pub computed: BTreeMap<String, Value>,
+    pub owner: Owner,
+    /// A resource AWS holds but is deleting (a secret in its recovery window), with when.
+    pub pending_deletion: Option<String>,
+    /// Provider-private details needed to update or delete it (exact record values, ...).
+    pub private: BTreeMap<String, Value>,
+}
+
+impl Live {
+    pub fn new(attrs: BTreeMap<String, Value>, owner: Owner) -> Self {
+        Live {
+            attrs,
+            computed: BTreeMap::new(),
+            owner,
+            pending_deletion: None,
+            private: BTreeMap::new(),
+        }
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name).and_then(Value::as_str)
+    }
+}
+
+/// Whether an unowned resource with our key may be taken over without being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adoption {
+    /// Alarms, log groups: adopting shows in the plan, and that is enough.
+    Automatic,
+    /// Records, secrets: an overwrite can take a site down or lose a credential, so adoption
+    /// must be asked for with `--adopt ADDRESS`.
+    Explicit,
+}
+
+/// What went wrong talking to AWS or preparing a call.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{operation} failed: {message}")]
+    Aws {
+        operation: &'static str,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    NotFound(String),
+}
+
+impl ProviderError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ProviderError::Aws { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// One managed kind of resource.
+pub trait ResourceKind: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    fn adoption(&self) -> Adoption {
+        Adoption::Automatic
+    }
+
+    /// The natural key of a resource, from its attributes; `None` while part of it is unknown.
+    fn key(&self, attrs: &BTreeMap<String, Value>) -> Option<String> {
+        natural_key(self.kind(), attrs)
+    }
+
+    /// Puts desired and live attributes in one comparable form (set-like lists sorted, DNS
+    /// names without trailing dots, numbers as numbers, ...).
+    fn normalize(&self, _attrs: &mut BTreeMap<String, Value>) {}
+
+    /// Checks what can only be checked on this machine before any call (environment variables
+    /// a value comes from, files). `Err` is a message for the user.
+    fn check(&self, _desired: &Desired) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Every live resource this stack owns. `desired` says where to look where AWS cannot
+    /// search by tag (the hosted zones of records) and lets the provider compare write-only
+    /// values (secret material) without ever returning them.
+    fn list_owned<'a>(
+        &'a self,
+        stack: &'a str,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
+
+    /// Reads resources by their natural keys, batched; one answer per desired resource.
+    fn read<'a>(
+        &'a self,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>>;
+
+    fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>>;
+
+    /// Converges `live` to `desired` (ownership tags included), restoring it if AWS was
+    /// deleting it.
+    fn update<'a>(
+        &'a self,
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Live, ProviderError>>;
+
+    fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;
+}
+
+/// A read-only kind: finds something the stack uses but does not own.
+pub trait LookupKind: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    /// Every attribute of the thing found, configured and computed.
+    fn lookup<'a>(
+        &'a self,
+        attrs: &'a BTreeMap<String, Value>,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Value>, ProviderError>>;
+}
+
+/// The providers of one run, by kind.
+#[derive(Clone, Default)]
+pub struct Providers {
+    kinds: BTreeMap<Kind, Arc<dyn ResourceKind>>,
+    lookups: BTreeMap<Kind, Arc<dyn LookupKind>>,
+}
+
+impl Providers {
+    pub fn add(&mut self, provider: Arc<dyn ResourceKind>) {
+        self.kinds.insert(provider.kind(), provider);
+    }
+
+    pub fn add_lookup(&mut self, lookup: Arc<dyn LookupKind>) {
+        self.lookups.insert(lookup.kind(), lookup);
+    }
+
+    pub fn get(&self, kind: Kind) -> Option<&Arc<dyn ResourceKind>> {
+        self.kinds.get(&kind)
+    }
+
+    pub fn lookup(&self, kind: Kind) -> Option<&Arc<dyn LookupKind>> {
+        self.lookups.get(&kind)
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &Arc<dyn ResourceKind>> {
+        self.kinds.values()
+    }
+}
+
+/// The schema's natural-key attributes joined with `|`; absent optional parts are empty.
+pub fn natural_key(kind: Kind, attrs: &BTreeMap<String, Value>) -> Option<String> {
+    let mut parts = Vec::new();
+    for name in kind.schema().natural_key {
+        match attrs.get(*name) {
+            None | Some(Value::Null) => parts.push(String::new()),
+            Some(Value::Unknown) | Some(Value::Ref(_)) => return None,
+            Some(Value::String(s)) => parts.push(s.clone()),
+            Some(other) => parts.push(other.to_string()),
+        }
+    }
+    Some(parts.join("|"))
+}
+
+/// The ownership recorded in a set of tags.
+pub fn owner_from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Owner {
+    let (mut stack, mut address) = (None, None);
+    for (k, v) in tags {
+        match k {
+            STACK_TAG => stack = Some(v.to_string()),
+            ADDRESS_TAG => address = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    match stack {
+        Some(stack) => Owner::Stack {
+            stack,
+            address: address.unwrap_or_default(),
+        },
+        None => Owner::Nobody,
+    }
+}
+
+/// Tags as a `Value::Map` of strings, without AWS's own `aws:` tags.
+pub fn tags_value<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Map(
+        tags.into_iter()
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect(),
+    )
+}
+
+/// The desired tags of a resource as pairs.
+pub fn desired_tags(attrs: &BTreeMap<String, Value>) -> Vec<(String, String)> {
+    attrs
+        .get("tags")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Tag changes that take `live` to `desired`: keys to set, keys to remove.
+pub fn tag_changes(
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let want = desired_tags(desired);
+    let have = desired_tags(live);
+    let set = want
+        .iter()
+        .filter(|(k, v)| !have.iter().any(|(hk, hv)| hk == k && hv == v))
+        .cloned()
+        .collect();
+    let remove = have
+        .iter()
+        .filter(|(k, _)| !want.iter().any(|(wk, _)| wk == k))
+        .map(|(k, _)| k.clone())
+        .collect();
+    (set, remove)
+}
