@@ -3,9 +3,13 @@
 //! The pipeline runs one way: `lang` (load → resolve) produces a `model::Stack`, `graph` builds
 //! the dependency DAG; later stages refresh, diff, render and apply. Only `ui` prints.
 
+pub mod apply;
 pub mod cli;
 pub mod graph;
+pub mod known;
 pub mod lang;
 pub mod model;
+pub mod plan;
 pub mod providers;
+pub mod refresh;
 pub mod ui;

@@ -13,6 +13,7 @@ const WIDTH: usize = 100;
 
 pub struct Ui {
     color: bool,
+    out_color: bool,
 }
 
 impl Ui {
@@ -21,11 +22,15 @@ impl Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Ui {
             color: !no_color && std::io::stderr().is_terminal(),
+            out_color: !no_color && std::io::stdout().is_terminal(),
         }
     }
 
     pub fn plain() -> Self {
-        Ui { color: false }
+        Ui {
+            color: false,
+            out_color: false,
+        }
     }
 
     pub fn out(&self, text: &str) {
@@ -37,6 +42,26 @@ impl Ui {
     pub fn err(&self, text: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = stderr.write_all(text.as_bytes());
+    }
+
+    /// Whether what goes to stdout may be coloured.
+    pub fn out_color(&self) -> bool {
+        self.out_color
+    }
+
+    /// Whether stdin is a terminal someone can answer a question on.
+    pub fn can_ask(&self) -> bool {
+        std::io::stdin().is_terminal()
+    }
+
+    /// Asks a question on stdout and reads one line of answer (without its newline).
+    pub fn ask(&self, question: &str) -> Option<String> {
+        self.out(question);
+        let mut line = String::new();
+        match std::io::stdin().read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_string()),
+        }
     }
 
     /// Writes every diagnostic, then a count.

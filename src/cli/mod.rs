@@ -1,6 +1,10 @@
 //! Command-line interface: argument parsing and one function per subcommand.
 
+mod apply;
+mod destroy;
 mod graph;
+mod plan;
+mod session;
 mod validate;
 
 use std::path::PathBuf;
@@ -26,6 +30,12 @@ pub enum Command {
     Validate(validate::Args),
     /// Print the dependency graph of a stack.
     Graph(graph::Args),
+    /// Show what apply would change in AWS, and change nothing.
+    Plan(plan::Args),
+    /// Change AWS to match the stack, after showing the plan and asking.
+    Apply(apply::Args),
+    /// Delete everything the stack owns, after asking for the stack's name.
+    Destroy(destroy::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -73,5 +83,8 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&args, ui),
         Command::Graph(args) => graph::run(&args, ui),
+        Command::Plan(args) => plan::run(&args, ui),
+        Command::Apply(args) => apply::run(&args, ui),
+        Command::Destroy(args) => destroy::run(&args, ui),
     }
 }

@@ -1,0 +1,50 @@
+//! Apply: walks the plan's dependency graph and calls the providers, as much in parallel as the
+//! graph and `--parallelism` allow. Each step emits an [`Event`]; the UI renders them.
+
+mod executor;
+
+pub use executor::{ApplyOptions, execute};
+
+use crate::plan::Action;
+
+/// Progress of one resource.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started {
+        address: String,
+        action: Action,
+    },
+    Finished {
+        address: String,
+        action: Action,
+        seconds: f64,
+    },
+    Failed {
+        address: String,
+        action: Action,
+        message: String,
+    },
+    Skipped {
+        address: String,
+        action: Action,
+        because: String,
+    },
+}
+
+/// What an apply did, failed to do, and did not try.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub done: Vec<(String, Action)>,
+    pub failed: Vec<(String, Action, String)>,
+    pub skipped: Vec<(String, Action, String)>,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.done.iter().filter(|(_, a)| *a == action).count()
+    }
+}

@@ -1,0 +1,172 @@
+//! `infra apply`: plan, confirm, then converge live AWS to the stack.
+
+use std::process::ExitCode;
+
+use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use crate::apply::{ApplyOptions, Event, Outcome};
+use crate::plan::render::{Style, text};
+use crate::plan::{Action, Plan};
+use crate::ui::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: super::StackArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// At most this many changes in flight at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
+pub fn run(args: &Args, ui: &Ui) -> ExitCode {
+    let rt = match runtime(ui) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let session = match Session::open(&args.stack, &args.aws, ui).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let plan = match session.plan(&args.plan, false, ui) {
+            Ok(p) => p,
+            Err(code) => {
+                session.report_calls(&args.aws, ui);
+                return code;
+            }
+        };
+        let code = converge(&session, &plan, args.auto_approve, args.parallelism.into(), ui, Confirm::Yes).await;
+        session.report_calls(&args.aws, ui);
+        code
+    })
+}
+
+/// What the user must type to go ahead.
+pub enum Confirm {
+    Yes,
+    StackName,
+}
+
+/// Shows the plan, asks, applies and reports. Shared with `destroy`.
+pub async fn converge(
+    session: &Session,
+    plan: &Plan,
+    auto_approve: bool,
+    parallelism: usize,
+    ui: &Ui,
+    confirm: Confirm,
+) -> ExitCode {
+    ui.out(&text(plan, Style { color: ui.out_color() }));
+    if !plan.has_changes() {
+        return ExitCode::SUCCESS;
+    }
+    if !auto_approve {
+        if !ui.can_ask() {
+            ui.err(
+                "error: stdin is not a terminal, so infra cannot ask for confirmation\n  \
+                 help: review the plan, then run again with --auto-approve\n",
+            );
+            return ExitCode::from(1);
+        }
+        let (question, expected) = match confirm {
+            Confirm::Yes => (
+                format!("\nApply these changes to stack `{}`? Only `yes` is accepted: ", plan.stack),
+                "yes".to_string(),
+            ),
+            Confirm::StackName => (
+                format!(
+                    "\nThis deletes everything stack `{}` owns in {}. Type the stack's name to confirm: ",
+                    plan.stack, plan.region
+                ),
+                plan.stack.clone(),
+            ),
+        };
+        if ui.ask(&question).as_deref() != Some(expected.as_str()) {
+            ui.out("Nothing was changed.\n");
+            return ExitCode::from(1);
+        }
+    }
+    ui.out("\n");
+    let mut on_event = |event: Event| ui.out(&progress(&event));
+    let outcome = crate::apply::execute(
+        &session.stack,
+        &session.graph,
+        plan,
+        &session.refreshed,
+        &session.providers,
+        ApplyOptions { parallelism },
+        &mut on_event,
+    )
+    .await;
+    ui.out(&summary(&outcome));
+    if outcome.succeeded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn progress(event: &Event) -> String {
+    match event {
+        Event::Started { address, action } => {
+            format!("{address}: {}...\n", ongoing(*action))
+        }
+        Event::Finished {
+            address,
+            action,
+            seconds,
+        } => format!("{address}: {} ({seconds:.1}s)\n", action.done()),
+        Event::Failed {
+            address,
+            action,
+            message,
+        } => format!("{address}: {} failed: {message}\n", action.describe()),
+        Event::Skipped {
+            address, because, ..
+        } => format!("{address}: skipped because {because}\n"),
+    }
+}
+
+fn ongoing(action: Action) -> &'static str {
+    match action {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Replace => "replacing",
+        Action::Delete => "deleting",
+        Action::Adopt => "adopting",
+        Action::NoOp => "checking",
+    }
+}
+
+fn summary(outcome: &Outcome) -> String {
+    let counts = format!(
+        "{} created, {} updated, {} replaced, {} deleted, {} adopted",
+        outcome.count(Action::Create),
+        outcome.count(Action::Update),
+        outcome.count(Action::Replace),
+        outcome.count(Action::Delete),
+        outcome.count(Action::Adopt),
+    );
+    if outcome.succeeded() {
+        return format!("\nApply complete: {counts}.\n");
+    }
+    let mut out = format!(
+        "\nApply failed: {counts}; {} failed, {} skipped.\n",
+        outcome.failed.len(),
+        outcome.skipped.len()
+    );
+    for (address, action, message) in &outcome.failed {
+        out.push_str(&format!("  failed:  {address} ({}): {message}\n", action.describe()));
+    }
+    for (address, action, because) in &outcome.skipped {
+        out.push_str(&format!("  skipped: {address} ({}): {because}\n", action.describe()));
+    }
+    out.push_str("Run apply again once the cause is fixed: it picks up where this one stopped.\n");
+    out
+}

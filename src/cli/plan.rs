@@ -1,0 +1,45 @@
+//! `infra plan`: show what apply would change, and change nothing.
+
+use std::process::ExitCode;
+
+use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use crate::plan::render::{Style, text};
+use crate::ui::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: super::StackArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+pub fn run(args: &Args, ui: &Ui) -> ExitCode {
+    let rt = match runtime(ui) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let session = match Session::open(&args.stack, &args.aws, ui).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let plan = session.plan(&args.plan, false, ui);
+        session.report_calls(&args.aws, ui);
+        let plan = match plan {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        ui.out(&text(&plan, Style { color: ui.out_color() }));
+        if args.detailed_exitcode && plan.has_changes() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}

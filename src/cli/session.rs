@@ -1,0 +1,142 @@
+//! What `plan`, `apply` and `destroy` share: loading, connecting to AWS, refreshing and diffing.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use crate::graph::Graph;
+use crate::lang::Diagnostic;
+use crate::model::Stack;
+use crate::plan::{DiffOptions, Plan};
+use crate::providers::Providers;
+use crate::providers::aws::{CallCounter, Connection, ConnectError};
+use crate::refresh::Refreshed;
+use crate::ui::Ui;
+
+/// How to reach AWS.
+#[derive(Debug, clap::Args)]
+pub struct AwsArgs {
+    /// Send every AWS call to this endpoint, e.g. a local emulator (AWS_ENDPOINT_URL also works).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print the AWS calls made, per operation, when done (on stderr).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Choices about what the plan may do.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Take over an existing resource no stack owns, e.g. --adopt record.www (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    pub adopt: Vec<String>,
+}
+
+/// A loaded stack, connected and refreshed.
+pub struct Session {
+    pub stack: Stack,
+    pub graph: Graph,
+    pub providers: Providers,
+    pub refreshed: Refreshed,
+    pub calls: CallCounter,
+}
+
+/// A tokio runtime for one command.
+pub fn runtime(ui: &Ui) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            ui.err(&format!("error: cannot start the async runtime: {e}\n"));
+            ExitCode::from(1)
+        })
+}
+
+impl Session {
+    /// Loads the stack, connects and reads live state.
+    pub async fn open(
+        stack_args: &super::StackArgs,
+        aws: &AwsArgs,
+        ui: &Ui,
+    ) -> Result<Session, ExitCode> {
+        let stack = stack_args.load(ui)?;
+        let graph = crate::graph::build(&stack).map_err(|diagnostics| {
+            ui.diagnostics(&diagnostics, &stack.sources);
+            ExitCode::from(1)
+        })?;
+        let connection = Connection {
+            region: stack.region.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+            stack: stack.name.clone(),
+            base_dir: stack_args
+                .stack
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default(),
+        };
+        let calls = CallCounter::default();
+        let clients = match crate::providers::aws::connect(&connection, &calls).await {
+            Ok(c) => c,
+            Err(e) => {
+                ui.diagnostics(&[connect_diagnostic(&e)], &stack.sources);
+                return Err(ExitCode::from(1));
+            }
+        };
+        let providers = crate::providers::aws::providers(&clients, &connection);
+        let refreshed = crate::refresh::refresh(&stack, &providers).await;
+        Ok(Session {
+            stack,
+            graph,
+            providers,
+            refreshed,
+            calls,
+        })
+    }
+
+    /// Diffs; on failure prints every diagnostic.
+    pub fn plan(&self, args: &PlanArgs, destroy: bool, ui: &Ui) -> Result<Plan, ExitCode> {
+        let options = DiffOptions {
+            adopt: args.adopt.iter().cloned().collect::<BTreeSet<_>>(),
+            destroy,
+        };
+        crate::plan::diff(
+            &self.stack,
+            &self.graph,
+            &self.refreshed,
+            &self.providers,
+            &options,
+        )
+        .map_err(|diagnostics| {
+            ui.diagnostics(&diagnostics, &self.stack.sources);
+            ExitCode::from(1)
+        })
+    }
+
+    /// `--stats`: the AWS calls made, per operation.
+    pub fn report_calls(&self, aws: &AwsArgs, ui: &Ui) {
+        if !aws.stats {
+            return;
+        }
+        let counts = self.calls.snapshot();
+        let total: u64 = counts.values().sum();
+        let mut text = format!("AWS calls: {total}\n");
+        for (op, n) in counts {
+            text.push_str(&format!("  {op}: {n}\n"));
+        }
+        ui.err(&text);
+    }
+}
+
+fn connect_diagnostic(error: &ConnectError) -> Diagnostic {
+    match error {
+        ConnectError::NoCredentials => Diagnostic::new("infra::no-credentials", "no AWS credentials found")
+            .help(
+                "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); to try infra \
+                 without an AWS account, run `scripts/quickstart`, which uses a local emulator",
+            ),
+        ConnectError::Credentials(message) => Diagnostic::new(
+            "infra::credentials",
+            format!("AWS credentials could not be loaded: {message}"),
+        )
+        .help("check AWS_PROFILE and the profile's settings in ~/.aws/config"),
+    }
+}

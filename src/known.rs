@@ -1,0 +1,122 @@
+//! What is known about values during a run: references resolved against configured attributes,
+//! look-up results and what AWS reported for resources that exist.
+//!
+//! Refresh uses it to compute natural keys, the diff to compute desired attributes (a reference
+//! to something not created yet is [`Value::Unknown`], shown as `(known after apply)`), and the
+//! executor to feed values created upstream to dependents.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::{Address, Stack, Value};
+use crate::providers::{ADDRESS_TAG, Desired, STACK_TAG};
+
+pub struct Known<'s> {
+    stack: &'s Stack,
+    index: HashMap<&'s Address, usize>,
+    /// Per resource: look-up results, or computed attributes of a live resource that stays.
+    aws: Vec<Option<BTreeMap<String, Value>>>,
+}
+
+impl<'s> Known<'s> {
+    pub fn new(stack: &'s Stack) -> Self {
+        Known {
+            stack,
+            index: stack
+                .resources
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (&r.address, i))
+                .collect(),
+            aws: vec![None; stack.resources.len()],
+        }
+    }
+
+    /// Records what AWS says about resource `i` (look-up attributes or computed attributes).
+    pub fn set(&mut self, i: usize, values: BTreeMap<String, Value>) {
+        self.aws[i] = Some(values);
+    }
+
+    /// Forgets what AWS said about `i`: it is about to be created or replaced.
+    pub fn forget(&mut self, i: usize) {
+        self.aws[i] = None;
+    }
+
+    /// Resolves every reference inside `value`.
+    pub fn resolve(&self, value: &Value) -> Value {
+        self.resolve_depth(value, 0)
+    }
+
+    fn resolve_depth(&self, value: &Value, depth: usize) -> Value {
+        match value {
+            Value::Ref(r) => {
+                let Some(address) = r.address() else {
+                    return Value::Unknown;
+                };
+                let Some(&i) = self.index.get(address) else {
+                    return Value::Unknown;
+                };
+                let resource = &self.stack.resources[i];
+                let attr = r
+                    .attribute()
+                    .unwrap_or(resource.kind().schema().default_attribute);
+                if !resource.kind().is_lookup()
+                    && let Some(configured) = resource.attrs.get(attr)
+                    && depth < self.stack.resources.len()
+                {
+                    return self.resolve_depth(configured, depth + 1);
+                }
+                self.aws[i]
+                    .as_ref()
+                    .and_then(|values| values.get(attr))
+                    .cloned()
+                    .unwrap_or(Value::Unknown)
+            }
+            Value::List(items) => Value::List(
+                items
+                    .iter()
+                    .map(|v| self.resolve_depth(v, depth))
+                    .collect(),
+            ),
+            Value::Map(map) => Value::Map(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.resolve_depth(v, depth)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Resolved attributes of resource `i`, with effective tags (stack tags, the resource's
+    /// own, and the ownership tags) for taggable kinds.
+    pub fn desired(&self, i: usize) -> Desired {
+        let resource = &self.stack.resources[i];
+        let mut attrs: BTreeMap<String, Value> = resource
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.clone(), self.resolve(v)))
+            .collect();
+        let address = resource.address.to_string();
+        if resource.kind().schema().taggable {
+            attrs.insert(
+                "tags".into(),
+                effective_tags(self.stack, attrs.get("tags"), &address),
+            );
+        }
+        Desired { address, attrs }
+    }
+}
+
+/// Stack tags, then the resource's own tags, then the ownership tags (which nothing overrides).
+pub fn effective_tags(stack: &Stack, own: Option<&Value>, address: &str) -> Value {
+    let mut tags: BTreeMap<String, Value> = stack
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    if let Some(Value::Map(own)) = own {
+        tags.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    tags.insert(STACK_TAG.into(), Value::String(stack.name.clone()));
+    tags.insert(ADDRESS_TAG.into(), Value::String(address.into()));
+    Value::Map(tags)
+}

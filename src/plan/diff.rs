@@ -1,0 +1,370 @@
+//! Desired vs live, per resource and attribute, using each kind's schema.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::graph::Graph;
+use crate::known::Known;
+use crate::lang::Diagnostic;
+use crate::model::{Kind, Stack, Value};
+use crate::providers::{Adoption, Live, Owner, Providers, ResourceKind};
+use crate::refresh::Refreshed;
+
+use super::{Action, AttrChange, Change, Plan};
+
+/// Choices that change what the plan does.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Addresses whose unowned live resource may be taken over (`--adopt`).
+    pub adopt: BTreeSet<String>,
+    /// Plan the deletion of everything the stack owns.
+    pub destroy: bool,
+}
+
+/// Computes the plan, or every reason it cannot be made.
+pub fn diff(
+    stack: &Stack,
+    graph: &Graph,
+    refreshed: &Refreshed,
+    providers: &Providers,
+    options: &DiffOptions,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let mut diags: Vec<Diagnostic> = refreshed
+        .problems
+        .iter()
+        .map(|p| {
+            let mut d = Diagnostic::new("infra::refresh", p.message.clone());
+            if let Some(i) = p.resource {
+                let r = &stack.resources[i];
+                d = d.label(r.span, format!("`{}`", r.address));
+            }
+            match &p.help {
+                Some(help) => d.help(help.clone()),
+                None => d,
+            }
+        })
+        .collect();
+
+    let mut known = Known::new(stack);
+    for (i, lookup) in refreshed.lookups.iter().enumerate() {
+        if let Some(values) = lookup {
+            known.set(i, values.clone());
+        }
+    }
+    for (i, live) in refreshed.live.iter().enumerate() {
+        if let Some(live) = live {
+            known.set(i, live.computed.clone());
+        }
+    }
+
+    let mut changes = Vec::new();
+    for i in graph.by_level().concat() {
+        let resource = &stack.resources[i];
+        let kind = resource.kind();
+        if kind.is_lookup() {
+            continue;
+        }
+        let Some(provider) = providers.get(kind) else {
+            continue;
+        };
+        let address = resource.address.to_string();
+        let live = refreshed.live[i].as_ref();
+        if options.destroy {
+            if let Some(live) = live.filter(|l| owned_by(l, &stack.name)) {
+                changes.push(deletion(address, kind, Some(i), live, "the stack is destroyed"));
+            }
+            continue;
+        }
+        let desired = known.desired(i);
+        let change = match live {
+            None => Change {
+                address,
+                kind,
+                resource: Some(i),
+                action: Action::Create,
+                reasons: Vec::new(),
+                attrs: created_attrs(kind, provider.as_ref(), &desired.attrs),
+                live: None,
+            },
+            Some(live) => {
+                let attrs = attr_changes(
+                    kind,
+                    provider.as_ref(),
+                    &desired.attrs,
+                    &live.attrs,
+                    &resource.lifecycle.ignore_changes,
+                );
+                let forcing: Vec<&str> = attrs
+                    .iter()
+                    .filter(|a| a.forces_replacement)
+                    .map(|a| a.name.as_str())
+                    .collect();
+                let mut reasons = Vec::new();
+                let action = match &live.owner {
+                    Owner::Stack { stack: s, .. } if s == &stack.name => {
+                        if let Some(when) = &live.pending_deletion {
+                            reasons.push(format!("AWS is deleting it ({when}); it is restored"));
+                        }
+                        if !forcing.is_empty() {
+                            Action::Replace
+                        } else if attrs.is_empty() && live.pending_deletion.is_none() {
+                            Action::NoOp
+                        } else {
+                            Action::Update
+                        }
+                    }
+                    Owner::Stack {
+                        stack: other,
+                        address: theirs,
+                    } => {
+                        diags.push(
+                            Diagnostic::new(
+                                "infra::owned-elsewhere",
+                                format!(
+                                    "{} `{}` already exists and belongs to stack `{other}` (as `{theirs}`)",
+                                    kind.title(),
+                                    key_name(live)
+                                ),
+                            )
+                            .label(resource.span, format!("`{address}` wants the same {}", kind.title()))
+                            .help(format!(
+                                "infra never takes a resource from another stack: give `{address}` \
+                                 another name, or remove it from stack `{other}` first"
+                            )),
+                        );
+                        continue;
+                    }
+                    Owner::Nobody => {
+                        let allowed = provider.adoption() == Adoption::Automatic
+                            || options.adopt.contains(&address);
+                        if !allowed {
+                            diags.push(
+                                Diagnostic::new(
+                                    "infra::unowned",
+                                    format!(
+                                        "{} `{}` already exists and no stack owns it",
+                                        kind.title(),
+                                        key_name(live)
+                                    ),
+                                )
+                                .label(resource.span, format!("`{address}` would overwrite it"))
+                                .help(format!(
+                                    "infra does not overwrite what it did not create. If it is \
+                                     the one you mean, run again with `--adopt {address}`: the \
+                                     plan then shows what adopting changes"
+                                )),
+                            );
+                            continue;
+                        }
+                        if !forcing.is_empty() {
+                            diags.push(
+                                Diagnostic::new(
+                                    "infra::adopt-replace",
+                                    format!(
+                                        "adopting {} `{}` would replace it: {} cannot change in place",
+                                        kind.title(),
+                                        key_name(live),
+                                        quoted(&forcing)
+                                    ),
+                                )
+                                .label(resource.span, format!("`{address}`"))
+                                .help("make the stack match the existing resource for these attributes, then adopt it"),
+                            );
+                            continue;
+                        }
+                        reasons.push(
+                            "exists without ownership tags; infra tags it and manages it from now on"
+                                .into(),
+                        );
+                        Action::Adopt
+                    }
+                };
+                if action == Action::Replace {
+                    reasons.insert(0, format!("{} forces replacement", quoted(&forcing)));
+                    if resource.lifecycle.prevent_destroy {
+                        diags.push(
+                            Diagnostic::new(
+                                "infra::prevent-destroy",
+                                format!("`{address}` would be replaced, and its lifecycle prevents destroying it"),
+                            )
+                            .label(resource.span, "prevent-destroy is set")
+                            .help(format!(
+                                "{} forces replacement; change it back, or remove prevent-destroy deliberately",
+                                quoted(&forcing)
+                            )),
+                        );
+                    }
+                }
+                Change {
+                    address,
+                    kind,
+                    resource: Some(i),
+                    action,
+                    reasons,
+                    attrs,
+                    live: Some(live.clone()),
+                }
+            }
+        };
+        if matches!(change.action, Action::Create | Action::Replace) {
+            known.forget(i);
+        }
+        changes.push(change);
+    }
+    if options.destroy {
+        changes.reverse();
+    }
+    for (kind, live) in &refreshed.orphans {
+        if live.pending_deletion.is_some() {
+            continue;
+        }
+        let address = match &live.owner {
+            Owner::Stack { address, .. } if !address.is_empty() => address.clone(),
+            _ => format!("{}.{}", kind.keyword(), key_name(live)),
+        };
+        let why = if options.destroy {
+            "the stack is destroyed"
+        } else {
+            "no longer in the stack"
+        };
+        changes.push(deletion(address, *kind, None, live, why));
+    }
+    if diags.is_empty() {
+        Ok(Plan {
+            stack: stack.name.clone(),
+            region: stack.region.clone(),
+            changes,
+        })
+    } else {
+        Err(diags)
+    }
+}
+
+fn owned_by(live: &Live, stack: &str) -> bool {
+    matches!(&live.owner, Owner::Stack { stack: s, .. } if s == stack)
+}
+
+fn deletion(address: String, kind: Kind, resource: Option<usize>, live: &Live, why: &str) -> Change {
+    Change {
+        address,
+        kind,
+        resource,
+        action: Action::Delete,
+        reasons: vec![why.into()],
+        attrs: Vec::new(),
+        live: Some(live.clone()),
+    }
+}
+
+/// The name AWS knows a resource by, for messages.
+fn key_name(live: &Live) -> String {
+    live.str("name").unwrap_or("?").to_string()
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn created_attrs(
+    kind: Kind,
+    provider: &dyn ResourceKind,
+    desired: &BTreeMap<String, Value>,
+) -> Vec<AttrChange> {
+    let mut d = desired.clone();
+    provider.normalize(&mut d);
+    kind.schema()
+        .body
+        .attrs
+        .iter()
+        .filter_map(|attr| {
+            let after = d.get(attr.name).filter(|v| **v != Value::Null)?;
+            Some(AttrChange {
+                name: attr.name.to_string(),
+                before: None,
+                after: Some(after.clone()),
+                sensitive: attr.sensitive,
+                forces_replacement: false,
+            })
+        })
+        .collect()
+}
+
+/// Attributes whose desired value differs from the live one, in schema order.
+pub fn attr_changes(
+    kind: Kind,
+    provider: &dyn ResourceKind,
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+    ignore: &[String],
+) -> Vec<AttrChange> {
+    let schema = kind.schema();
+    let mut d = desired.clone();
+    let mut l = live.clone();
+    for attr in schema.body.attrs {
+        if let Some(default) = attr.default {
+            l.entry(attr.name.to_string())
+                .or_insert_with(|| default.to_value());
+        }
+    }
+    provider.normalize(&mut d);
+    provider.normalize(&mut l);
+    for path in ignore {
+        keep_live(&mut d, &l, path);
+    }
+    schema
+        .body
+        .attrs
+        .iter()
+        .filter_map(|attr| {
+            let before = l.get(attr.name).filter(|v| **v != Value::Null);
+            let after = d.get(attr.name).filter(|v| **v != Value::Null);
+            if same(before, after) {
+                return None;
+            }
+            Some(AttrChange {
+                name: attr.name.to_string(),
+                before: before.cloned(),
+                after: after.cloned(),
+                sensitive: attr.sensitive,
+                forces_replacement: attr.force_new,
+            })
+        })
+        .collect()
+}
+
+fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (_, Some(Value::Unknown)) | (Some(Value::Unknown), _) => false,
+        (Some(Value::Map(x)), None) | (None, Some(Value::Map(x))) => x.is_empty(),
+        (Some(Value::List(x)), None) | (None, Some(Value::List(x))) => x.is_empty(),
+        (a, b) => a == b,
+    }
+}
+
+/// `ignore-changes`: the live value wins for `path` (`desired-count`, `tags.team`).
+fn keep_live(desired: &mut BTreeMap<String, Value>, live: &BTreeMap<String, Value>, path: &str) {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    match rest {
+        None => match live.get(head) {
+            Some(v) => {
+                desired.insert(head.to_string(), v.clone());
+            }
+            None => {
+                desired.remove(head);
+            }
+        },
+        Some(rest) => {
+            if let (Some(Value::Map(d)), Some(Value::Map(l))) =
+                (desired.get_mut(head), live.get(head))
+            {
+                keep_live(d, l, rest);
+            }
+        }
+    }
+}
