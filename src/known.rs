@@ -71,12 +71,9 @@ impl<'s> Known<'s> {
                     .cloned()
                     .unwrap_or(Value::Unknown)
             }
-            Value::List(items) => Value::List(
-                items
-                    .iter()
-                    .map(|v| self.resolve_depth(v, depth))
-                    .collect(),
-            ),
+            Value::List(items) => {
+                Value::List(items.iter().map(|v| self.resolve_depth(v, depth)).collect())
+            }
             Value::Map(map) => Value::Map(
                 map.iter()
                     .map(|(k, v)| (k.clone(), self.resolve_depth(v, depth)))

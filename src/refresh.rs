@@ -60,7 +60,10 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
                 Some(p) => (i, p.lookup(&attrs).await.map_err(|e| e.to_string())),
                 None => (
                     i,
-                    Err(format!("{} look-ups are not supported yet", r.kind().title())),
+                    Err(format!(
+                        "{} look-ups are not supported yet",
+                        r.kind().title()
+                    )),
                 ),
             }
         }
@@ -86,7 +89,10 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
         if r.kind().is_lookup() {
             continue;
         }
-        by_kind.entry(r.kind()).or_default().push((i, known.desired(i)));
+        by_kind
+            .entry(r.kind())
+            .or_default()
+            .push((i, known.desired(i)));
     }
     let mut reads = Vec::new();
     for provider in providers.kinds() {
@@ -140,7 +146,10 @@ async fn refresh_kind(
             });
         }
     }
-    let keys: Vec<Option<String>> = desired.iter().map(|(_, d)| provider.key(&d.attrs)).collect();
+    let keys: Vec<Option<String>> = desired
+        .iter()
+        .map(|(_, d)| provider.key(&d.attrs))
+        .collect();
     let mut first: HashMap<&str, usize> = HashMap::new();
     for ((i, _), key) in desired.iter().zip(&keys) {
         if let Some(key) = key

@@ -101,7 +101,11 @@ pub async fn execute(
                     let because = format!(
                         "`{}` {}",
                         plan.changes[bad].address,
-                        if state[bad] == State::Failed { "failed" } else { "was skipped" }
+                        if state[bad] == State::Failed {
+                            "failed"
+                        } else {
+                            "was skipped"
+                        }
                     );
                     on_event(Event::Skipped {
                         address: change.address.clone(),

@@ -41,7 +41,15 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 return code;
             }
         };
-        let code = converge(&session, &plan, args.auto_approve, args.parallelism.into(), ui, Confirm::Yes).await;
+        let code = converge(
+            &session,
+            &plan,
+            args.auto_approve,
+            args.parallelism.into(),
+            ui,
+            Confirm::Yes,
+        )
+        .await;
         session.report_calls(&args.aws, ui);
         code
     })
@@ -62,7 +70,12 @@ pub async fn converge(
     ui: &Ui,
     confirm: Confirm,
 ) -> ExitCode {
-    ui.out(&text(plan, Style { color: ui.out_color() }));
+    ui.out(&text(
+        plan,
+        Style {
+            color: ui.out_color(),
+        },
+    ));
     if !plan.has_changes() {
         return ExitCode::SUCCESS;
     }
@@ -76,7 +89,10 @@ pub async fn converge(
         }
         let (question, expected) = match confirm {
             Confirm::Yes => (
-                format!("\nApply these changes to stack `{}`? Only `yes` is accepted: ", plan.stack),
+                format!(
+                    "\nApply these changes to stack `{}`? Only `yes` is accepted: ",
+                    plan.stack
+                ),
                 "yes".to_string(),
             ),
             Confirm::StackName => (
@@ -104,7 +120,11 @@ pub async fn converge(
         &mut on_event,
     )
     .await;
-    ui.out(&summary(&outcome));
+    let verb = match confirm {
+        Confirm::Yes => "Apply",
+        Confirm::StackName => "Destroy",
+    };
+    ui.out(&summary(&outcome, verb));
     if outcome.succeeded() {
         ExitCode::SUCCESS
     } else {
@@ -144,7 +164,7 @@ fn ongoing(action: Action) -> &'static str {
     }
 }
 
-fn summary(outcome: &Outcome) -> String {
+fn summary(outcome: &Outcome, verb: &str) -> String {
     let counts = format!(
         "{} created, {} updated, {} replaced, {} deleted, {} adopted",
         outcome.count(Action::Create),
@@ -154,19 +174,28 @@ fn summary(outcome: &Outcome) -> String {
         outcome.count(Action::Adopt),
     );
     if outcome.succeeded() {
-        return format!("\nApply complete: {counts}.\n");
+        return format!("\n{verb} complete: {counts}.\n");
     }
     let mut out = format!(
-        "\nApply failed: {counts}; {} failed, {} skipped.\n",
+        "\n{verb} failed: {counts}; {} failed, {} skipped.\n",
         outcome.failed.len(),
         outcome.skipped.len()
     );
     for (address, action, message) in &outcome.failed {
-        out.push_str(&format!("  failed:  {address} ({}): {message}\n", action.describe()));
+        out.push_str(&format!(
+            "  failed:  {address} ({}): {message}\n",
+            action.describe()
+        ));
     }
     for (address, action, because) in &outcome.skipped {
-        out.push_str(&format!("  skipped: {address} ({}): {because}\n", action.describe()));
+        out.push_str(&format!(
+            "  skipped: {address} ({}): {because}\n",
+            action.describe()
+        ));
     }
-    out.push_str("Run apply again once the cause is fixed: it picks up where this one stopped.\n");
+    out.push_str(&format!(
+        "Run {} again once the cause is fixed: it picks up where this one stopped.\n",
+        verb.to_lowercase()
+    ));
     out
 }

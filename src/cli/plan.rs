@@ -35,7 +35,12 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(p) => p,
             Err(code) => return code,
         };
-        ui.out(&text(&plan, Style { color: ui.out_color() }));
+        ui.out(&text(
+            &plan,
+            Style {
+                color: ui.out_color(),
+            },
+        ));
         if args.detailed_exitcode && plan.has_changes() {
             ExitCode::from(2)
         } else {

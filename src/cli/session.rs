@@ -8,7 +8,7 @@ use crate::lang::Diagnostic;
 use crate::model::Stack;
 use crate::plan::{DiffOptions, Plan};
 use crate::providers::Providers;
-use crate::providers::aws::{CallCounter, Connection, ConnectError};
+use crate::providers::aws::{CallCounter, ConnectError, Connection};
 use crate::refresh::Refreshed;
 use crate::ui::Ui;
 
@@ -128,11 +128,12 @@ impl Session {
 
 fn connect_diagnostic(error: &ConnectError) -> Diagnostic {
     match error {
-        ConnectError::NoCredentials => Diagnostic::new("infra::no-credentials", "no AWS credentials found")
-            .help(
+        ConnectError::NoCredentials => {
+            Diagnostic::new("infra::no-credentials", "no AWS credentials found").help(
                 "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); to try infra \
                  without an AWS account, run `scripts/quickstart`, which uses a local emulator",
-            ),
+            )
+        }
         ConnectError::Credentials(message) => Diagnostic::new(
             "infra::credentials",
             format!("AWS credentials could not be loaded: {message}"),

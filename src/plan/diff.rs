@@ -69,8 +69,16 @@ pub fn diff(
         let address = resource.address.to_string();
         let live = refreshed.live[i].as_ref();
         if options.destroy {
-            if let Some(live) = live.filter(|l| owned_by(l, &stack.name)) {
-                changes.push(deletion(address, kind, Some(i), live, "the stack is destroyed"));
+            if let Some(live) =
+                live.filter(|l| owned_by(l, &stack.name) && l.pending_deletion.is_none())
+            {
+                changes.push(deletion(
+                    address,
+                    kind,
+                    Some(i),
+                    live,
+                    "the stack is destroyed",
+                ));
             }
             continue;
         }
@@ -102,7 +110,8 @@ pub fn diff(
                 let action = match &live.owner {
                     Owner::Stack { stack: s, .. } if s == &stack.name => {
                         if let Some(when) = &live.pending_deletion {
-                            reasons.push(format!("AWS is deleting it ({when}); it is restored"));
+                            reasons
+                                .push(format!("scheduled for deletion ({when}); it is restored"));
                         }
                         if !forcing.is_empty() {
                             Action::Replace
@@ -243,7 +252,13 @@ fn owned_by(live: &Live, stack: &str) -> bool {
     matches!(&live.owner, Owner::Stack { stack: s, .. } if s == stack)
 }
 
-fn deletion(address: String, kind: Kind, resource: Option<usize>, live: &Live, why: &str) -> Change {
+fn deletion(
+    address: String,
+    kind: Kind,
+    resource: Option<usize>,
+    live: &Live,
+    why: &str,
+) -> Change {
     Change {
         address,
         kind,

@@ -76,7 +76,12 @@ pub fn summary_line(s: &Summary) -> String {
 
 fn resource(out: &mut String, change: &Change, style: Style) {
     let head = format!("{} {}", change.action.sigil(), change.address);
-    let _ = write!(out, "{}: {}", style.action(change.action, &head), change.action.describe());
+    let _ = write!(
+        out,
+        "{}: {}",
+        style.action(change.action, &head),
+        change.action.describe()
+    );
     if !change.reasons.is_empty() {
         let _ = write!(out, " ({})", change.reasons.join("; "));
     }
@@ -84,7 +89,7 @@ fn resource(out: &mut String, change: &Change, style: Style) {
     let width = change
         .attrs
         .iter()
-        .flat_map(|a| lines(a))
+        .flat_map(lines)
         .map(|(name, _)| name.chars().count())
         .max()
         .unwrap_or(0);
@@ -121,7 +126,12 @@ fn lines(attr: &AttrChange) -> Vec<(String, String)> {
     out
 }
 
-fn flatten(name: &str, before: Option<&Value>, after: Option<&Value>, out: &mut Vec<(String, String)>) {
+fn flatten(
+    name: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    out: &mut Vec<(String, String)>,
+) {
     if let (Some(Value::Map(_)) | None, Some(Value::Map(_)) | None) = (before, after)
         && (before.is_some() || after.is_some())
     {
@@ -140,7 +150,9 @@ fn flatten(name: &str, before: Option<&Value>, after: Option<&Value>, out: &mut 
     match (before, after) {
         (None, Some(a)) => out.push((name.to_string(), show(a))),
         (Some(b), None) => out.push((name.to_string(), format!("{} → (none)", show(b)))),
-        (Some(Value::String(b)), Some(Value::String(a))) if b.contains('\n') || a.contains('\n') => {
+        (Some(Value::String(b)), Some(Value::String(a)))
+            if b.contains('\n') || a.contains('\n') =>
+        {
             let diff = TextDiff::from_lines(b.as_str(), a.as_str());
             let text = diff.unified_diff().context_radius(3).to_string();
             out.push((name.to_string(), "(multi-line value changed)".into()));

@@ -25,6 +25,12 @@ pub fn infra(args: &[&str]) -> Output {
 pub fn infra_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
     cmd.args(args).current_dir(root()).env("NO_COLOR", "1");
+    // Nothing from the caller's AWS set-up may leak into a test.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
     for (k, _) in std::env::vars() {
         if k.starts_with("INFRA_VAR_") {
             cmd.env_remove(k);

@@ -4,3 +4,5 @@ mod docs;
 mod graph;
 mod harness;
 mod invalid;
+mod live;
+mod moto;

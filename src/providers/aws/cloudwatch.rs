@@ -92,16 +92,13 @@ impl Alarms {
                     .collect::<Vec<_>>(),
             )
         };
-        let queries = match a.get("query").and_then(Value::as_list) {
-            Some(items) => Some(
-                items
-                    .iter()
-                    .filter_map(Value::as_map)
-                    .map(query_to_aws)
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
-            None => None,
-        };
+        let queries = a.get("query").and_then(Value::as_list).map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_map)
+                .map(query_to_aws)
+                .collect::<Vec<_>>()
+        });
         let tags = with_tags.then(|| {
             crate::providers::desired_tags(a)
                 .into_iter()
@@ -164,33 +161,34 @@ fn dimensions_value(dims: &[Dimension]) -> Value {
     )
 }
 
-fn query_to_aws(q: &BTreeMap<String, Value>) -> Result<MetricDataQuery, ProviderError> {
+fn query_to_aws(q: &BTreeMap<String, Value>) -> MetricDataQuery {
     let s = |k: &str| q.get(k).and_then(Value::as_str).map(str::to_string);
     let period = q.get("period").and_then(Value::as_int).map(|p| p as i32);
-    let stat = match s("metric") {
-        Some(metric) => Some(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .set_namespace(s("namespace"))
-                        .metric_name(metric)
-                        .set_dimensions(q.get("dimensions").and_then(Value::as_map).map(dimensions))
-                        .build(),
-                )
-                .set_period(period)
-                .set_stat(s("stat"))
-                .build(),
-        ),
-        None => None,
-    };
-    Ok(MetricDataQuery::builder()
+    let stat = s("metric").map(|metric| {
+        MetricStat::builder()
+            .metric(
+                Metric::builder()
+                    .set_namespace(s("namespace"))
+                    .metric_name(metric)
+                    .set_dimensions(q.get("dimensions").and_then(Value::as_map).map(dimensions))
+                    .build(),
+            )
+            .set_period(period)
+            .set_stat(s("stat"))
+            .build()
+    });
+    MetricDataQuery::builder()
         .set_id(s("id"))
         .set_expression(s("expression"))
         .set_label(s("label"))
         .return_data(q.get("return-data") == Some(&Value::Bool(true)))
         .set_metric_stat(stat)
-        .set_period(if s("expression").is_some() { period } else { None })
-        .build())
+        .set_period(if s("expression").is_some() {
+            period
+        } else {
+            None
+        })
+        .build()
 }
 
 fn query_value(q: &MetricDataQuery) -> Value {
@@ -204,7 +202,10 @@ fn query_value(q: &MetricDataQuery) -> Value {
     put("id", string(q.id()));
     put("expression", string(q.expression()));
     put("label", string(q.label()));
-    put("return-data", Some(Value::Bool(q.return_data().unwrap_or(true))));
+    put(
+        "return-data",
+        Some(Value::Bool(q.return_data().unwrap_or(true))),
+    );
     if let Some(stat) = q.metric_stat() {
         if let Some(metric) = stat.metric() {
             put("namespace", string(metric.namespace()));
@@ -237,14 +238,19 @@ fn live_alarm(alarm: &MetricAlarm, tags: &BTreeMap<String, String>) -> Live {
     if !alarm.dimensions().is_empty() {
         put("dimensions", Some(dimensions_value(alarm.dimensions())));
     }
-    put("statistic", string(alarm.statistic().map(Statistic::as_str)));
+    put(
+        "statistic",
+        string(alarm.statistic().map(Statistic::as_str)),
+    );
     put("percentile", string(alarm.extended_statistic()));
     put("period", alarm.period().map(|p| Value::Int(p.into())));
     put("unit", string(alarm.unit().map(StandardUnit::as_str)));
     if !alarm.metrics().is_empty() {
         put(
             "query",
-            Some(Value::List(alarm.metrics().iter().map(query_value).collect())),
+            Some(Value::List(
+                alarm.metrics().iter().map(query_value).collect(),
+            )),
         );
     }
     put(
@@ -272,7 +278,8 @@ fn live_alarm(alarm: &MetricAlarm, tags: &BTreeMap<String, String>) -> Live {
     a.insert("tags".into(), tags_value(pairs.clone()));
     let mut live = Live::new(a, owner_from_tags(pairs));
     if let Some(arn) = alarm.alarm_arn() {
-        live.computed.insert("arn".into(), Value::String(arn.into()));
+        live.computed
+            .insert("arn".into(), Value::String(arn.into()));
     }
     live
 }
@@ -362,7 +369,8 @@ impl ResourceKind for Alarms {
             let found = self.describe(&[name]).await?;
             let mut live = Live::new(desired.attrs.clone(), Owner::Nobody);
             if let Some(arn) = found.first().and_then(MetricAlarm::alarm_arn) {
-                live.computed.insert("arn".into(), Value::String(arn.into()));
+                live.computed
+                    .insert("arn".into(), Value::String(arn.into()));
             }
             Ok(live)
         })

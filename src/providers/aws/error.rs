@@ -35,7 +35,9 @@ where
 }
 
 /// A request that could not be built (a required field missing): a bug, said plainly.
-pub fn build(operation: &'static str) -> impl FnOnce(aws_smithy_types::error::operation::BuildError) -> ProviderError {
+pub fn build(
+    operation: &'static str,
+) -> impl FnOnce(aws_smithy_types::error::operation::BuildError) -> ProviderError {
     move |e| ProviderError::Aws {
         operation,
         code: None,

@@ -38,7 +38,10 @@ impl LookupKind for HostedZones {
         attrs: &'a BTreeMap<String, Value>,
     ) -> BoxFuture<'a, Result<BTreeMap<String, Value>, ProviderError>> {
         Box::pin(async move {
-            let name = attrs.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = attrs
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let private = attrs.get("private") == Some(&Value::Bool(true));
             let visibility = if private { "private" } else { "public" };
             // AWS lists zones in name order starting at this one; compare names exactly.

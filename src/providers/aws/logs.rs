@@ -46,7 +46,10 @@ impl LogGroups {
                 out.extend(
                     page.log_groups()
                         .iter()
-                        .filter(|g| g.log_group_name().is_some_and(|n| names.iter().any(|w| w == n)))
+                        .filter(|g| {
+                            g.log_group_name()
+                                .is_some_and(|n| names.iter().any(|w| w == n))
+                        })
                         .cloned(),
                 );
                 match page.next_token() {

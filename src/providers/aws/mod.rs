@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -62,7 +63,10 @@ pub struct Clients {
 const MAX_ATTEMPTS: u32 = 5;
 
 /// Loads configuration, checks that credentials exist, and builds every client.
-pub async fn connect(connection: &Connection, calls: &CallCounter) -> Result<Clients, ConnectError> {
+pub async fn connect(
+    connection: &Connection,
+    calls: &CallCounter,
+) -> Result<Clients, ConnectError> {
     let retry = RetryConfig::adaptive()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(100))
@@ -83,13 +87,14 @@ pub async fn connect(connection: &Connection, calls: &CallCounter) -> Result<Cli
     let credentials = config
         .credentials_provider()
         .ok_or(ConnectError::NoCredentials)?;
-    if let Err(e) = credentials.provide_credentials().await {
-        let text = DisplayErrorContext(&e).to_string();
-        return Err(if text.contains("no providers in chain provided credentials") {
-            ConnectError::NoCredentials
-        } else {
-            ConnectError::Credentials(text)
-        });
+    match credentials.provide_credentials().await {
+        Ok(_) => {}
+        Err(CredentialsError::CredentialsNotLoaded(_)) => return Err(ConnectError::NoCredentials),
+        Err(e) => {
+            return Err(ConnectError::Credentials(
+                DisplayErrorContext(&e).to_string(),
+            ));
+        }
     }
     let counting = calls.interceptor();
     Ok(Clients {

@@ -60,7 +60,7 @@ impl Records {
         };
         cell.get_or_try_init(|| self.fetch_zone(zone))
             .await
-            .map(Clone::clone)
+            .cloned()
     }
 
     async fn fetch_zone(&self, zone: &str) -> Result<Vec<ResourceRecordSet>, ProviderError> {
@@ -111,7 +111,12 @@ impl Records {
     }
 
     /// The live record matching `attrs`' identity in `sets`, with its owner.
-    fn find(&self, sets: &[ResourceRecordSet], zone: &str, attrs: &BTreeMap<String, Value>) -> Option<Live> {
+    fn find(
+        &self,
+        sets: &[ResourceRecordSet],
+        zone: &str,
+        attrs: &BTreeMap<String, Value>,
+    ) -> Option<Live> {
         let name = dns_key(attrs.get("name")?.as_str()?);
         let kind = attrs.get("type")?.as_str()?;
         let id = attrs.get("set-identifier").and_then(Value::as_str);
@@ -240,7 +245,10 @@ fn live_record(set: &ResourceRecordSet, zone: &str, all: &[ResourceRecordSet]) -
             .iter()
             .map(|r| {
                 let v = r.value();
-                let simple = v.len() >= 2 && v.starts_with('"') && v.ends_with('"') && !v[1..v.len() - 1].contains('"');
+                let simple = v.len() >= 2
+                    && v.starts_with('"')
+                    && v.ends_with('"')
+                    && !v[1..v.len() - 1].contains('"');
                 Value::String(if quoted_types(&kind) && simple {
                     v[1..v.len() - 1].to_string()
                 } else {
@@ -253,7 +261,10 @@ fn live_record(set: &ResourceRecordSet, zone: &str, all: &[ResourceRecordSet]) -
     if let Some(alias) = set.alias_target() {
         let mut m = BTreeMap::new();
         m.insert("dns-name".into(), Value::String(alias.dns_name().into()));
-        m.insert("zone-id".into(), Value::String(alias.hosted_zone_id().into()));
+        m.insert(
+            "zone-id".into(),
+            Value::String(alias.hosted_zone_id().into()),
+        );
         m.insert(
             "evaluate-target-health".into(),
             Value::Bool(alias.evaluate_target_health()),
@@ -320,7 +331,10 @@ fn record_set(
     name: &str,
     values: &[String],
 ) -> Result<ResourceRecordSet, ProviderError> {
-    let kind = attrs.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = attrs
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut set = ResourceRecordSet::builder()
         .name(name)
         .r#type(RrType::from(kind))
@@ -364,7 +378,10 @@ fn record_set(
 
 /// Desired values as Route53 stores them (TXT values quoted).
 fn wire_values(attrs: &BTreeMap<String, Value>) -> Vec<String> {
-    let kind = attrs.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = attrs
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     strings(attrs.get("values"))
         .into_iter()
         .map(|v| {
@@ -410,7 +427,15 @@ fn zone_of(attrs: &BTreeMap<String, Value>) -> Result<String, ProviderError> {
 }
 
 impl Records {
-    fn claim_change(&self, action: ChangeAction, desired: &Desired) -> Result<Change, ProviderError> {
+    fn is_ours(&self, live: &Live) -> bool {
+        matches!(&live.owner, Owner::Stack { stack, .. } if *stack == self.stack)
+    }
+
+    fn claim_change(
+        &self,
+        action: ChangeAction,
+        desired: &Desired,
+    ) -> Result<Change, ProviderError> {
         let a = &desired.attrs;
         let name = claim_name(
             a.get("name").and_then(Value::as_str).unwrap_or_default(),
@@ -490,9 +515,7 @@ impl ResourceKind for Records {
             for zone in zones {
                 let sets = self.zone(&zone).await?;
                 for set in &sets {
-                    if set.r#type() == &RrType::Txt
-                        && dns_key(set.name()).starts_with("_infra-")
-                    {
+                    if set.r#type() == &RrType::Txt && dns_key(set.name()).starts_with("_infra-") {
                         continue;
                     }
                     let live = live_record(set, &zone, &sets);
@@ -529,10 +552,29 @@ impl ResourceKind for Records {
             let name = desired.str("name").unwrap_or_default();
             let set = record_set(&desired.attrs, name, &wire_values(&desired.attrs))?;
             let changes = vec![
-                change(ChangeAction::Create, set)?,
+                change(ChangeAction::Create, set.clone())?,
                 self.claim_change(ChangeAction::Upsert, desired)?,
             ];
-            self.change(&zone, changes).await?;
+            if let Err(error) = self.change(&zone, changes).await {
+                if error.code() != Some("InvalidChangeBatch") {
+                    return Err(error);
+                }
+                // "Already exists": read the zone again. A record that is ours and as wanted
+                // (an earlier attempt whose answer was lost) is done; one that is verifiably
+                // absent (moto remembers deleted records) is written; anything else is not ours.
+                let sets = self.fetch_zone(&zone).await?;
+                match self.find(&sets, &zone, &desired.attrs) {
+                    Some(live) if self.is_ours(&live) => {}
+                    Some(_) => return Err(error),
+                    None => {
+                        let changes = vec![
+                            change(ChangeAction::Upsert, set)?,
+                            self.claim_change(ChangeAction::Upsert, desired)?,
+                        ];
+                        self.change(&zone, changes).await?;
+                    }
+                }
+            }
             let mut live = Live::new(desired.attrs.clone(), Owner::Nobody);
             live.computed
                 .insert("fqdn".into(), Value::String(dns_key(name)));
@@ -580,7 +622,10 @@ impl ResourceKind for Records {
                     .and_then(Value::as_int)
                     .unwrap_or(CLAIM_TTL);
                 let values = strings(live.private.get("claim-values"));
-                changes.push(change(ChangeAction::Delete, claim_set(claim, ttl, &values)?)?);
+                changes.push(change(
+                    ChangeAction::Delete,
+                    claim_set(claim, ttl, &values)?,
+                )?);
             }
             self.change(&zone, changes).await
         })
@@ -593,12 +638,18 @@ mod tests {
 
     #[test]
     fn claims_sit_beside_the_record_they_claim() {
-        assert_eq!(claim_name("API.example.com.", "A", None), "_infra-a.api.example.com");
+        assert_eq!(
+            claim_name("API.example.com.", "A", None),
+            "_infra-a.api.example.com"
+        );
         assert_eq!(
             claim_name("api.example.com", "A", Some("Blue #1")),
             "_infra-a-blue--1.api.example.com"
         );
-        assert_eq!(claim_name("*.example.com", "CNAME", None), "_infra-cname-wildcard.example.com");
+        assert_eq!(
+            claim_name("*.example.com", "CNAME", None),
+            "_infra-cname-wildcard.example.com"
+        );
     }
 
     #[test]
@@ -620,7 +671,10 @@ mod tests {
                 address: "record.api".into()
             }
         );
-        let other = [ResourceRecord::builder().value("\"v=spf1 -all\"").build().expect("value is set")];
+        let other = [ResourceRecord::builder()
+            .value("\"v=spf1 -all\"")
+            .build()
+            .expect("value is set")];
         assert_eq!(owner_of(&other), Owner::Nobody);
     }
 }

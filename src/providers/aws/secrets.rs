@@ -243,9 +243,10 @@ fn live_secret(entry: &SecretListEntry) -> Live {
     attrs.insert("tags".into(), tags_value(tags.clone()));
     let mut live = Live::new(attrs, owner_from_tags(tags));
     if let Some(arn) = entry.arn() {
-        live.computed.insert("arn".into(), Value::String(arn.into()));
+        live.computed
+            .insert("arn".into(), Value::String(arn.into()));
     }
-    live.pending_deletion = entry.deleted_date().map(|d| format!("deleted on {d}"));
+    live.pending_deletion = entry.deleted_date().map(|d| d.to_string());
     live
 }
 
@@ -328,7 +329,11 @@ impl ResourceKind for Secrets {
             let live = self.to_live(entries, desired).await?;
             Ok(desired
                 .iter()
-                .map(|d| live.iter().find(|l| l.str("name") == d.str("name")).cloned())
+                .map(|d| {
+                    live.iter()
+                        .find(|l| l.str("name") == d.str("name"))
+                        .cloned()
+                })
                 .collect())
         })
     }
@@ -337,7 +342,9 @@ impl ResourceKind for Secrets {
         Box::pin(async move {
             let material = match source(&desired.attrs) {
                 Source::Generate(spec) => Some(self.generate(spec).await?),
-                _ => self.material(&desired.attrs).map_err(ProviderError::Input)?,
+                _ => self
+                    .material(&desired.attrs)
+                    .map_err(ProviderError::Input)?,
             };
             let created = self
                 .client
@@ -352,7 +359,8 @@ impl ResourceKind for Secrets {
                 .map_err(aws("CreateSecret"))?;
             let mut live = Live::new(desired.attrs.clone(), crate::providers::Owner::Nobody);
             if let Some(arn) = created.arn() {
-                live.computed.insert("arn".into(), Value::String(arn.into()));
+                live.computed
+                    .insert("arn".into(), Value::String(arn.into()));
             }
             Ok(live)
         })
@@ -385,7 +393,9 @@ impl ResourceKind for Secrets {
                     .map_err(aws("UpdateSecret"))?;
             }
             if changed("value")
-                && let Some(material) = self.material(&desired.attrs).map_err(ProviderError::Input)?
+                && let Some(material) = self
+                    .material(&desired.attrs)
+                    .map_err(ProviderError::Input)?
             {
                 self.put_value(id, material).await?;
             }

@@ -24,8 +24,13 @@ impl Tagged {
     /// The ARN's service (`cloudwatch`, `logs`) and resource part (`alarm:name`).
     pub fn service_and_resource(&self) -> Option<(&str, &str)> {
         let mut parts = self.arn.splitn(6, ':');
-        let (_arn, _partition, service, _region, _account) =
-            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let (_arn, _partition, service, _region, _account) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
         Some((service, parts.next()?))
     }
 }

@@ -1,0 +1,219 @@
+//! The moto server (a real HTTP emulator of the AWS APIs), one per test binary.
+//!
+//! Started on a free loopback port on first use, from the virtualenv `scripts/setup-moto`
+//! creates; a missing moto is a loud failure, never a skip. Tests share the server and keep
+//! out of each other's way by naming: every test has its own stack name and hosted zone.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+
+use super::harness::{Output, infra_with_env, root};
+
+static SERVER: OnceLock<String> = OnceLock::new();
+
+/// The server's base URL, starting it on first use.
+pub fn endpoint() -> &'static str {
+    SERVER.get_or_init(start)
+}
+
+fn start() -> String {
+    let binary = root().join(".venv-moto/bin/moto_server");
+    assert!(
+        binary.exists(),
+        "moto is not installed at {}: run scripts/setup-moto (scripts/test does it for you)",
+        binary.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port");
+    let log = std::env::temp_dir().join(format!("infra-it-moto-{port}.log"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The thread that starts moto lives as long as the test binary: moto is told to die with
+    // it (PR_SET_PDEATHSIG follows the starting thread), so no server outlives the tests.
+    std::thread::spawn(move || {
+        let mut cmd = Command::new(&binary);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_ACM_VALIDATION_WAIT", "0")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).map_or(Stdio::null(), Stdio::from))
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe and only affects the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("moto_server starts");
+        let _ = tx.send(());
+        let _ = child.wait();
+    });
+    rx.recv().expect("the moto thread reports its start");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        if answers(port) {
+            return url;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("moto did not answer on {url} within 90 s");
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// One test's own corner of the emulator: a stack name, a hosted zone, a folder for files.
+pub struct World {
+    pub stack: String,
+    pub domain: String,
+    pub zone_id: String,
+    pub dir: PathBuf,
+    pub rt: tokio::runtime::Runtime,
+    pub config: aws_config::SdkConfig,
+}
+
+impl World {
+    /// A fresh world whose stack name starts with `name`.
+    pub fn new(name: &str) -> World {
+        let url = endpoint();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let stack = format!("{name}-{}-{n}", std::process::id() % 100_000);
+        let domain = format!("{stack}.test");
+        let dir = std::env::temp_dir().join(format!("infra-it-{stack}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a folder for the test's files");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for SDK calls");
+        let config = rt.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .endpoint_url(url)
+                .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+                .load(),
+        );
+        let route53 = aws_sdk_route53::Client::new(&config);
+        let zone = rt
+            .block_on(
+                route53
+                    .create_hosted_zone()
+                    .name(&domain)
+                    .caller_reference(&stack)
+                    .send(),
+            )
+            .expect("moto creates the test's hosted zone");
+        let zone_id = zone
+            .hosted_zone()
+            .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+            .expect("a hosted zone id");
+        World {
+            stack,
+            domain,
+            zone_id,
+            dir,
+            rt,
+            config,
+        }
+    }
+
+    /// Writes `examples/<example>` under this world's stack name and returns its path.
+    pub fn stack_file(&self, example: &str, edit: impl Fn(String) -> String) -> String {
+        let text = std::fs::read_to_string(root().join("examples").join(example))
+            .expect("the example exists");
+        let text = text.replacen(
+            &format!("stack \"{}\"", example.trim_end_matches(".kdl")),
+            &format!("stack \"{}\"", self.stack),
+            1,
+        );
+        let path = self.dir.join(example);
+        std::fs::write(&path, edit(text)).expect("the stack file is written");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// Runs infra against the emulator with this world's domain and `env`.
+    pub fn infra(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut all: Vec<&str> = args.to_vec();
+        let domain = format!("domain={}", self.domain);
+        if matches!(args.first(), Some(&"plan" | &"apply" | &"destroy")) {
+            all.extend(["--endpoint-url", endpoint(), "--var", &domain]);
+        }
+        let mut vars = vec![
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        vars.extend_from_slice(env);
+        infra_with_env(&all, &vars)
+    }
+
+    /// Replaces this world's volatile names so that output can be snapshotted, and sorts the
+    /// progress lines of concurrent work (their order varies from run to run).
+    pub fn redact(&self, text: &str) -> String {
+        let text = sort_progress(text);
+        text.replace(&self.zone_id, "ZONEID")
+            .replace(&self.domain, "DOMAIN")
+            .replace(&self.stack, "STACK")
+            .lines()
+            .map(|l| {
+                // Progress timings vary.
+                match l.rfind(" (") {
+                    Some(i)
+                        if l.ends_with("s)") && l[i + 2..l.len() - 2].parse::<f64>().is_ok() =>
+                    {
+                        format!("{} (…s)", &l[..i])
+                    }
+                    _ => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Sorts each run of consecutive progress lines (`address: ...`).
+fn sort_progress(text: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<String> = Vec::new();
+    let progress =
+        |l: &str| l.ends_with("...") || l.ends_with("s)") || l.contains(": skipped because ");
+    for line in text.lines() {
+        if progress(line) && !line.starts_with(' ') {
+            run.push(line.to_string());
+            continue;
+        }
+        run.sort();
+        out.append(&mut run);
+        out.push(line.to_string());
+    }
+    run.sort();
+    out.append(&mut run);
+    let mut joined = out.join("\n");
+    if text.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
+}
