@@ -48,3 +48,6 @@ impl Outcome {
         self.done.iter().filter(|(_, a)| *a == action).count()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -171,3 +171,88 @@ fn show(value: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn change(action: Action, attrs: Vec<AttrChange>) -> Change {
+        Change {
+            address: "secret.db".into(),
+            kind: Kind::Secret,
+            resource: Some(0),
+            action,
+            reasons: Vec::new(),
+            attrs,
+            live: None,
+        }
+    }
+
+    fn attr(
+        name: &str,
+        before: Option<Value>,
+        after: Option<Value>,
+        sensitive: bool,
+    ) -> AttrChange {
+        AttrChange {
+            name: name.into(),
+            before,
+            after,
+            sensitive,
+            forces_replacement: false,
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            stack: "shop".into(),
+            region: "eu-west-1".into(),
+            changes,
+        }
+    }
+
+    #[test]
+    fn multi_line_values_are_unified_diffs_and_secrets_are_masked() {
+        let s = |t: &str| Some(Value::String(t.into()));
+        let p = plan(vec![change(
+            Action::Update,
+            vec![
+                attr(
+                    "description",
+                    s("one\ntwo\nthree\n"),
+                    s("one\n2\nthree\n"),
+                    false,
+                ),
+                attr("value", s("old"), s("new"), true),
+            ],
+        )]);
+        let out = text(&p, Style { color: false });
+        assert!(out.contains("-two\n"), "{out}");
+        assert!(out.contains("+2\n"), "{out}");
+        assert!(
+            out.contains("value        (sensitive value changed)"),
+            "{out}"
+        );
+        assert!(!out.contains("old") && !out.contains("new"), "{out}");
+        assert!(
+            out.ends_with("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy, 0 to adopt.\n")
+        );
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let p = plan(vec![change(Action::Create, Vec::new())]);
+        assert!(!text(&p, Style { color: false }).contains('\x1b'));
+        assert!(text(&p, Style { color: true }).contains("\x1b[32m+ secret.db\x1b[0m"));
+    }
+
+    #[test]
+    fn unknown_values_are_known_after_apply() {
+        let p = plan(vec![change(
+            Action::Create,
+            vec![attr("description", None, Some(Value::Unknown), false)],
+        )]);
+        assert!(text(&p, Style { color: false }).contains("description  (known after apply)"));
+    }
+}

@@ -505,6 +505,19 @@ fn apply_without_a_terminal_needs_auto_approve() {
 }
 
 #[test]
+fn a_hosted_zone_that_does_not_exist_is_a_plan_error_at_the_look_up() {
+    let w = World::new("nozone");
+    let stack = w.stack_file("quickstart.kdl", |t| t);
+    let plan = w.infra(
+        &["plan", &stack, "--var", "domain=absent.test"],
+        &[(KEY_VAR, "x")],
+    );
+    expect(&plan, 1);
+    let stderr = w.redact(&plan.stderr.replace(w.dir.to_string_lossy().as_ref(), "DIR"));
+    insta::assert_snapshot!("missing_hosted_zone", stderr);
+}
+
+#[test]
 fn missing_credentials_are_one_clear_diagnostic() {
     let out = super::harness::infra_with_env(
         &["plan", "examples/quickstart.kdl"],

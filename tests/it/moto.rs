@@ -159,7 +159,11 @@ impl World {
         let mut all: Vec<&str> = args.to_vec();
         let domain = format!("domain={}", self.domain);
         if matches!(args.first(), Some(&"plan" | &"apply" | &"destroy")) {
-            all.extend(["--endpoint-url", endpoint(), "--var", &domain]);
+            all.extend(["--endpoint-url", endpoint()]);
+            // A `--var domain=...` given by the test wins (flags are read in order).
+            if !args.iter().any(|a| a.starts_with("domain=")) {
+                all.extend(["--var", &domain]);
+            }
         }
         let mut vars = vec![
             ("AWS_ACCESS_KEY_ID", "test"),

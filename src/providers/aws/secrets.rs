@@ -197,7 +197,9 @@ impl Secrets {
                 }
                 if let Some(value) = want.attrs.get("value") {
                     let same = match (self.material(&want.attrs), current.get(name)) {
-                        (Ok(Some(Material(mine))), Some(Material(theirs))) => &mine == theirs,
+                        (Ok(Some(Material(mine))), Some(Material(theirs))) => {
+                            same_material(&mine, theirs)
+                        }
                         (Ok(Some(_)), None) => false,
                         _ => true,
                     };
@@ -223,6 +225,20 @@ impl Secrets {
             .await
             .map_err(aws("PutSecretValue"))?;
         Ok(())
+    }
+}
+
+/// Equal text, or equal JSON documents whatever their key order and spacing.
+fn same_material(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 
@@ -447,5 +463,20 @@ impl ResourceKind for Secrets {
                 .map_err(aws("DeleteSecret"))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_material;
+
+    #[test]
+    fn json_values_compare_by_content() {
+        assert!(same_material(
+            r#"{"user":"app","password":"x"}"#,
+            r#"{ "password": "x", "user": "app" }"#
+        ));
+        assert!(!same_material(r#"{"user":"app"}"#, r#"{"user":"web"}"#));
+        assert!(!same_material("plain", "plain "));
     }
 }

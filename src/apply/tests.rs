@@ -1,0 +1,235 @@
+//! The engine against the strict in-memory fake provider: refresh → diff → apply → refresh.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::apply::{ApplyOptions, Event, Outcome, execute};
+use crate::lang::{LoadOptions, load};
+use crate::model::{Kind, Stack, Value};
+use crate::plan::{Action, DiffOptions, Plan, diff};
+use crate::providers::Providers;
+use crate::providers::fake::FakeKind;
+use crate::refresh::refresh;
+
+struct Engine {
+    stack: Stack,
+    graph: crate::graph::Graph,
+    providers: Providers,
+    logs: FakeKind,
+    alarms: FakeKind,
+}
+
+fn engine(name: &str, text: &str) -> Engine {
+    let dir = std::env::temp_dir().join(format!("infra-engine-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp folder");
+    let path = dir.join("stack.kdl");
+    std::fs::write(&path, text).expect("the stack is written");
+    let stack = match load(&path, &LoadOptions::default()) {
+        Ok(s) => s,
+        Err(f) => panic!("the test stack loads: {:?}", f.diagnostics),
+    };
+    let graph = crate::graph::build(&stack).expect("no cycles");
+    let logs = FakeKind::new(Kind::LogGroup);
+    let alarms = FakeKind::new(Kind::Alarm);
+    let mut providers = Providers::default();
+    providers.add(Arc::new(logs.clone()));
+    providers.add(Arc::new(alarms.clone()));
+    Engine {
+        stack,
+        graph,
+        providers,
+        logs,
+        alarms,
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
+}
+
+impl Engine {
+    fn plan(&self) -> (Plan, crate::refresh::Refreshed) {
+        let refreshed = block_on(refresh(&self.stack, &self.providers));
+        let plan = diff(
+            &self.stack,
+            &self.graph,
+            &refreshed,
+            &self.providers,
+            &DiffOptions::default(),
+        )
+        .unwrap_or_else(|d| panic!("the plan is made: {d:?}"));
+        (plan, refreshed)
+    }
+
+    fn apply(&self) -> (Outcome, Vec<Event>) {
+        let (plan, refreshed) = self.plan();
+        let mut events = Vec::new();
+        let outcome = block_on(execute(
+            &self.stack,
+            &self.graph,
+            &plan,
+            &refreshed,
+            &self.providers,
+            ApplyOptions { parallelism: 4 },
+            &mut |e| events.push(e),
+        ));
+        (outcome, events)
+    }
+}
+
+fn actions(plan: &Plan) -> Vec<(String, Action)> {
+    plan.changes
+        .iter()
+        .map(|c| (c.address.clone(), c.action))
+        .collect()
+}
+
+const STACK: &str = r#"
+stack "engine" region="us-east-1"
+
+log-group "a" {
+    name "/a"
+    retention-days 7
+}
+
+log-group "b" {
+    name "/b"
+}
+
+alarm "on-a" {
+    name "on-a"
+    description (ref)"log-group.a.arn"
+    namespace "AWS/Logs"
+    metric "IncomingBytes"
+    statistic "Sum"
+    period 60
+    evaluation-periods 1
+    threshold 1
+    comparison "GreaterThanThreshold"
+}
+"#;
+
+#[test]
+fn apply_then_plan_is_empty_and_values_flow_downstream() {
+    let e = engine("converge", STACK);
+    let (plan, _) = e.plan();
+    assert_eq!(plan.summary().create, 3);
+    let description = plan.changes[2]
+        .attrs
+        .iter()
+        .find(|a| a.name == "description")
+        .and_then(|a| a.after.clone());
+    assert_eq!(
+        description,
+        Some(Value::Unknown),
+        "an ARN is known after apply"
+    );
+    let (outcome, events) = e.apply();
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(outcome.count(Action::Create), 3);
+    // The alarm starts only after the log group it reads from is done.
+    let position = |want: &str| {
+        events
+            .iter()
+            .position(|ev| matches!(ev, Event::Started { address, .. } if address == want))
+    };
+    let finished_a = events
+        .iter()
+        .position(|ev| matches!(ev, Event::Finished { address, .. } if address == "log-group.a"));
+    assert!(finished_a < position("alarm.on-a"));
+    let (again, _) = e.plan();
+    assert!(!again.has_changes(), "{:?}", actions(&again));
+    assert!(e.alarms.calls().contains(&"create alarm.on-a".to_string()));
+}
+
+#[test]
+fn a_failure_skips_dependents_and_independent_work_finishes() {
+    let e = engine("failure", STACK);
+    e.logs.fail_on("/a");
+    let (outcome, _) = e.apply();
+    assert_eq!(outcome.failed.len(), 1);
+    assert_eq!(outcome.failed[0].0, "log-group.a");
+    assert_eq!(
+        outcome.skipped,
+        vec![(
+            "alarm.on-a".to_string(),
+            Action::Create,
+            "`log-group.a` failed".to_string()
+        )]
+    );
+    assert_eq!(
+        outcome.done,
+        vec![("log-group.b".to_string(), Action::Create)]
+    );
+    assert_eq!(e.alarms.names(), Vec::<String>::new());
+}
+
+#[test]
+fn only_owned_resources_are_deleted_and_unowned_ones_are_adopted() {
+    let e = engine("owners", STACK);
+    let tags = |pairs: &[(&str, &str)]| {
+        Value::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect(),
+        )
+    };
+    let group = |name: &str, t: Value| {
+        BTreeMap::from([
+            ("name".to_string(), Value::String(name.into())),
+            ("tags".to_string(), t),
+        ])
+    };
+    e.logs.insert(group(
+        "/ours-removed",
+        tags(&[
+            ("infra:stack", "engine"),
+            ("infra:address", "log-group.old"),
+        ]),
+    ));
+    e.logs.insert(group("/by-hand", tags(&[])));
+    e.logs.insert(group(
+        "/theirs",
+        tags(&[("infra:stack", "other"), ("infra:address", "log-group.x")]),
+    ));
+    e.logs.insert(group("/b", tags(&[("team", "web")])));
+    let (plan, _) = e.plan();
+    let mut got = actions(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("alarm.on-a".to_string(), Action::Create),
+            ("log-group.a".to_string(), Action::Create),
+            ("log-group.b".to_string(), Action::Adopt),
+            ("log-group.old".to_string(), Action::Delete),
+        ]
+    );
+    let (outcome, _) = e.apply();
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let mut names = e.logs.names();
+    names.sort();
+    assert_eq!(names, ["/a", "/b", "/by-hand", "/theirs"]);
+}
+
+#[test]
+fn ignore_changes_keeps_the_live_value() {
+    let text = STACK.replace(
+        "    retention-days 7\n}",
+        "    retention-days 7\n    lifecycle {\n        ignore-changes \"retention-days\"\n    }\n}",
+    );
+    let e = engine("ignore", &text);
+    let (outcome, _) = e.apply();
+    assert!(outcome.succeeded());
+    let changed = text.replace("retention-days 7", "retention-days 30");
+    let e2 = Engine {
+        stack: engine("ignore-2", &changed).stack,
+        ..e
+    };
+    let (plan, _) = e2.plan();
+    assert!(!plan.has_changes(), "{:?}", actions(&plan));
+}
