@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use super::session::{AwsArgs, PlanArgs, RunArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
 use crate::plan::render::{Style, text};
 use crate::plan::{Action, Plan};
@@ -16,12 +16,8 @@ pub struct Args {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub plan: PlanArgs,
-    /// Apply without asking (required when stdin is not a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// At most this many changes in flight at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: u16,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -44,8 +40,8 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         let code = converge(
             &session,
             &plan,
-            args.auto_approve,
-            args.parallelism.into(),
+            args.run.auto_approve,
+            args.run.parallelism.into(),
             ui,
             Confirm::Yes,
         )

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::apply::{Confirm, converge};
-use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use super::session::{AwsArgs, PlanArgs, RunArgs, Session, runtime};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -12,12 +12,8 @@ pub struct Args {
     pub stack: super::StackArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
-    /// Destroy without asking for the stack's name (required when stdin is not a terminal).
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// At most this many deletions in flight at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: u16,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -37,8 +33,8 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         let code = converge(
             &session,
             &plan,
-            args.auto_approve,
-            args.parallelism.into(),
+            args.run.auto_approve,
+            args.run.parallelism.into(),
             ui,
             Confirm::StackName,
         )

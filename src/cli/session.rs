@@ -31,6 +31,17 @@ pub struct PlanArgs {
     pub adopt: Vec<String>,
 }
 
+/// How apply and destroy run.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Go ahead without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// At most this many changes in flight at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+}
+
 /// A loaded stack, connected and refreshed.
 pub struct Session {
     pub stack: Stack,
@@ -118,7 +129,10 @@ impl Session {
         }
         let counts = self.calls.snapshot();
         let total: u64 = counts.values().sum();
-        let mut text = format!("AWS calls: {total}\n");
+        let mut text = format!(
+            "AWS calls: {total} ({} HTTP requests with retries)\n",
+            self.calls.requests()
+        );
         for (op, n) in counts {
             text.push_str(&format!("  {op}: {n}\n"));
         }

@@ -73,6 +73,25 @@ impl Live {
     pub fn str(&self, name: &str) -> Option<&str> {
         self.attrs.get(name).and_then(Value::as_str)
     }
+
+    /// What `live` is once converged to `desired`: its attributes, the same AWS identity.
+    pub fn converged(desired: &Desired, live: &Live) -> Live {
+        let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
+        updated.computed = live.computed.clone();
+        updated
+    }
+}
+
+/// Follows a pagination token: `true` (and `token` set) while there is a next page. A token
+/// that does not change ends the loop, so a server that ignores it cannot loop us forever.
+pub fn next_page(token: &mut Option<String>, next: Option<&str>) -> bool {
+    match next {
+        Some(next) if !next.is_empty() && Some(next) != token.as_deref() => {
+            *token = Some(next.to_string());
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Whether an unowned resource with our key may be taken over without being asked.

@@ -425,7 +425,8 @@ fn a_no_change_plan_of_two_hundred_resources_costs_a_handful_of_calls() {
         .stderr
         .lines()
         .filter_map(|l| {
-            let (op, n) = l.trim().rsplit_once(": ")?;
+            let (op, n) = l.trim().split_once(": ")?;
+            let n = n.split(' ').next()?;
             Some((op.to_string(), n.parse().ok()?))
         })
         .collect();
@@ -437,7 +438,9 @@ fn a_no_change_plan_of_two_hundred_resources_costs_a_handful_of_calls() {
         total <= 15,
         "a no-change plan of 200 resources made {total} calls: {calls:?}"
     );
-    insta::assert_snapshot!("no_change_plan_calls", plan.stderr);
+    // Calls, not HTTP requests: a retry on a busy machine must not change the figure.
+    let per_operation: Vec<&str> = plan.stderr.lines().skip(1).collect();
+    insta::assert_snapshot!("no_change_plan_calls", per_operation.join("\n"));
 }
 
 #[test]

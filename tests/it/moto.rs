@@ -87,6 +87,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// One test's own corner of the emulator: a stack name, a hosted zone, a folder for files.
 pub struct World {
+    pub url: String,
     pub stack: String,
     pub domain: String,
     pub zone_id: String,
@@ -96,9 +97,13 @@ pub struct World {
 }
 
 impl World {
-    /// A fresh world whose stack name starts with `name`.
+    /// A fresh world whose stack name starts with `name`, on the shared server.
     pub fn new(name: &str) -> World {
-        let url = endpoint();
+        World::on(endpoint().to_string(), name)
+    }
+
+    fn on(url: String, name: &str) -> World {
+        let url = url.as_str();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let stack = format!("{name}-{}-{n}", std::process::id() % 100_000);
         let domain = format!("{stack}.test");
@@ -131,6 +136,7 @@ impl World {
             .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
             .expect("a hosted zone id");
         World {
+            url: url.to_string(),
             stack,
             domain,
             zone_id,
@@ -159,7 +165,7 @@ impl World {
         let mut all: Vec<&str> = args.to_vec();
         let domain = format!("domain={}", self.domain);
         if matches!(args.first(), Some(&"plan" | &"apply" | &"destroy")) {
-            all.extend(["--endpoint-url", endpoint()]);
+            all.extend(["--endpoint-url", &self.url]);
             // A `--var domain=...` given by the test wins (flags are read in order).
             if !args.iter().any(|a| a.starts_with("domain=")) {
                 all.extend(["--var", &domain]);

@@ -1,47 +1,83 @@
-//! Counts every request sent to AWS, per service and operation (retries included).
+//! Counts the calls made to AWS per service and operation, and the HTTP requests they took
+//! (a retried call is one call and several requests).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Requests sent, by `Service.Operation`.
+/// Calls and requests, by `Service.Operation`.
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    requests: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl CallCounter {
     pub fn interceptor(&self) -> CountCalls {
         CountCalls {
-            counts: self.counts.clone(),
+            calls: self.calls.clone(),
+            requests: self.requests.clone(),
         }
     }
 
-    /// A copy of the counts so far.
+    /// Calls made so far, per operation.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counts.lock().map(|c| c.clone()).unwrap_or_default()
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     pub fn total(&self) -> u64 {
         self.snapshot().values().sum()
+    }
+
+    /// HTTP requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests
+            .lock()
+            .map(|c| c.values().sum())
+            .unwrap_or_default()
     }
 }
 
 /// The interceptor every client carries.
 #[derive(Debug, Clone)]
 pub struct CountCalls {
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    requests: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+fn operation(cfg: &ConfigBag) -> String {
+    cfg.load::<Metadata>()
+        .map(|m| format!("{}.{}", m.service(), m.name()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn bump(counts: &Mutex<BTreeMap<String, u64>>, name: String) {
+    if let Ok(mut counts) = counts.lock() {
+        *counts.entry(name).or_default() += 1;
+    }
 }
 
 impl Intercept for CountCalls {
     fn name(&self) -> &'static str {
         "infra-call-counter"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        bump(&self.calls, operation(cfg));
+        Ok(())
     }
 
     fn read_before_transmit(
@@ -50,13 +86,7 @@ impl Intercept for CountCalls {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg
-            .load::<Metadata>()
-            .map(|m| format!("{}.{}", m.service(), m.name()))
-            .unwrap_or_else(|| "unknown".into());
-        if let Ok(mut counts) = self.counts.lock() {
-            *counts.entry(name).or_default() += 1;
-        }
+        bump(&self.requests, operation(cfg));
         Ok(())
     }
 }

@@ -16,8 +16,8 @@ use super::error::aws;
 use super::tagging::OwnedIndex;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, owner_from_tags, tag_changes,
-    tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page, owner_from_tags,
+    tag_changes, tags_value,
 };
 
 /// DescribeAlarms accepts at most 100 names.
@@ -54,9 +54,8 @@ impl Alarms {
                         .filter(|a| a.alarm_name().is_some_and(|n| chunk.iter().any(|c| c == n)))
                         .cloned(),
                 );
-                match page.next_token() {
-                    Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
-                    _ => break,
+                if !next_page(&mut token, page.next_token()) {
+                    break;
                 }
             }
         }
@@ -420,9 +419,7 @@ impl ResourceKind for Alarms {
                     .await
                     .map_err(aws("TagResource"))?;
             }
-            let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
-            updated.computed = live.computed.clone();
-            Ok(updated)
+            Ok(Live::converged(desired, live))
         })
     }
 

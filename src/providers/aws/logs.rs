@@ -14,8 +14,8 @@ use super::error::aws;
 use super::tagging::OwnedIndex;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
-    tag_changes, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, next_page,
+    owner_from_tags, tag_changes, tags_value,
 };
 
 pub struct LogGroups {
@@ -52,9 +52,8 @@ impl LogGroups {
                         })
                         .cloned(),
                 );
-                match page.next_token() {
-                    Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
-                    _ => break,
+                if !next_page(&mut token, page.next_token()) {
+                    break;
                 }
             }
         }
@@ -287,9 +286,7 @@ impl ResourceKind for LogGroups {
                     .await
                     .map_err(aws("TagResource"))?;
             }
-            let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
-            updated.computed = live.computed.clone();
-            Ok(updated)
+            Ok(Live::converged(desired, live))
         })
     }
 

@@ -596,9 +596,7 @@ impl ResourceKind for Records {
                 self.claim_change(ChangeAction::Upsert, desired)?,
             ];
             self.change(&zone, changes).await?;
-            let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
-            updated.computed = live.computed.clone();
-            Ok(updated)
+            Ok(Live::converged(desired, live))
         })
     }
 

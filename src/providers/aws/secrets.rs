@@ -12,8 +12,8 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 use super::error::aws;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, ProviderError, ResourceKind, owner_from_tags, tag_changes,
-    tags_value,
+    Adoption, BoxFuture, Desired, Live, ProviderError, ResourceKind, next_page, owner_from_tags,
+    tag_changes, tags_value,
 };
 
 /// ListSecrets accepts at most 10 values per filter.
@@ -127,9 +127,8 @@ impl Secrets {
                 .await
                 .map_err(aws("ListSecrets"))?;
             out.extend(page.secret_list().iter().cloned());
-            match page.next_token() {
-                Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
-                _ => break,
+            if !next_page(&mut token, page.next_token()) {
+                break;
             }
         }
         Ok(out)
@@ -157,9 +156,8 @@ impl Secrets {
                         out.insert(name.to_string(), Material(text.to_string()));
                     }
                 }
-                match page.next_token() {
-                    Some(next) if Some(next) != token.as_deref() => token = Some(next.to_string()),
-                    _ => break,
+                if !next_page(&mut token, page.next_token()) {
+                    break;
                 }
             }
         }
@@ -438,9 +436,7 @@ impl ResourceKind for Secrets {
                     .await
                     .map_err(aws("TagResource"))?;
             }
-            let mut updated = Live::new(desired.attrs.clone(), live.owner.clone());
-            updated.computed = live.computed.clone();
-            Ok(updated)
+            Ok(Live::converged(desired, live))
         })
     }
 

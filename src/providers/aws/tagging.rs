@@ -11,7 +11,7 @@ use aws_sdk_resourcegroupstagging::types::TagFilter;
 use tokio::sync::OnceCell;
 
 use super::error::aws;
-use crate::providers::{ProviderError, STACK_TAG};
+use crate::providers::{ProviderError, STACK_TAG, next_page};
 
 /// An owned resource: its ARN and tags.
 #[derive(Debug, Clone)]
@@ -103,11 +103,8 @@ impl OwnedIndex {
                     });
                 }
             }
-            match page.pagination_token() {
-                Some(next) if !next.is_empty() && Some(next) != token.as_deref() => {
-                    token = Some(next.to_string());
-                }
-                _ => break,
+            if !next_page(&mut token, page.pagination_token()) {
+                break;
             }
         }
         Ok(out)
