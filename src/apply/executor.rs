@@ -1,12 +1,16 @@
-//! The executor: a ready set over the plan's changes. Creates and updates wait for what they
-//! depend on; deletes of declared resources wait for their dependents; deletes of resources
-//! the stack no longer declares run last, records before alarms before secrets. A failure
-//! skips everything downstream of it; independent branches still finish.
+//! The executor: a ready set over the plan's steps. Creates and updates wait for what they
+//! depend on; deletes of declared resources wait for their dependents; a replacement that is
+//! created before it is destroyed retires the old resource once its dependents have moved;
+//! deletes of resources the stack no longer declares run last, records before alarms before
+//! secrets. A failure skips everything downstream of it; independent branches still finish.
+//! When everything is done, providers finish their clean-ups (old task definition revisions).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use futures::future::join_all;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::{Event, Outcome};
@@ -21,6 +25,8 @@ use crate::refresh::Refreshed;
 pub struct ApplyOptions {
     /// Calls to AWS in flight at once, at most.
     pub parallelism: usize,
+    /// How long a resource may take to become stable after a change.
+    pub wait_timeout: Duration,
 }
 
 /// The order in which orphaned kinds are deleted: what points at others goes first.
@@ -51,9 +57,24 @@ enum State {
     Skipped,
 }
 
+/// What a step does with its change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// The change's own action (for a create-before-destroy replacement: the create).
+    Main,
+    /// Deleting the resource a create-before-destroy replacement superseded.
+    Retire,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    change: usize,
+    work: Work,
+}
+
 type TaskResult = (usize, Result<Option<Live>, ProviderError>, f64);
 
-/// Applies `plan`. `on_event` sees every start, finish, failure and skip.
+/// Applies `plan`. `on_event` sees every start, finish, failure, skip and progress message.
 pub async fn execute(
     stack: &Stack,
     graph: &Graph,
@@ -77,30 +98,33 @@ pub async fn execute(
         }
     }
 
-    let deps = dependencies(graph, plan);
-    let n = plan.changes.len();
+    let steps = steps(plan, providers);
+    let deps = dependencies(graph, plan, &steps);
+    let n = steps.len();
     let mut state = vec![State::Waiting; n];
+    let mut results: BTreeMap<usize, (Desired, Live)> = BTreeMap::new();
     let mut outcome = Outcome::default();
     let mut running: JoinSet<TaskResult> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
+    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<(usize, String)>();
 
     loop {
         // Settle everything whose fate is decided without a call: no-ops and skips.
         let mut progressed = true;
         while progressed {
             progressed = false;
-            for node in 0..n {
-                if state[node] != State::Waiting {
+            for s in 0..n {
+                if state[s] != State::Waiting {
                     continue;
                 }
-                if let Some(&bad) = deps[node]
+                let change = &plan.changes[steps[s].change];
+                if let Some(&bad) = deps[s]
                     .iter()
                     .find(|d| matches!(state[**d], State::Failed | State::Skipped))
                 {
-                    let change = &plan.changes[node];
                     let because = format!(
                         "`{}` {}",
-                        plan.changes[bad].address,
+                        plan.changes[steps[bad].change].address,
                         if state[bad] == State::Failed {
                             "failed"
                         } else {
@@ -115,29 +139,29 @@ pub async fn execute(
                     outcome
                         .skipped
                         .push((change.address.clone(), change.action, because));
-                    state[node] = State::Skipped;
+                    state[s] = State::Skipped;
                     progressed = true;
-                } else if plan.changes[node].action == Action::NoOp
-                    && deps[node].iter().all(|d| state[*d] == State::Done)
+                } else if change.action == Action::NoOp
+                    && deps[s].iter().all(|d| state[*d] == State::Done)
                 {
-                    state[node] = State::Done;
+                    state[s] = State::Done;
                     progressed = true;
                 }
             }
         }
 
         // Start what is ready, up to the parallelism.
-        for node in 0..n {
+        for s in 0..n {
             if running.len() >= parallelism {
                 break;
             }
-            if state[node] != State::Waiting || !deps[node].iter().all(|d| state[*d] == State::Done)
-            {
+            if state[s] != State::Waiting || !deps[s].iter().all(|d| state[*d] == State::Done) {
                 continue;
             }
-            let change = &plan.changes[node];
+            let step = steps[s];
+            let change = &plan.changes[step.change];
             let Some(provider) = providers.get(change.kind).cloned() else {
-                state[node] = State::Failed;
+                state[s] = State::Failed;
                 let message = format!("{} resources are not supported yet", change.kind.title());
                 on_event(Event::Failed {
                     address: change.address.clone(),
@@ -151,47 +175,95 @@ pub async fn execute(
             };
             let desired = change.resource.map(|i| known.desired(i));
             let live = change.live.clone();
-            state[node] = State::Running;
-            on_event(Event::Started {
-                address: change.address.clone(),
-                action: change.action,
-            });
-            running.spawn(run(node, change.action, provider, desired, live));
+            let action = match step.work {
+                Work::Retire => Action::Delete,
+                Work::Main
+                    if provider.create_before_destroy() && change.action == Action::Replace =>
+                {
+                    Action::Create
+                }
+                Work::Main => change.action,
+            };
+            state[s] = State::Running;
+            if step.work == Work::Main {
+                on_event(Event::Started {
+                    address: change.address.clone(),
+                    action: change.action,
+                });
+            } else {
+                on_event(Event::Progress {
+                    address: change.address.clone(),
+                    message: "deleting the resource it replaces".into(),
+                });
+            }
+            let tx = progress_tx.clone();
+            let report = move |message: String| {
+                let _ = tx.send((s, message));
+            };
+            running.spawn(run(
+                s,
+                action,
+                provider,
+                desired,
+                live,
+                options.wait_timeout,
+                report,
+            ));
         }
 
-        let Some(joined) = running.join_next().await else {
+        let joined = loop {
+            tokio::select! {
+                biased;
+                Some((s, message)) = progress_rx.recv() => {
+                    let change = &plan.changes[steps[s].change];
+                    on_event(Event::Progress { address: change.address.clone(), message });
+                }
+                joined = running.join_next() => break joined,
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
-        let (node, result, seconds) = match joined {
+        let (s, result, seconds) = match joined {
             Ok(r) => r,
             Err(e) => {
-                // A panicking task: find which one is still running and fail it.
-                let Some(node) = (0..n).find(|i| state[*i] == State::Running) else {
+                // A panicking task: fail the first step still running.
+                let Some(s) = (0..n).find(|i| state[*i] == State::Running) else {
                     break;
                 };
                 (
-                    node,
+                    s,
                     Err(ProviderError::Input(format!("internal error: {e}"))),
                     0.0,
                 )
             }
         };
-        let change = &plan.changes[node];
+        let step = steps[s];
+        let change = &plan.changes[step.change];
         match result {
             Ok(live) => {
-                state[node] = State::Done;
+                state[s] = State::Done;
                 if let (Some(i), Some(live)) = (change.resource, live) {
-                    known.set(i, live.computed);
+                    known.set(i, live.computed.clone());
+                    if let Some(desired) = change.resource.map(|i| known.desired(i)) {
+                        results.insert(step.change, (desired, live));
+                    }
                 }
-                on_event(Event::Finished {
-                    address: change.address.clone(),
-                    action: change.action,
-                    seconds,
-                });
-                outcome.done.push((change.address.clone(), change.action));
+                let last = !steps
+                    .iter()
+                    .enumerate()
+                    .any(|(o, st)| o != s && st.change == step.change && state[o] != State::Done);
+                if last {
+                    on_event(Event::Finished {
+                        address: change.address.clone(),
+                        action: change.action,
+                        seconds,
+                    });
+                    outcome.done.push((change.address.clone(), change.action));
+                }
             }
             Err(error) => {
-                state[node] = State::Failed;
+                state[s] = State::Failed;
                 let message = error.to_string();
                 on_event(Event::Failed {
                     address: change.address.clone(),
@@ -204,92 +276,160 @@ pub async fn execute(
             }
         }
     }
+
+    // Clean-ups, once everything that depends on each resource is done.
+    let finishing = results.iter().filter_map(|(c, (desired, live))| {
+        let change = &plan.changes[*c];
+        let provider = providers.get(change.kind)?.clone();
+        Some(async move { (c, provider.finish(desired, live).await) })
+    });
+    for (c, result) in join_all(finishing).await {
+        if let Err(error) = result {
+            let change = &plan.changes[*c];
+            let message = format!("clean-up after the change failed: {error}");
+            on_event(Event::Failed {
+                address: change.address.clone(),
+                action: change.action,
+                message: message.clone(),
+            });
+            outcome
+                .failed
+                .push((change.address.clone(), change.action, message));
+        }
+    }
     outcome
 }
 
 async fn run(
-    node: usize,
+    step: usize,
     action: Action,
     provider: Arc<dyn ResourceKind>,
     desired: Option<Desired>,
     live: Option<Live>,
+    wait_timeout: Duration,
+    report: impl Fn(String) + Send + Sync + 'static,
 ) -> TaskResult {
     let started = Instant::now();
     let missing = || ProviderError::Input("the plan lacks what this step needs".into());
     let result = async {
-        match action {
-            Action::NoOp => Ok(None),
+        let changed = match action {
+            Action::NoOp => return Ok(None),
+            Action::Delete => {
+                let live = live.as_ref().ok_or_else(missing)?;
+                return provider.delete(live).await.map(|()| None);
+            }
             Action::Create => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
-                provider.create(desired).await.map(Some)
+                provider.create(desired).await?
             }
             Action::Update | Action::Adopt => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
                 let live = live.as_ref().ok_or_else(missing)?;
-                provider.update(desired, live).await.map(Some)
+                provider.update(desired, live).await?
             }
             Action::Replace => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
                 let live = live.as_ref().ok_or_else(missing)?;
                 provider.delete(live).await?;
-                provider.create(desired).await.map(Some)
+                provider.create(desired).await?
             }
-            Action::Delete => {
-                let live = live.as_ref().ok_or_else(missing)?;
-                provider.delete(live).await.map(|()| None)
-            }
-        }
+        };
+        let desired = desired.as_ref().ok_or_else(missing)?;
+        provider
+            .wait_stable(desired, &changed, wait_timeout, &report)
+            .await?;
+        Ok(Some(changed))
     }
     .await;
-    (node, result, started.elapsed().as_secs_f64())
+    (step, result, started.elapsed().as_secs_f64())
 }
 
-/// For every change, the changes that must finish before it starts.
-fn dependencies(graph: &Graph, plan: &Plan) -> Vec<Vec<usize>> {
-    let node_of: HashMap<usize, usize> = plan
-        .changes
+/// One step per change, and a second one for replacements created before they are destroyed.
+fn steps(plan: &Plan, providers: &Providers) -> Vec<Step> {
+    let mut out: Vec<Step> = (0..plan.changes.len())
+        .map(|change| Step {
+            change,
+            work: Work::Main,
+        })
+        .collect();
+    for (change, c) in plan.changes.iter().enumerate() {
+        let cbd = providers
+            .get(c.kind)
+            .is_some_and(|p| p.create_before_destroy());
+        if c.action == Action::Replace && cbd {
+            out.push(Step {
+                change,
+                work: Work::Retire,
+            });
+        }
+    }
+    out
+}
+
+/// For every step, the steps that must finish before it starts.
+fn dependencies(graph: &Graph, plan: &Plan, steps: &[Step]) -> Vec<Vec<usize>> {
+    let main_of: HashMap<usize, usize> = steps
         .iter()
         .enumerate()
-        .filter_map(|(node, c)| Some((c.resource?, node)))
+        .filter(|(_, st)| st.work == Work::Main)
+        .filter_map(|(s, st)| Some((plan.changes[st.change].resource?, s)))
         .collect();
     let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in node_of.keys() {
+    for &i in main_of.keys() {
         for d in graph.dependencies(i) {
             dependents.entry(d).or_default().push(i);
         }
     }
-    let declared: Vec<usize> = plan
-        .changes
+    let declared: Vec<usize> = steps
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.resource.is_some() && c.action != Action::Delete)
-        .map(|(node, _)| node)
+        .filter(|(_, st)| {
+            let c = &plan.changes[st.change];
+            c.resource.is_some() && c.action != Action::Delete
+        })
+        .map(|(s, _)| s)
         .collect();
-    plan.changes
+    let dependents_of = |i: usize| -> Vec<usize> {
+        dependents
+            .get(&i)
+            .map(|ds| ds.iter().filter_map(|d| main_of.get(d).copied()).collect())
+            .unwrap_or_default()
+    };
+    steps
         .iter()
-        .map(|change| match (change.resource, change.action) {
-            // Declared and deleted (destroy): after everything that depends on it.
-            (Some(i), Action::Delete) => dependents
-                .get(&i)
-                .map(|ds| ds.iter().filter_map(|d| node_of.get(d).copied()).collect())
-                .unwrap_or_default(),
-            // Declared: after what it depends on.
-            (Some(i), _) => graph
-                .dependencies(i)
-                .filter_map(|d| node_of.get(&d).copied())
-                .collect(),
-            // No longer declared: after every declared change, in kind order.
-            (None, _) => {
-                let phase = delete_phase(change.kind);
-                let mut deps = declared.clone();
-                deps.extend(
-                    plan.changes
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| c.resource.is_none() && delete_phase(c.kind) < phase)
-                        .map(|(node, _)| node),
-                );
-                deps
+        .map(|step| {
+            let change = &plan.changes[step.change];
+            match (step.work, change.resource, change.action) {
+                // The superseded resource goes once its own replacement and every dependent
+                // have moved on.
+                (Work::Retire, Some(i), _) => {
+                    let mut deps = dependents_of(i);
+                    deps.extend(main_of.get(&i));
+                    deps
+                }
+                // Declared and deleted (destroy): after everything that depends on it.
+                (_, Some(i), Action::Delete) => dependents_of(i),
+                // Declared: after what it depends on.
+                (_, Some(i), _) => graph
+                    .dependencies(i)
+                    .filter_map(|d| main_of.get(&d).copied())
+                    .collect(),
+                // No longer declared: after every declared change, in kind order.
+                (_, None, _) => {
+                    let phase = delete_phase(change.kind);
+                    let mut deps = declared.clone();
+                    deps.extend(
+                        steps
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, st)| {
+                                let c = &plan.changes[st.change];
+                                c.resource.is_none() && delete_phase(c.kind) < phase
+                            })
+                            .map(|(s, _)| s),
+                    );
+                    deps
+                }
             }
         })
         .collect()

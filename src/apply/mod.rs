@@ -29,6 +29,11 @@ pub enum Event {
         action: Action,
         because: String,
     },
+    /// Something seen while waiting (a deployment's running count).
+    Progress {
+        address: String,
+        message: String,
+    },
 }
 
 /// What an apply did, failed to do, and did not try.

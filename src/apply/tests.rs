@@ -73,7 +73,10 @@ impl Engine {
             &plan,
             &refreshed,
             &self.providers,
-            ApplyOptions { parallelism: 4 },
+            ApplyOptions {
+                parallelism: 4,
+                wait_timeout: std::time::Duration::from_secs(5),
+            },
             &mut |e| events.push(e),
         ));
         (outcome, events)

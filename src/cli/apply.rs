@@ -42,6 +42,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             &plan,
             args.run.auto_approve,
             args.run.parallelism.into(),
+            args.run.wait_timeout(),
             ui,
             Confirm::Yes,
         )
@@ -63,6 +64,7 @@ pub async fn converge(
     plan: &Plan,
     auto_approve: bool,
     parallelism: usize,
+    wait_timeout: std::time::Duration,
     ui: &Ui,
     confirm: Confirm,
 ) -> ExitCode {
@@ -112,7 +114,10 @@ pub async fn converge(
         plan,
         &session.refreshed,
         &session.providers,
-        ApplyOptions { parallelism },
+        ApplyOptions {
+            parallelism,
+            wait_timeout,
+        },
         &mut on_event,
     )
     .await;
@@ -146,6 +151,7 @@ fn progress(event: &Event) -> String {
         Event::Skipped {
             address, because, ..
         } => format!("{address}: skipped because {because}\n"),
+        Event::Progress { address, message } => format!("{address}: {message}\n"),
     }
 }
 

@@ -35,6 +35,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             &plan,
             args.run.auto_approve,
             args.run.parallelism.into(),
+            args.run.wait_timeout(),
             ui,
             Confirm::StackName,
         )

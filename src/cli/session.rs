@@ -40,6 +40,33 @@ pub struct RunArgs {
     /// At most this many changes in flight at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+    /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub wait_timeout: std::time::Duration,
+}
+
+impl RunArgs {
+    pub fn wait_timeout(&self) -> std::time::Duration {
+        self.wait_timeout
+    }
+}
+
+/// `90s`, `10m`, `1h` or plain seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 90s, 10m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{text}` is not a duration such as 90s, 10m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 /// A loaded stack, connected and refreshed.

@@ -214,7 +214,9 @@ pub fn diff(
                 }
             }
         };
-        if matches!(change.action, Action::Create | Action::Replace) {
+        if matches!(change.action, Action::Create | Action::Replace)
+            || (change.action == Action::Update && provider.update_changes_identity())
+        {
             known.forget(i);
         }
         changes.push(change);

@@ -177,6 +177,40 @@ pub trait ResourceKind: Send + Sync {
     ) -> BoxFuture<'a, Result<Live, ProviderError>>;
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;
+
+    /// Whether an update gives the resource a new identity (a task definition registers a new
+    /// revision): dependents then see its computed attributes as unknown until apply.
+    fn update_changes_identity(&self) -> bool {
+        false
+    }
+
+    /// Whether a replacement is created before the old resource is deleted (a target group):
+    /// dependents move to the new one in between, and the old one goes once they have.
+    fn create_before_destroy(&self) -> bool {
+        false
+    }
+
+    /// Waits until a resource just created or updated is stable (an ECS deployment rolled
+    /// out), telling `progress` what it sees. `Err` when it does not stabilise in `timeout`.
+    fn wait_stable<'a>(
+        &'a self,
+        _desired: &'a Desired,
+        _live: &'a Live,
+        _timeout: std::time::Duration,
+        _progress: &'a (dyn Fn(String) + Send + Sync),
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Runs after everything in the apply that depends on this resource has finished: clean-ups
+    /// such as deregistering task definition revisions no service uses any more.
+    fn finish<'a>(
+        &'a self,
+        _desired: &'a Desired,
+        _live: &'a Live,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// A read-only kind: finds something the stack uses but does not own.

@@ -44,6 +44,9 @@ fn start() -> String {
         let mut cmd = Command::new(&binary);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACM_VALIDATION_WAIT", "0")
+            // New ECS services report this many running tasks: services that want at most
+            // this many are stable at once, larger ones never (for the time-out test).
+            .env("MOTO_ECS_SERVICE_RUNNING", "2")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).map_or(Stdio::null(), Stdio::from))
             .stderr(Stdio::null());

@@ -6,6 +6,8 @@
 
 mod calls;
 mod cloudwatch;
+mod ecs;
+mod elbv2;
 mod error;
 mod hosted_zone;
 mod logs;
@@ -52,6 +54,10 @@ pub enum ConnectError {
 /// The service clients of one run.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    pub acm: aws_sdk_acm::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
@@ -98,6 +104,26 @@ pub async fn connect(
     }
     let counting = calls.interceptor();
     Ok(Clients {
+        acm: aws_sdk_acm::Client::from_conf(
+            aws_sdk_acm::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        ec2: aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        ecs: aws_sdk_ecs::Client::from_conf(
+            aws_sdk_ecs::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
         secrets: aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&config)
                 .interceptor(counting.clone())
@@ -141,7 +167,12 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.cloudwatch.clone(),
         owned.clone(),
     )));
-    providers.add(Arc::new(logs::LogGroups::new(clients.logs.clone(), owned)));
+    providers.add(Arc::new(logs::LogGroups::new(
+        clients.logs.clone(),
+        owned.clone(),
+    )));
+    ecs::register(&mut providers, clients, connection, &owned);
+    elbv2::register(&mut providers, clients, connection, &owned);
     providers.add(Arc::new(route53::Records::new(
         clients.route53.clone(),
         connection.stack.clone(),
