@@ -45,42 +45,75 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
         ..Refreshed::default()
     };
 
-    // Look-ups take only literal attributes, so they all run at once.
+    // Look-ups run in rounds: each round, every look-up whose references to other look-ups
+    // are answered runs at once (subnets wait for their VPC). One that depends on a failed
+    // look-up is not tried: its own error would only repeat the first one.
     let mut known = Known::new(stack);
-    let lookups = stack
-        .resources
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.kind().is_lookup());
-    let calls = lookups.map(|(i, r)| {
-        let attrs = known.desired(i).attrs;
-        let provider = providers.lookup(r.kind()).cloned();
-        async move {
-            match provider {
-                Some(p) => (i, p.lookup(&attrs).await.map_err(|e| e.to_string())),
-                None => (
-                    i,
-                    Err(format!(
-                        "{} look-ups are not supported yet",
-                        r.kind().title()
-                    )),
-                ),
+    let mut pending: Vec<usize> = (0..n)
+        .filter(|i| stack.resources[*i].kind().is_lookup())
+        .collect();
+    let mut failed: Vec<usize> = Vec::new();
+    while !pending.is_empty() {
+        let depends_on = |i: usize| -> Vec<usize> {
+            let mut deps = Vec::new();
+            for value in stack.resources[i].attrs.values() {
+                value.visit_refs(&mut |r| {
+                    if let Some(a) = r.address()
+                        && let Some(j) = stack.resources.iter().position(|x| &x.address == a)
+                    {
+                        deps.push(j);
+                    }
+                });
+            }
+            deps
+        };
+        let (blocked, rest): (Vec<usize>, Vec<usize>) = pending
+            .iter()
+            .partition(|i| depends_on(**i).iter().any(|d| failed.contains(d)));
+        failed.extend(blocked);
+        let (ready, waiting): (Vec<usize>, Vec<usize>) = rest
+            .into_iter()
+            .partition(|i| depends_on(*i).iter().all(|d| !pending.contains(d)));
+        if ready.is_empty() {
+            break;
+        }
+        let calls = ready.iter().map(|&i| {
+            let r = &stack.resources[i];
+            let attrs = known.desired(i).attrs;
+            let provider = providers.lookup(r.kind()).cloned();
+            async move {
+                match provider {
+                    Some(p) => (i, p.lookup(&attrs).await.map_err(|e| e.to_string())),
+                    None => (
+                        i,
+                        Err(format!(
+                            "{} look-ups are not supported yet",
+                            r.kind().title()
+                        )),
+                    ),
+                }
+            }
+        });
+        for (i, result) in join_all(calls).await {
+            match result {
+                Ok(attrs) => {
+                    known.set(i, attrs.clone());
+                    out.lookups[i] = Some(attrs);
+                }
+                Err(message) => {
+                    failed.push(i);
+                    out.problems.push(Problem {
+                        resource: Some(i),
+                        kind: stack.resources[i].kind(),
+                        message,
+                        help: Some(
+                            "check the look-up's attributes against what exists in AWS".into(),
+                        ),
+                    });
+                }
             }
         }
-    });
-    for (i, result) in join_all(calls).await {
-        match result {
-            Ok(attrs) => {
-                known.set(i, attrs.clone());
-                out.lookups[i] = Some(attrs);
-            }
-            Err(message) => out.problems.push(Problem {
-                resource: Some(i),
-                kind: stack.resources[i].kind(),
-                message,
-                help: Some("check the look-up's attributes against what exists in AWS".into()),
-            }),
-        }
+        pending = waiting;
     }
 
     // Desired resources per kind, references resolved as far as they can be before apply.

@@ -149,6 +149,90 @@ impl World {
         }
     }
 
+    /// SDK configuration for another region of the same emulator.
+    pub fn config_in(&self, region: &str) -> aws_config::SdkConfig {
+        self.config
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+
+    /// A VPC tagged `Name=<name>` with two public and two private subnets (tagged
+    /// `tier=public|private`) and a security group for each of `groups`; returns the VPC id.
+    pub fn network(&self, region: &str, name: &str, groups: &[&str]) -> String {
+        let ec2 = aws_sdk_ec2::Client::new(&self.config_in(region));
+        let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+        let tagged = |kind: aws_sdk_ec2::types::ResourceType,
+                      tags: Vec<aws_sdk_ec2::types::Tag>| {
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(kind)
+                .set_tags(Some(tags))
+                .build()
+        };
+        self.rt.block_on(async {
+            let vpc = ec2
+                .create_vpc()
+                .cidr_block("10.20.0.0/16")
+                .tag_specifications(tagged(
+                    aws_sdk_ec2::types::ResourceType::Vpc,
+                    vec![tag("Name", name)],
+                ))
+                .send()
+                .await
+                .expect("moto creates the VPC");
+            let vpc_id = vpc
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .expect("a VPC id")
+                .to_string();
+            for (i, tier) in ["public", "public", "private", "private"]
+                .iter()
+                .enumerate()
+            {
+                ec2.create_subnet()
+                    .vpc_id(&vpc_id)
+                    .cidr_block(format!("10.20.{i}.0/24"))
+                    .availability_zone(format!("{region}{}", ["a", "b"][i % 2]))
+                    .tag_specifications(tagged(
+                        aws_sdk_ec2::types::ResourceType::Subnet,
+                        vec![
+                            tag("tier", tier),
+                            tag("Name", &format!("{name}-{tier}-{i}")),
+                        ],
+                    ))
+                    .send()
+                    .await
+                    .expect("moto creates the subnet");
+            }
+            for group in groups {
+                ec2.create_security_group()
+                    .group_name(*group)
+                    .description(format!("{group} (test)"))
+                    .vpc_id(&vpc_id)
+                    .send()
+                    .await
+                    .expect("moto creates the security group");
+            }
+            vpc_id
+        })
+    }
+
+    /// An issued ACM certificate for `domain` in `region`; returns its ARN.
+    pub fn certificate(&self, region: &str, domain: &str) -> String {
+        let acm = aws_sdk_acm::Client::new(&self.config_in(region));
+        self.rt
+            .block_on(
+                acm.request_certificate()
+                    .domain_name(domain)
+                    .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+                    .send(),
+            )
+            .expect("moto issues the certificate")
+            .certificate_arn()
+            .expect("a certificate ARN")
+            .to_string()
+    }
+
     /// Writes `examples/<example>` under this world's stack name and returns its path.
     pub fn stack_file(&self, example: &str, edit: impl Fn(String) -> String) -> String {
         let text = std::fs::read_to_string(root().join("examples").join(example))

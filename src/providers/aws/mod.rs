@@ -5,12 +5,14 @@
 //! every request sent (the number of AWS calls a plan costs is a product metric).
 
 mod calls;
+mod certificate;
 mod cloudwatch;
 mod ecs;
 mod elbv2;
 mod error;
 mod hosted_zone;
 mod logs;
+mod network;
 mod route53;
 mod secrets;
 mod tagging;
@@ -179,6 +181,12 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     )));
     providers.add_lookup(Arc::new(hosted_zone::HostedZones::new(
         clients.route53.clone(),
+    )));
+    providers.add_lookup(Arc::new(network::Vpcs::new(clients.ec2.clone())));
+    providers.add_lookup(Arc::new(network::Subnets::new(clients.ec2.clone())));
+    providers.add_lookup(Arc::new(network::SecurityGroups::new(clients.ec2.clone())));
+    providers.add_lookup(Arc::new(certificate::Certificates::new(
+        clients.acm.clone(),
     )));
     providers
 }
