@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::graph::Graph;
 use crate::known::Known;
 use crate::lang::Diagnostic;
+use crate::model::schema::{BlockSchema, Type};
 use crate::model::{Kind, Stack, Value};
 use crate::providers::{Adoption, Live, Owner, Providers, ResourceKind};
 use crate::refresh::Refreshed;
@@ -329,7 +330,7 @@ pub fn attr_changes(
     provider.normalize(&mut d);
     provider.normalize(&mut l);
     for path in ignore {
-        keep_live(&mut d, &l, path);
+        keep_live(&mut d, &l, path, Some(schema.body));
     }
     schema
         .body
@@ -361,27 +362,106 @@ fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
-/// `ignore-changes`: the live value wins for `path` (`desired-count`, `tags.team`).
-fn keep_live(desired: &mut BTreeMap<String, Value>, live: &BTreeMap<String, Value>, path: &str) {
+/// `ignore-changes`: the live value wins for `path` (`desired-count`, `tags.team`,
+/// `container.web.image`: repeated labelled blocks are addressed by label).
+fn keep_live(
+    desired: &mut BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+    path: &str,
+    block: Option<&'static BlockSchema>,
+) {
     let (head, rest) = match path.split_once('.') {
         Some((h, r)) => (h, Some(r)),
         None => (path, None),
     };
-    match rest {
-        None => match live.get(head) {
+    let Some(rest) = rest else {
+        match live.get(head) {
             Some(v) => {
                 desired.insert(head.to_string(), v.clone());
             }
             None => {
                 desired.remove(head);
             }
-        },
-        Some(rest) => {
-            if let (Some(Value::Map(d)), Some(Value::Map(l))) =
-                (desired.get_mut(head), live.get(head))
-            {
-                keep_live(d, l, rest);
+        }
+        return;
+    };
+    let ty = block.and_then(|b| b.attr(head)).map(|a| a.ty);
+    match (ty, desired.get_mut(head), live.get(head)) {
+        (Some(Type::Blocks(inner)), Some(Value::List(d)), Some(Value::List(l))) => {
+            let Some(label) = inner.label else { return };
+            let (name, rest) = match rest.split_once('.') {
+                Some((n, r)) => (n, Some(r)),
+                None => (rest, None),
+            };
+            let labelled = |v: &Value| {
+                v.as_map()
+                    .and_then(|m| m.get(label))
+                    .is_some_and(|k| k.as_str() == Some(name) || k.to_string() == name)
+            };
+            let (Some(di), Some(li)) = (
+                d.iter_mut().find(|v| labelled(v)),
+                l.iter().find(|v| labelled(v)),
+            ) else {
+                return;
+            };
+            match (rest, di, li) {
+                (None, di, li) => *di = li.clone(),
+                (Some(rest), Value::Map(dm), Value::Map(lm)) => {
+                    keep_live(dm, lm, rest, Some(inner))
+                }
+                _ => {}
             }
         }
+        (Some(Type::Block(inner)), Some(Value::Map(d)), Some(Value::Map(l))) => {
+            keep_live(d, l, rest, Some(inner));
+        }
+        (_, Some(Value::Map(d)), Some(Value::Map(l))) => keep_live(d, l, rest, None),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(text: &str) -> Value {
+        Value::String(text.into())
+    }
+
+    fn containers(web: &str, worker: &str) -> BTreeMap<String, Value> {
+        let container = |name: &str, image: &str| {
+            Value::Map(BTreeMap::from([
+                ("name".to_string(), s(name)),
+                ("image".to_string(), s(image)),
+            ]))
+        };
+        BTreeMap::from([
+            ("desired-count".to_string(), Value::Int(2)),
+            (
+                "container".to_string(),
+                Value::List(vec![container("web", web), container("worker", worker)]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn ignore_changes_reaches_into_labelled_blocks() {
+        let mut desired = containers("web:2", "worker:2");
+        let live = containers("web:1", "worker:1");
+        keep_live(
+            &mut desired,
+            &live,
+            "container.web.image",
+            Some(Kind::TaskDefinition.schema().body),
+        );
+        assert_eq!(desired, containers("web:1", "worker:2"));
+    }
+
+    #[test]
+    fn a_value_compared_with_itself_is_no_change_and_unknown_is_always_a_change() {
+        assert!(same(Some(&s("a")), Some(&s("a"))));
+        assert!(same(None, Some(&Value::List(Vec::new()))));
+        assert!(!same(Some(&s("a")), Some(&Value::Unknown)));
+        assert!(!same(None, Some(&s("a"))));
     }
 }

@@ -4,10 +4,13 @@
 
 use std::fmt::Write;
 
+use std::collections::BTreeMap;
+
 use similar::TextDiff;
 
 use super::{Action, AttrChange, Change, Plan, Summary};
 use crate::model::Value;
+use crate::model::schema::{Attr, BlockSchema, Type};
 
 /// ANSI colours, or nothing.
 #[derive(Debug, Clone, Copy)]
@@ -86,23 +89,25 @@ fn resource(out: &mut String, change: &Change, style: Style) {
         let _ = write!(out, " ({})", change.reasons.join("; "));
     }
     out.push('\n');
+    let body = change.kind.schema().body;
     let width = change
         .attrs
         .iter()
-        .flat_map(lines)
+        .flat_map(|a| lines(a, body))
         .map(|(name, _)| name.chars().count())
         .max()
         .unwrap_or(0);
     for attr in &change.attrs {
-        for (name, text) in lines(attr) {
+        for (name, text) in lines(attr, body) {
             let pad = width - name.chars().count();
             let _ = writeln!(out, "    {name}{}  {text}", " ".repeat(pad));
         }
     }
 }
 
-/// One or more lines for an attribute: maps are shown key by key.
-fn lines(attr: &AttrChange) -> Vec<(String, String)> {
+/// One or more lines for an attribute: maps are shown key by key, and repeated labelled
+/// blocks (containers by name) label by label, so a changed image is one line.
+fn lines(attr: &AttrChange, body: &'static BlockSchema) -> Vec<(String, String)> {
     if attr.sensitive {
         let text = match (&attr.before, &attr.after) {
             (None, Some(_)) => "(sensitive value)",
@@ -112,10 +117,16 @@ fn lines(attr: &AttrChange) -> Vec<(String, String)> {
         return vec![(attr.name.clone(), text.into())];
     }
     let mut out = Vec::new();
+    let schema = body.attr(&attr.name);
+    let (before, after) = (
+        attr.before.as_ref().map(|v| by_label(v, schema)),
+        attr.after.as_ref().map(|v| by_label(v, schema)),
+    );
     flatten(
         &attr.name,
-        attr.before.as_ref(),
-        attr.after.as_ref(),
+        before.as_ref(),
+        after.as_ref(),
+        shape_of(schema),
         &mut out,
     );
     if attr.forces_replacement
@@ -126,10 +137,62 @@ fn lines(attr: &AttrChange) -> Vec<(String, String)> {
     out
 }
 
+/// A repeated labelled block as a map from label to block (without the label itself).
+fn by_label(value: &Value, attr: Option<&'static Attr>) -> Value {
+    let (
+        Some(Attr {
+            ty: Type::Blocks(block),
+            ..
+        }),
+        Value::List(items),
+    ) = (attr, value)
+    else {
+        return value.clone();
+    };
+    let Some(label) = block.label else {
+        return value.clone();
+    };
+    let mut map = BTreeMap::new();
+    for item in items {
+        let Some(fields) = item.as_map() else {
+            return value.clone();
+        };
+        let Some(key) = fields.get(label).map(|k| match k {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }) else {
+            return value.clone();
+        };
+        let mut rest = fields.clone();
+        rest.remove(label);
+        map.insert(key, Value::Map(rest));
+    }
+    Value::Map(map)
+}
+
+/// What the values being flattened are, so nested labelled blocks can be shown by label.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// A block: keys are attribute names.
+    Block(&'static BlockSchema),
+    /// Repeated labelled blocks turned into a map: keys are labels, values blocks.
+    Labelled(&'static BlockSchema),
+    Plain,
+}
+
+fn shape_of(attr: Option<&'static Attr>) -> Shape {
+    match attr.map(|a| a.ty) {
+        Some(Type::Block(b)) => Shape::Block(b),
+        Some(Type::Blocks(b)) if b.label.is_some() => Shape::Labelled(b),
+        _ => Shape::Plain,
+    }
+}
+
 fn flatten(
     name: &str,
     before: Option<&Value>,
     after: Option<&Value>,
+    shape: Shape,
     out: &mut Vec<(String, String)>,
 ) {
     if let (Some(Value::Map(_)) | None, Some(Value::Map(_)) | None) = (before, after)
@@ -141,9 +204,29 @@ fn flatten(
         let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
         for key in keys {
             let (x, y) = (b.get(key), a.get(key));
-            if x != y || before.is_none() {
-                flatten(&format!("{name}.{key}"), x, y, out);
+            if x == y && before.is_some() {
+                continue;
             }
+            let (inner, child) = match shape {
+                Shape::Block(block) => {
+                    let attr = block.attr(key);
+                    (shape_of(attr), attr)
+                }
+                Shape::Labelled(block) => (Shape::Block(block), None),
+                Shape::Plain => (Shape::Plain, None),
+            };
+            let path = format!("{name}.{key}");
+            // A block added to or removed from something that exists: one line, whole.
+            if before.is_some() && after.is_some() && (x.is_none() || y.is_none()) {
+                match (x, y) {
+                    (None, Some(y)) => out.push((path, format!("(none) → {}", show(y)))),
+                    (Some(x), None) => out.push((path, format!("{} → (none)", show(x)))),
+                    _ => {}
+                }
+                continue;
+            }
+            let (x, y) = (x.map(|v| by_label(v, child)), y.map(|v| by_label(v, child)));
+            flatten(&path, x.as_ref(), y.as_ref(), inner, out);
         }
         return;
     }
@@ -245,6 +328,42 @@ mod tests {
         let p = plan(vec![change(Action::Create, Vec::new())]);
         assert!(!text(&p, Style { color: false }).contains('\x1b'));
         assert!(text(&p, Style { color: true }).contains("\x1b[32m+ secret.db\x1b[0m"));
+    }
+
+    #[test]
+    fn containers_are_shown_by_name_and_only_what_changed() {
+        let container = |image: &str, port: i64| {
+            Value::Map(BTreeMap::from([
+                ("name".to_string(), Value::String("web".into())),
+                ("image".to_string(), Value::String(image.into())),
+                ("essential".to_string(), Value::Bool(true)),
+                (
+                    "port-mapping".to_string(),
+                    Value::List(vec![Value::Map(BTreeMap::from([
+                        ("container-port".to_string(), Value::Int(port)),
+                        ("protocol".to_string(), Value::String("tcp".into())),
+                    ]))]),
+                ),
+            ]))
+        };
+        let mut c = change(
+            Action::Update,
+            vec![attr(
+                "container",
+                Some(Value::List(vec![container("api:1", 80)])),
+                Some(Value::List(vec![container("api:2", 8080)])),
+                false,
+            )],
+        );
+        c.kind = Kind::TaskDefinition;
+        let out = text(&plan(vec![c]), Style { color: false });
+        let expected = [
+            "    container.web.image              \"api:1\" → \"api:2\"",
+            "    container.web.port-mapping.80    {protocol = \"tcp\"} → (none)",
+            "    container.web.port-mapping.8080  (none) → {protocol = \"tcp\"}",
+        ];
+        assert!(out.contains(&(expected.join("\n") + "\n")), "{out}");
+        assert!(!out.contains("essential"), "{out}");
     }
 
     #[test]
