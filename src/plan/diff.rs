@@ -132,7 +132,7 @@ pub fn diff(
                                 format!(
                                     "{} `{}` already exists and belongs to stack `{other}` (as `{theirs}`)",
                                     kind.title(),
-                                    key_name(live)
+                                    key_name(kind, live)
                                 ),
                             )
                             .label(resource.span, format!("`{address}` wants the same {}", kind.title()))
@@ -153,15 +153,23 @@ pub fn diff(
                                     format!(
                                         "{} `{}` already exists and no stack owns it",
                                         kind.title(),
-                                        key_name(live)
+                                        key_name(kind, live)
                                     ),
                                 )
                                 .label(resource.span, format!("`{address}` would overwrite it"))
-                                .help(format!(
-                                    "infra does not overwrite what it did not create. If it is \
-                                     the one you mean, run again with `--adopt {address}`: the \
-                                     plan then shows what adopting changes"
-                                )),
+                                .help(if kind == Kind::ListenerRule {
+                                    format!(
+                                        "the priority is taken by a rule no stack owns: give \
+                                         `{address}` a free priority, or, if that rule is the one \
+                                         you mean, run again with `--adopt {address}`"
+                                    )
+                                } else {
+                                    format!(
+                                        "infra does not overwrite what it did not create. If it \
+                                         is the one you mean, run again with `--adopt {address}`: \
+                                         the plan then shows what adopting changes"
+                                    )
+                                }),
                             );
                             continue;
                         }
@@ -172,7 +180,7 @@ pub fn diff(
                                     format!(
                                         "adopting {} `{}` would replace it: {} cannot change in place",
                                         kind.title(),
-                                        key_name(live),
+                                        key_name(kind, live),
                                         quoted(&forcing)
                                     ),
                                 )
@@ -231,7 +239,7 @@ pub fn diff(
         }
         let address = match &live.owner {
             Owner::Stack { address, .. } if !address.is_empty() => address.clone(),
-            _ => format!("{}.{}", kind.keyword(), key_name(live)),
+            _ => format!("{}.{}", kind.keyword(), key_name(*kind, live)),
         };
         let why = if options.destroy {
             "the stack is destroyed"
@@ -273,9 +281,28 @@ fn deletion(
     }
 }
 
-/// The name AWS knows a resource by, for messages.
-fn key_name(live: &Live) -> String {
-    live.str("name").unwrap_or("?").to_string()
+/// The name AWS knows a resource by, for messages: its name, or its natural key
+/// (`priority 10 on listener app/shop/…/443`).
+fn key_name(kind: Kind, live: &Live) -> String {
+    if let Some(name) = live.str("name").or_else(|| live.str("family")) {
+        return name.to_string();
+    }
+    let short = |v: &Value| match v {
+        Value::String(s) => s.rsplit(':').next().unwrap_or(s).to_string(),
+        other => other.to_string(),
+    };
+    let parts: Vec<String> = kind
+        .schema()
+        .natural_key
+        .iter()
+        .rev()
+        .filter_map(|k| Some(format!("{k} {}", short(live.attrs.get(*k)?))))
+        .collect();
+    if parts.is_empty() {
+        "?".into()
+    } else {
+        parts.join(" on ")
+    }
 }
 
 fn quoted(names: &[&str]) -> String {
