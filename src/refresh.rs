@@ -5,14 +5,13 @@
 //! changes costs a handful of calls however large the stack is. Owned resources no longer in
 //! the stack come back as orphans, for the plan to delete.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
 use crate::known::Known;
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Desired, Live, Providers, ResourceKind};
+use crate::providers::{Desired, Live, Providers};
 
 /// Something refresh could not do, for one resource or a whole kind.
 #[derive(Debug, Clone)]
@@ -116,133 +115,139 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
         pending = waiting;
     }
 
-    // Desired resources per kind, references resolved as far as they can be before apply.
+    // Every kind lists what the stack owns, all kinds at once.
+    let managed: Vec<usize> = (0..n)
+        .filter(|i| !stack.resources[*i].kind().is_lookup())
+        .collect();
     let mut by_kind: BTreeMap<Kind, Vec<(usize, Desired)>> = BTreeMap::new();
-    for (i, r) in stack.resources.iter().enumerate() {
-        if r.kind().is_lookup() {
-            continue;
-        }
+    for &i in &managed {
         by_kind
-            .entry(r.kind())
+            .entry(stack.resources[i].kind())
             .or_default()
             .push((i, known.desired(i)));
     }
-    let mut reads = Vec::new();
-    for provider in providers.kinds() {
-        let desired = by_kind.remove(&provider.kind()).unwrap_or_default();
-        reads.push(refresh_kind(stack, provider.clone(), desired));
+    for (kind, rest) in &by_kind {
+        for (i, desired) in rest {
+            let problem = match providers.get(*kind) {
+                None => Some(format!("{} resources are not supported yet", kind.title())),
+                // Local checks (the environment variable a secret's value comes from).
+                Some(provider) => provider.check(desired).err(),
+            };
+            if let Some(message) = problem {
+                out.problems.push(Problem {
+                    resource: Some(*i),
+                    kind: *kind,
+                    message,
+                    help: None,
+                });
+            }
+        }
     }
-    for (kind, rest) in by_kind {
-        for (i, _) in rest {
-            out.problems.push(Problem {
-                resource: Some(i),
-                kind,
-                message: format!("{} resources are not supported yet", kind.title()),
-                help: None,
+    let listings = providers.kinds().map(|provider| {
+        let desired: Vec<Desired> = by_kind
+            .get(&provider.kind())
+            .map(|v| v.iter().map(|(_, d)| d.clone()).collect())
+            .unwrap_or_default();
+        let provider = provider.clone();
+        async move {
+            let owned = provider.list_owned(&stack.name, &desired).await;
+            (provider.kind(), owned)
+        }
+    });
+    let mut owned: BTreeMap<Kind, Vec<Option<Live>>> = BTreeMap::new();
+    for (kind, result) in join_all(listings).await {
+        match result {
+            Ok(list) => {
+                owned.insert(kind, list.into_iter().map(Some).collect());
+            }
+            Err(e) => out.problems.push(kind_problem(kind, e.to_string())),
+        }
+    }
+
+    // Then in rounds, as keys become known (a listener's key is its load balancer's ARN):
+    // a desired resource is found among the owned ones by key, or read by key, batched per
+    // kind. What AWS reports feeds the keys of the next round.
+    let mut unresolved: Vec<usize> = managed
+        .iter()
+        .copied()
+        .filter(|i| providers.get(stack.resources[*i].kind()).is_some())
+        .collect();
+    let mut seen: BTreeMap<(Kind, String), usize> = BTreeMap::new();
+    loop {
+        let mut reads: BTreeMap<Kind, Vec<(usize, Desired)>> = BTreeMap::new();
+        let mut progressed = false;
+        let mut still = Vec::new();
+        for i in unresolved {
+            let kind = stack.resources[i].kind();
+            let Some(provider) = providers.get(kind) else {
+                continue;
+            };
+            let desired = known.desired(i);
+            let Some(key) = provider.key(&desired.attrs) else {
+                still.push(i);
+                continue;
+            };
+            progressed = true;
+            if let Some(other) = seen.insert((kind, key.clone()), i) {
+                out.problems.push(Problem {
+                    resource: Some(i),
+                    kind,
+                    message: format!(
+                        "this {} is the same AWS resource as `{}`",
+                        kind.title(),
+                        stack.resources[other].address
+                    ),
+                    help: Some("two resources cannot manage one AWS resource; rename one".into()),
+                });
+                continue;
+            }
+            let found = owned.get_mut(&kind).and_then(|list| {
+                list.iter_mut()
+                    .find(|l| {
+                        l.as_ref()
+                            .is_some_and(|l| provider.key(&l.attrs).as_ref() == Some(&key))
+                    })
+                    .and_then(Option::take)
             });
+            match found {
+                Some(live) => {
+                    known.set(i, live.computed.clone());
+                    out.live[i] = Some(live);
+                }
+                None => reads.entry(kind).or_default().push((i, desired)),
+            }
+        }
+        unresolved = still;
+        let batches = reads.into_iter().filter_map(|(kind, wanted)| {
+            let provider = providers.get(kind)?.clone();
+            Some(async move {
+                let desired: Vec<Desired> = wanted.iter().map(|(_, d)| d.clone()).collect();
+                let result = provider.read(&desired).await;
+                (kind, wanted, result)
+            })
+        });
+        for (kind, wanted, result) in join_all(batches).await {
+            match result {
+                Ok(found) => {
+                    for ((i, _), live) in wanted.iter().zip(found) {
+                        if let Some(live) = live {
+                            known.set(*i, live.computed.clone());
+                            out.live[*i] = Some(live);
+                        }
+                    }
+                }
+                Err(e) => out.problems.push(kind_problem(kind, e.to_string())),
+            }
+        }
+        if !progressed || unresolved.is_empty() {
+            break;
         }
     }
-    for result in join_all(reads).await {
-        for (i, live) in result.live {
-            out.live[i] = Some(live);
-        }
-        out.orphans.extend(result.orphans);
-        out.problems.extend(result.problems);
+    for (kind, list) in owned {
+        out.orphans
+            .extend(list.into_iter().flatten().map(|l| (kind, l)));
     }
     out
-}
-
-struct KindResult {
-    live: Vec<(usize, Live)>,
-    orphans: Vec<(Kind, Live)>,
-    problems: Vec<Problem>,
-}
-
-async fn refresh_kind(
-    stack: &Stack,
-    provider: Arc<dyn ResourceKind>,
-    desired: Vec<(usize, Desired)>,
-) -> KindResult {
-    let kind = provider.kind();
-    let mut result = KindResult {
-        live: Vec::new(),
-        orphans: Vec::new(),
-        problems: Vec::new(),
-    };
-    for (i, d) in &desired {
-        if let Err(message) = provider.check(d) {
-            result.problems.push(Problem {
-                resource: Some(*i),
-                kind,
-                message,
-                help: None,
-            });
-        }
-    }
-    let keys: Vec<Option<String>> = desired
-        .iter()
-        .map(|(_, d)| provider.key(&d.attrs))
-        .collect();
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    for ((i, _), key) in desired.iter().zip(&keys) {
-        if let Some(key) = key
-            && let Some(other) = first.insert(key, *i)
-        {
-            result.problems.push(Problem {
-                resource: Some(*i),
-                kind,
-                message: format!(
-                    "this {} has the same name as `{}`",
-                    kind.title(),
-                    stack.resources[other].address
-                ),
-                help: Some("two resources cannot manage one AWS resource; rename one".into()),
-            });
-        }
-    }
-    let plain: Vec<Desired> = desired.iter().map(|(_, d)| d.clone()).collect();
-    let owned = match provider.list_owned(&stack.name, &plain).await {
-        Ok(owned) => owned,
-        Err(e) => {
-            result.problems.push(kind_problem(kind, e.to_string()));
-            return result;
-        }
-    };
-    let mut owned: Vec<Option<Live>> = owned.into_iter().map(Some).collect();
-    let owned_keys: Vec<Option<String>> = owned
-        .iter()
-        .map(|l| l.as_ref().and_then(|l| provider.key(&l.attrs)))
-        .collect();
-    let mut unread = Vec::new();
-    for ((i, d), key) in desired.iter().zip(&keys) {
-        let Some(key) = key else { continue };
-        match owned_keys.iter().position(|k| k.as_ref() == Some(key)) {
-            Some(p) => {
-                if let Some(live) = owned[p].take() {
-                    result.live.push((*i, live));
-                }
-            }
-            None => unread.push((*i, d.clone())),
-        }
-    }
-    result
-        .orphans
-        .extend(owned.into_iter().flatten().map(|l| (kind, l)));
-    if unread.is_empty() {
-        return result;
-    }
-    let wanted: Vec<Desired> = unread.iter().map(|(_, d)| d.clone()).collect();
-    match provider.read(&wanted).await {
-        Ok(found) => {
-            for ((i, _), live) in unread.iter().zip(found) {
-                if let Some(live) = live {
-                    result.live.push((*i, live));
-                }
-            }
-        }
-        Err(e) => result.problems.push(kind_problem(kind, e.to_string())),
-    }
-    result
 }
 
 fn kind_problem(kind: Kind, message: String) -> Problem {
