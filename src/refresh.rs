@@ -84,37 +84,56 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
     }
 
     // Desired resources per kind, references resolved as far as they can be before apply.
-    let mut by_kind: BTreeMap<Kind, Vec<(usize, Desired)>> = BTreeMap::new();
+    // Kinds whose natural keys refer to other resources (a service's cluster ARN) wait for
+    // the kinds read before them: in waves, each wave every kind whose keys are all known,
+    // concurrently; when no remaining kind has all its keys, the rest go together.
+    let mut remaining: Vec<Arc<dyn ResourceKind>> = providers.kinds().cloned().collect();
+    let supported: std::collections::BTreeSet<Kind> = remaining.iter().map(|p| p.kind()).collect();
     for (i, r) in stack.resources.iter().enumerate() {
-        if r.kind().is_lookup() {
-            continue;
-        }
-        by_kind
-            .entry(r.kind())
-            .or_default()
-            .push((i, known.desired(i)));
-    }
-    let mut reads = Vec::new();
-    for provider in providers.kinds() {
-        let desired = by_kind.remove(&provider.kind()).unwrap_or_default();
-        reads.push(refresh_kind(stack, provider.clone(), desired));
-    }
-    for (kind, rest) in by_kind {
-        for (i, _) in rest {
+        if !r.kind().is_lookup() && !supported.contains(&r.kind()) {
             out.problems.push(Problem {
                 resource: Some(i),
-                kind,
-                message: format!("{} resources are not supported yet", kind.title()),
+                kind: r.kind(),
+                message: format!("{} resources are not supported yet", r.kind().title()),
                 help: None,
             });
         }
     }
-    for result in join_all(reads).await {
-        for (i, live) in result.live {
-            out.live[i] = Some(live);
+    while !remaining.is_empty() {
+        let mut by_kind: BTreeMap<Kind, Vec<(usize, Desired)>> = BTreeMap::new();
+        for (i, r) in stack.resources.iter().enumerate() {
+            if r.kind().is_lookup() {
+                continue;
+            }
+            by_kind
+                .entry(r.kind())
+                .or_default()
+                .push((i, known.desired(i)));
         }
-        out.orphans.extend(result.orphans);
-        out.problems.extend(result.problems);
+        let keyed = |p: &Arc<dyn ResourceKind>| {
+            by_kind
+                .get(&p.kind())
+                .is_none_or(|ds| ds.iter().all(|(_, d)| p.key(&d.attrs).is_some()))
+        };
+        let (mut wave, waiting): (Vec<_>, Vec<_>) = remaining.into_iter().partition(keyed);
+        remaining = if wave.is_empty() {
+            wave = waiting;
+            Vec::new()
+        } else {
+            waiting
+        };
+        let reads = wave.into_iter().map(|provider| {
+            let desired = by_kind.remove(&provider.kind()).unwrap_or_default();
+            refresh_kind(stack, provider, desired)
+        });
+        for result in join_all(reads).await {
+            for (i, live) in result.live {
+                known.set(i, live.computed.clone());
+                out.live[i] = Some(live);
+            }
+            out.orphans.extend(result.orphans);
+            out.problems.extend(result.problems);
+        }
     }
     out
 }
