@@ -5,4 +5,5 @@ mod graph;
 mod harness;
 mod invalid;
 mod live;
+mod live_ecs;
 mod moto;
