@@ -1,0 +1,777 @@
+//! ECS services.
+//!
+//! Read with DescribeServices, one call per cluster and ten names, tags included. A service
+//! AWS is draining or has deleted counts as absent. An existing service the stack does not own
+//! is only taken over with `--adopt`: overwriting it would redeploy someone's running tasks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
+    DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service,
+    ServiceField, Tag,
+};
+
+use super::super::error::{aws, build};
+use super::super::tagging::OwnedIndex;
+use super::{
+    arn_tail, ecs_tags, fill_defaults, get_blocks, get_bool, get_i32, get_map, get_str,
+    get_strings, live_tags, s, sort_blocks, sort_strings, strings,
+};
+use crate::model::{Kind, Value};
+use crate::providers::{
+    Adoption, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, tag_changes,
+};
+
+type Map = BTreeMap<String, Value>;
+
+/// DescribeServices accepts at most 10 services per call.
+const NAMES_PER_DESCRIBE: usize = 10;
+/// How often `wait_stable` looks at a deployment unless `INFRA_POLL_INTERVAL_MS` says otherwise.
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// What AWS reports for a service without a deployment configuration.
+const DEFAULT_DEPLOYMENT: [(&str, Value); 4] = [
+    ("minimum-healthy-percent", Value::Int(100)),
+    ("maximum-percent", Value::Int(200)),
+    ("circuit-breaker", Value::Bool(false)),
+    ("rollback", Value::Bool(false)),
+];
+/// Attributes CreateService may not store (the emulator drops them): set again with
+/// UpdateService when the service read back lacks them.
+const SET_AFTER_CREATE: [&str; 3] = [
+    "deployment",
+    "health-check-grace-period",
+    "enable-execute-command",
+];
+
+pub struct Services {
+    client: Client,
+    owned: Arc<OwnedIndex>,
+}
+
+impl Services {
+    pub fn new(client: Client, owned: Arc<OwnedIndex>) -> Self {
+        Services { client, owned }
+    }
+
+    /// The named services of one cluster that are ACTIVE.
+    async fn describe(
+        &self,
+        cluster: &str,
+        names: &[String],
+    ) -> Result<Vec<Service>, ProviderError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(NAMES_PER_DESCRIBE) {
+            let page = match self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk.to_vec()))
+                .include(ServiceField::Tags)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                // No cluster, no services.
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+                {
+                    return Ok(Vec::new());
+                }
+                Err(e) => return Err(aws("DescribeServices")(e)),
+            };
+            out.extend(
+                page.services()
+                    .iter()
+                    .filter(|s| s.status() == Some("ACTIVE"))
+                    .cloned(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Services by cluster, each cluster's names described together.
+    async fn describe_grouped(
+        &self,
+        by_cluster: &BTreeMap<String, Vec<String>>,
+    ) -> Result<Vec<Service>, ProviderError> {
+        let calls = by_cluster
+            .iter()
+            .map(|(cluster, names)| self.describe(cluster, names));
+        let mut out = Vec::new();
+        for found in futures::future::join_all(calls).await {
+            out.extend(found?);
+        }
+        Ok(out)
+    }
+
+    async fn describe_one(&self, cluster: &str, name: &str) -> Result<Service, ProviderError> {
+        self.describe(cluster, &[name.to_string()])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                ProviderError::NotFound(format!("service `{name}` is not in cluster `{cluster}`"))
+            })
+    }
+
+    /// One UpdateService with every setting that differs, or none when nothing does.
+    async fn update_service(
+        &self,
+        desired: &Desired,
+        live: &Map,
+        only: Option<&[&str]>,
+    ) -> Result<(), ProviderError> {
+        let mut d = desired.attrs.clone();
+        let mut l = live.clone();
+        normalize(&mut d);
+        normalize(&mut l);
+        let changed = |k: &str| only.is_none_or(|o| o.contains(&k)) && d.get(k) != l.get(k);
+        let fargate = get_str(&d, "launch-type") == Some("FARGATE");
+        let mut req = self
+            .client
+            .update_service()
+            .cluster(desired.str("cluster").unwrap_or_default())
+            .service(desired.str("name").unwrap_or_default());
+        let mut any = false;
+        if changed("task-definition") {
+            req = req.set_task_definition(desired.str("task-definition").map(str::to_string));
+            any = true;
+        }
+        if changed("desired-count") {
+            req = req.set_desired_count(get_i32(&d, "desired-count"));
+            any = true;
+        }
+        if changed("platform-version") && fargate {
+            req = req.set_platform_version(get_str(&d, "platform-version").map(str::to_string));
+            any = true;
+        }
+        if changed("network") {
+            req = req.set_network_configuration(network(&d)?);
+            any = true;
+        }
+        if changed("load-balancer") {
+            req = req.set_load_balancers(Some(load_balancers(&d)));
+            any = true;
+        }
+        if changed("deployment") {
+            req = req.deployment_configuration(deployment(&d));
+            any = true;
+        }
+        if changed("health-check-grace-period") {
+            req = req.health_check_grace_period_seconds(
+                get_i32(&d, "health-check-grace-period").unwrap_or(0),
+            );
+            any = true;
+        }
+        if changed("enable-execute-command") {
+            req = req.set_enable_execute_command(get_bool(&d, "enable-execute-command"));
+            any = true;
+        }
+        if changed("propagate-tags") {
+            req = req.set_propagate_tags(get_str(&d, "propagate-tags").map(PropagateTags::from));
+            any = true;
+        }
+        if any {
+            req.send().await.map_err(aws("UpdateService"))?;
+        }
+        Ok(())
+    }
+}
+
+fn network(attrs: &Map) -> Result<Option<NetworkConfiguration>, ProviderError> {
+    let Some(n) = get_map(attrs, "network") else {
+        return Ok(None);
+    };
+    let vpc = AwsVpcConfiguration::builder()
+        .set_subnets(get_strings(n, "subnets"))
+        .set_security_groups(get_strings(n, "security-groups").filter(|l| !l.is_empty()))
+        .assign_public_ip(if get_bool(n, "assign-public-ip") == Some(true) {
+            AssignPublicIp::Enabled
+        } else {
+            AssignPublicIp::Disabled
+        })
+        .build()
+        .map_err(build("CreateService"))?;
+    Ok(Some(
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(vpc)
+            .build(),
+    ))
+}
+
+fn load_balancers(attrs: &Map) -> Vec<LoadBalancer> {
+    get_blocks(attrs, "load-balancer")
+        .map(|lb| {
+            LoadBalancer::builder()
+                .set_target_group_arn(get_str(lb, "target-group").map(str::to_string))
+                .set_container_name(get_str(lb, "container").map(str::to_string))
+                .set_container_port(get_i32(lb, "port"))
+                .build()
+        })
+        .collect()
+}
+
+/// The deployment block (AWS's defaults where it is absent) as AWS's configuration.
+fn deployment(attrs: &Map) -> DeploymentConfiguration {
+    let empty = Map::new();
+    let d = get_map(attrs, "deployment").unwrap_or(&empty);
+    let on = |k: &str| get_bool(d, k) == Some(true);
+    DeploymentConfiguration::builder()
+        .minimum_healthy_percent(get_i32(d, "minimum-healthy-percent").unwrap_or(100))
+        .maximum_percent(get_i32(d, "maximum-percent").unwrap_or(200))
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(on("circuit-breaker"))
+                .rollback(on("rollback"))
+                .build(),
+        )
+        .build()
+}
+
+/// A service as AWS reports it, in schema terms.
+pub(super) fn live_service(svc: &Service) -> Live {
+    let mut a = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            a.insert(k.to_string(), v);
+        }
+    };
+    put("name", svc.service_name().map(s));
+    put("cluster", svc.cluster_arn().map(s));
+    put("task-definition", svc.task_definition().map(s));
+    put(
+        "desired-count",
+        Some(Value::Int(svc.desired_count().into())),
+    );
+    put("launch-type", svc.launch_type().map(|l| s(l.as_str())));
+    put("platform-version", svc.platform_version().map(s));
+    put(
+        "network",
+        svc.network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .map(|v| {
+                let mut n = Map::new();
+                n.insert("subnets".into(), strings(v.subnets()));
+                if !v.security_groups().is_empty() {
+                    n.insert("security-groups".into(), strings(v.security_groups()));
+                }
+                n.insert(
+                    "assign-public-ip".into(),
+                    Value::Bool(v.assign_public_ip() == Some(&AssignPublicIp::Enabled)),
+                );
+                Value::Map(n)
+            }),
+    );
+    let lbs: Vec<Value> = svc
+        .load_balancers()
+        .iter()
+        .map(|lb| {
+            let mut m = Map::new();
+            if let Some(tg) = lb.target_group_arn() {
+                m.insert("target-group".into(), s(tg));
+            }
+            if let Some(c) = lb.container_name() {
+                m.insert("container".into(), s(c));
+            }
+            if let Some(p) = lb.container_port() {
+                m.insert("port".into(), Value::Int(p.into()));
+            }
+            Value::Map(m)
+        })
+        .collect();
+    put(
+        "load-balancer",
+        (!lbs.is_empty()).then_some(Value::List(lbs)),
+    );
+    put(
+        "deployment",
+        svc.deployment_configuration().map(|d| {
+            let mut m = Map::new();
+            if let Some(v) = d.minimum_healthy_percent() {
+                m.insert("minimum-healthy-percent".into(), Value::Int(v.into()));
+            }
+            if let Some(v) = d.maximum_percent() {
+                m.insert("maximum-percent".into(), Value::Int(v.into()));
+            }
+            if let Some(cb) = d.deployment_circuit_breaker() {
+                m.insert("circuit-breaker".into(), Value::Bool(cb.enable()));
+                m.insert("rollback".into(), Value::Bool(cb.rollback()));
+            }
+            Value::Map(m)
+        }),
+    );
+    put(
+        "health-check-grace-period",
+        svc.health_check_grace_period_seconds()
+            .map(|g| Value::Int(g.into())),
+    );
+    put(
+        "enable-execute-command",
+        Some(Value::Bool(svc.enable_execute_command())),
+    );
+    put(
+        "propagate-tags",
+        svc.propagate_tags().map(|p| s(p.as_str())),
+    );
+    let (tags, owner) = live_tags(svc.tags());
+    put("tags", Some(tags));
+    let mut live = Live::new(a, owner);
+    if let Some(arn) = svc.service_arn() {
+        live.computed.insert("arn".into(), s(arn));
+    }
+    live
+}
+
+/// The comparable form of a service's attributes (desired or live).
+pub(super) fn normalize(attrs: &mut Map) {
+    fill_defaults(Kind::Service.schema().body, attrs);
+    // How infra applies, not what AWS holds.
+    attrs.remove("wait-for-steady-state");
+    for key in ["cluster", "task-definition"] {
+        if let Some(Value::String(v)) = attrs.get_mut(key) {
+            *v = arn_tail(v).to_string();
+        }
+    }
+    if let Some(Value::Map(n)) = attrs.get_mut("network") {
+        for key in ["subnets", "security-groups"] {
+            if let Some(list) = n.get_mut(key) {
+                sort_strings(list);
+            }
+        }
+        if matches!(n.get("security-groups"), Some(Value::List(l)) if l.is_empty()) {
+            n.remove("security-groups");
+        }
+    }
+    if let Some(list) = attrs.get_mut("load-balancer") {
+        sort_blocks(list, "target-group");
+    }
+    if matches!(attrs.get("load-balancer"), Some(Value::List(l)) if l.is_empty()) {
+        attrs.remove("load-balancer");
+    }
+    let default: Map = DEFAULT_DEPLOYMENT
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    if attrs.get("deployment").and_then(Value::as_map) == Some(&default) {
+        attrs.remove("deployment");
+    }
+    if attrs.get("health-check-grace-period") == Some(&Value::Int(0)) {
+        attrs.remove("health-check-grace-period");
+    }
+}
+
+/// What a look at a service's deployments says.
+#[derive(Debug, PartialEq)]
+enum Stability {
+    Stable,
+    Waiting,
+    Failed(String),
+}
+
+/// Stable: one deployment, rolled out (or, where AWS reports no rollout state, running the
+/// desired number of tasks). Failed: a rollout the circuit breaker stopped.
+fn stability(svc: &Service) -> (Stability, String) {
+    let deployments = svc.deployments();
+    let primary = deployments
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"))
+        .or(deployments.first());
+    let rollout = primary.and_then(|d| d.rollout_state());
+    let mut seen = format!(
+        "running {}/{}, rollout {}",
+        svc.running_count(),
+        svc.desired_count(),
+        rollout.map_or("not reported", |r| r.as_str())
+    );
+    if deployments.len() > 1 {
+        seen.push_str(&format!(", {} deployments", deployments.len()));
+    }
+    if let Some(failed) = deployments
+        .iter()
+        .find(|d| d.rollout_state() == Some(&DeploymentRolloutState::Failed))
+    {
+        let reason = failed.rollout_state_reason().unwrap_or("no reason given");
+        let what = if deployments.len() > 1 {
+            "the deployment failed and was rolled back"
+        } else {
+            "the deployment failed"
+        };
+        return (Stability::Failed(format!("{what}: {reason}")), seen);
+    }
+    let done = match rollout {
+        Some(r) => *r == DeploymentRolloutState::Completed,
+        None => svc.running_count() == svc.desired_count(),
+    };
+    let state = if deployments.len() == 1 && done {
+        Stability::Stable
+    } else {
+        Stability::Waiting
+    };
+    (state, seen)
+}
+
+fn poll_interval() -> Duration {
+    std::env::var("INFRA_POLL_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(POLL_INTERVAL, Duration::from_millis)
+}
+
+fn human(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+impl ResourceKind for Services {
+    fn kind(&self) -> Kind {
+        Kind::Service
+    }
+
+    fn adoption(&self) -> Adoption {
+        Adoption::Explicit
+    }
+
+    /// `cluster|name`, the cluster by name whether the stack gives its name or its ARN.
+    fn key(&self, attrs: &Map) -> Option<String> {
+        let cluster = attrs.get("cluster").and_then(Value::as_str)?;
+        let name = attrs.get("name").and_then(Value::as_str)?;
+        Some(format!("{}|{name}", arn_tail(cluster)))
+    }
+
+    fn normalize(&self, attrs: &mut Map) {
+        normalize(attrs);
+    }
+
+    fn list_owned<'a>(
+        &'a self,
+        _stack: &'a str,
+        _desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
+        Box::pin(async move {
+            // Service ARNs name their cluster: `service/<cluster>/<name>`.
+            let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (rest, _) in self.owned.of("ecs", "service/").await? {
+                if let Some((cluster, name)) = rest.split_once('/') {
+                    by_cluster
+                        .entry(cluster.to_string())
+                        .or_default()
+                        .push(name.to_string());
+                }
+            }
+            Ok(self
+                .describe_grouped(&by_cluster)
+                .await?
+                .iter()
+                .map(live_service)
+                .filter(|l| matches!(l.owner, Owner::Stack { .. }))
+                .collect())
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>> {
+        Box::pin(async move {
+            let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for d in desired {
+                if let (Some(cluster), Some(name)) = (d.str("cluster"), d.str("name")) {
+                    by_cluster
+                        .entry(cluster.to_string())
+                        .or_default()
+                        .push(name.to_string());
+                }
+            }
+            let found = self.describe_grouped(&by_cluster).await?;
+            Ok(desired
+                .iter()
+                .map(|d| {
+                    let key = self.key(&d.attrs)?;
+                    found
+                        .iter()
+                        .map(live_service)
+                        .find(|l| self.key(&l.attrs).as_deref() == Some(key.as_str()))
+                })
+                .collect())
+        })
+    }
+
+    fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            let a = &desired.attrs;
+            let fargate = get_str(a, "launch-type") == Some("FARGATE");
+            let lbs = load_balancers(a);
+            let tags = ecs_tags(a);
+            let out = self
+                .client
+                .create_service()
+                .set_cluster(get_str(a, "cluster").map(str::to_string))
+                .set_service_name(get_str(a, "name").map(str::to_string))
+                .set_task_definition(get_str(a, "task-definition").map(str::to_string))
+                .set_desired_count(get_i32(a, "desired-count"))
+                .set_launch_type(get_str(a, "launch-type").map(LaunchType::from))
+                .set_platform_version(
+                    get_str(a, "platform-version")
+                        .filter(|_| fargate)
+                        .map(str::to_string),
+                )
+                .set_network_configuration(network(a)?)
+                .set_load_balancers((!lbs.is_empty()).then_some(lbs))
+                .set_deployment_configuration(a.contains_key("deployment").then(|| deployment(a)))
+                .set_health_check_grace_period_seconds(get_i32(a, "health-check-grace-period"))
+                .set_enable_execute_command(get_bool(a, "enable-execute-command"))
+                .set_propagate_tags(get_str(a, "propagate-tags").map(PropagateTags::from))
+                .set_tags((!tags.is_empty()).then_some(tags))
+                .send()
+                .await
+                .map_err(aws("CreateService"))?;
+            let created = out.service().map(live_service);
+            if let Some(created) = &created {
+                // Harmless on AWS, needed where CreateService does not store everything.
+                self.update_service(desired, &created.attrs, Some(&SET_AFTER_CREATE))
+                    .await?;
+            }
+            let mut live = Live::new(desired.attrs.clone(), Owner::Nobody);
+            if let Some(arn) = created.as_ref().and_then(|c| c.computed.get("arn")) {
+                live.computed.insert("arn".into(), arn.clone());
+            }
+            Ok(live)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            self.update_service(desired, &live.attrs, None).await?;
+            let arn = || {
+                live.computed
+                    .get("arn")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ProviderError::Input("the live service has no ARN".into()))
+            };
+            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(arn()?)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(aws("UntagResource"))?;
+            }
+            if !set.is_empty() {
+                let tags = set
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                self.client
+                    .tag_resource()
+                    .resource_arn(arn()?)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(aws("TagResource"))?;
+            }
+            Ok(Live::converged(desired, live))
+        })
+    }
+
+    fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let cluster = live.str("cluster").unwrap_or_default();
+            let name = live.str("name").unwrap_or_default();
+            self.client
+                .update_service()
+                .cluster(cluster)
+                .service(name)
+                .desired_count(0)
+                .send()
+                .await
+                .map_err(aws("UpdateService"))?;
+            self.client
+                .delete_service()
+                .cluster(cluster)
+                .service(name)
+                .force(true)
+                .send()
+                .await
+                .map_err(aws("DeleteService"))?;
+            Ok(())
+        })
+    }
+
+    fn wait_stable<'a>(
+        &'a self,
+        desired: &'a Desired,
+        _live: &'a Live,
+        timeout: Duration,
+        progress: &'a (dyn Fn(String) + Send + Sync),
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            if get_bool(&desired.attrs, "wait-for-steady-state") == Some(false) {
+                return Ok(());
+            }
+            let cluster = desired.str("cluster").unwrap_or_default();
+            let name = desired.str("name").unwrap_or_default();
+            let interval = poll_interval();
+            let deadline = Instant::now() + timeout;
+            let mut last = String::new();
+            loop {
+                let svc = self.describe_one(cluster, name).await?;
+                let (state, seen) = stability(&svc);
+                if seen != last {
+                    progress(seen.clone());
+                    last = seen;
+                }
+                match state {
+                    Stability::Stable => return Ok(()),
+                    Stability::Failed(why) => {
+                        return Err(ProviderError::Input(format!("service `{name}`: {why}")));
+                    }
+                    Stability::Waiting => {}
+                }
+                if Instant::now() + interval > deadline {
+                    return Err(ProviderError::Input(format!(
+                        "service `{name}` did not become stable within {} (last seen: {last}); \
+                         raise --wait-timeout, or set wait-for-steady-state #false",
+                        human(timeout)
+                    )));
+                }
+                tokio::time::sleep(interval).await;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::types::Deployment;
+
+    fn map(pairs: &[(&str, Value)]) -> Map {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn cluster_and_task_definition_compare_by_name_whether_arn_or_not() {
+        let mut desired = map(&[
+            ("name", s("api")),
+            ("cluster", s("shop")),
+            (
+                "task-definition",
+                s("arn:aws:ecs:r:1:task-definition/api:3"),
+            ),
+            ("wait-for-steady-state", Value::Bool(true)),
+            (
+                "network",
+                Value::Map(map(&[("subnets", strings(&["b".into(), "a".into()]))])),
+            ),
+        ]);
+        let svc = Service::builder()
+            .service_name("api")
+            .cluster_arn("arn:aws:ecs:r:1:cluster/shop")
+            .task_definition("arn:aws:ecs:r:1:task-definition/api:3")
+            .desired_count(1)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .awsvpc_configuration(
+                        AwsVpcConfiguration::builder()
+                            .subnets("a")
+                            .subnets("b")
+                            .assign_public_ip(AssignPublicIp::Disabled)
+                            .build()
+                            .expect("a vpc configuration"),
+                    )
+                    .build(),
+            )
+            // What AWS reports for a service created without a deployment block.
+            .deployment_configuration(deployment(&Map::new()))
+            .health_check_grace_period_seconds(0)
+            .build();
+        let mut live = live_service(&svc).attrs;
+        normalize(&mut desired);
+        normalize(&mut live);
+        live.remove("tags");
+        assert_eq!(live, desired);
+        assert_eq!(desired.get("cluster"), Some(&s("shop")));
+        assert_eq!(desired.get("task-definition"), Some(&s("api:3")));
+    }
+
+    fn service(
+        running: i32,
+        desired: i32,
+        rollouts: &[(&str, Option<DeploymentRolloutState>)],
+    ) -> Service {
+        let mut b = Service::builder()
+            .running_count(running)
+            .desired_count(desired);
+        for (status, rollout) in rollouts {
+            b = b.deployments(
+                Deployment::builder()
+                    .status(*status)
+                    .set_rollout_state(rollout.clone())
+                    .rollout_state_reason("tasks failed to start")
+                    .build(),
+            );
+        }
+        b.build()
+    }
+
+    #[test]
+    fn stable_means_one_deployment_rolled_out() {
+        use DeploymentRolloutState::{Completed, Failed, InProgress};
+        let (state, seen) = stability(&service(2, 2, &[("PRIMARY", Some(Completed))]));
+        assert_eq!(state, Stability::Stable);
+        assert_eq!(seen, "running 2/2, rollout COMPLETED");
+        let (state, seen) = stability(&service(
+            1,
+            2,
+            &[("PRIMARY", Some(InProgress)), ("ACTIVE", Some(Completed))],
+        ));
+        assert_eq!(state, Stability::Waiting);
+        assert_eq!(seen, "running 1/2, rollout IN_PROGRESS, 2 deployments");
+        // Without rollout states, the task counts decide.
+        assert_eq!(
+            stability(&service(2, 2, &[("PRIMARY", None)])).0,
+            Stability::Stable
+        );
+        assert_eq!(
+            stability(&service(1, 2, &[("PRIMARY", None)])).0,
+            Stability::Waiting
+        );
+        let (state, _) = stability(&service(
+            2,
+            2,
+            &[("PRIMARY", Some(InProgress)), ("ACTIVE", Some(Failed))],
+        ));
+        assert_eq!(
+            state,
+            Stability::Failed(
+                "the deployment failed and was rolled back: tasks failed to start".into()
+            )
+        );
+    }
+
+    #[test]
+    fn timeouts_read_as_written() {
+        assert_eq!(human(Duration::from_secs(5)), "5s");
+        assert_eq!(human(Duration::from_secs(600)), "10m");
+        assert_eq!(human(Duration::from_secs(90)), "90s");
+    }
+}

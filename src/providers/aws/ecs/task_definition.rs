@@ -1,0 +1,629 @@
+//! ECS task definitions: one family per resource, its newest ACTIVE revision as the live one.
+//!
+//! Revisions are immutable: creating and updating both register a revision (an update gives
+//! the resource a new ARN, so dependents see it as known after apply). A change of tags alone
+//! tags the current revision instead. After an apply, revisions older than the newest
+//! `keep-revisions` are deregistered; deleting the resource deregisters every ACTIVE revision.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    Compatibility, CpuArchitecture, EphemeralStorage, NetworkMode, OsFamily, RuntimePlatform, Tag,
+    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
+};
+use futures::future::join_all;
+
+use super::super::error::aws;
+use super::super::tagging::OwnedIndex;
+use super::containers::{
+    container_from_aws, container_to_aws, normalize, volume_from_aws, volume_to_aws,
+};
+use super::{ecs_tags, get_blocks, get_i32, get_str, get_strings, live_tags, s, strings};
+use crate::model::{Kind, Value};
+use crate::providers::{
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page, tag_changes,
+};
+
+pub struct TaskDefinitions {
+    client: Client,
+    owned: Arc<OwnedIndex>,
+    /// The stack's region: where awslogs sends logs unless a container says otherwise.
+    region: String,
+}
+
+impl TaskDefinitions {
+    pub fn new(client: Client, owned: Arc<OwnedIndex>, region: String) -> Self {
+        TaskDefinitions {
+            client,
+            owned,
+            region,
+        }
+    }
+
+    /// The newest ACTIVE revision of `family` with its tags, if the family has one.
+    async fn describe(&self, family: &str) -> Result<Option<Live>, ProviderError> {
+        let out = match self
+            .client
+            .describe_task_definition()
+            .task_definition(family)
+            .include(TaskDefinitionField::Tags)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            // AWS's answer for a family without ACTIVE revisions.
+            Err(e) if e.as_service_error().map(|e| e.is_client_exception()) == Some(true) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(aws("DescribeTaskDefinition")(e)),
+        };
+        Ok(out
+            .task_definition()
+            .filter(|td| td.status() == Some(&TaskDefinitionStatus::Active))
+            .map(|td| live_task_definition(td, out.tags())))
+    }
+
+    async fn describe_all(&self, families: &[String]) -> Result<Vec<Option<Live>>, ProviderError> {
+        join_all(families.iter().map(|f| self.describe(f)))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn register(&self, desired: &Desired) -> Result<Live, ProviderError> {
+        let attrs = &desired.attrs;
+        let containers = get_blocks(attrs, "container")
+            .map(|c| container_to_aws(c, &self.region))
+            .collect::<Result<Vec<_>, _>>()?;
+        let volumes = get_blocks(attrs, "volume")
+            .map(volume_to_aws)
+            .collect::<Result<Vec<_>, _>>()?;
+        let tags = ecs_tags(attrs);
+        let platform = get_str(attrs, "cpu-architecture").map(|arch| {
+            RuntimePlatform::builder()
+                .cpu_architecture(CpuArchitecture::from(arch))
+                .operating_system_family(OsFamily::Linux)
+                .build()
+        });
+        let out = self
+            .client
+            .register_task_definition()
+            .set_family(get_str(attrs, "family").map(str::to_string))
+            .set_cpu(get_i32(attrs, "cpu").map(|c| c.to_string()))
+            .set_memory(get_i32(attrs, "memory").map(|m| m.to_string()))
+            .set_network_mode(get_str(attrs, "network-mode").map(NetworkMode::from))
+            .set_requires_compatibilities(
+                get_strings(attrs, "requires-compatibilities")
+                    .map(|l| l.iter().map(|c| Compatibility::from(c.as_str())).collect()),
+            )
+            .set_execution_role_arn(get_str(attrs, "execution-role").map(str::to_string))
+            .set_task_role_arn(get_str(attrs, "task-role").map(str::to_string))
+            .set_runtime_platform(platform)
+            .set_ephemeral_storage(
+                get_i32(attrs, "ephemeral-storage")
+                    .map(|g| EphemeralStorage::builder().size_in_gib(g).build()),
+            )
+            .set_container_definitions(Some(containers))
+            .set_volumes((!volumes.is_empty()).then_some(volumes))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await
+            .map_err(aws("RegisterTaskDefinition"))?;
+        let mut live = Live::new(desired.attrs.clone(), Owner::Nobody);
+        if let Some(td) = out.task_definition() {
+            set_computed(&mut live, td);
+        }
+        Ok(live)
+    }
+
+    /// ARNs of the family's ACTIVE revisions with their revision numbers, oldest first.
+    async fn active_revisions(&self, family: &str) -> Result<Vec<(i64, String)>, ProviderError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_task_definitions()
+                .family_prefix(family)
+                .status(TaskDefinitionStatus::Active)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(aws("ListTaskDefinitions"))?;
+            for arn in page.task_definition_arns() {
+                // familyPrefix matches the family exactly on AWS; check anyway.
+                if let Some((f, rev)) = family_and_revision(arn)
+                    && f == family
+                {
+                    out.push((rev, arn.clone()));
+                }
+            }
+            if !next_page(&mut token, page.next_token()) {
+                break;
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    async fn deregister(&self, arns: &[String]) -> Result<(), ProviderError> {
+        for arn in arns {
+            self.client
+                .deregister_task_definition()
+                .task_definition(arn)
+                .send()
+                .await
+                .map_err(aws("DeregisterTaskDefinition"))?;
+        }
+        Ok(())
+    }
+}
+
+/// `arn:aws:ecs:r:a:task-definition/web:3` (or `web:3`) → (`web`, 3).
+fn family_and_revision(arn: &str) -> Option<(&str, i64)> {
+    let tail = super::arn_tail(arn);
+    let (family, rev) = tail.rsplit_once(':')?;
+    Some((family, rev.parse().ok()?))
+}
+
+fn set_computed(live: &mut Live, td: &TaskDefinition) {
+    if let Some(arn) = td.task_definition_arn() {
+        live.computed.insert("arn".into(), s(arn));
+    }
+    live.computed
+        .insert("revision".into(), Value::Int(td.revision().into()));
+}
+
+/// A revision as AWS reports it, in schema terms.
+pub(super) fn live_task_definition(td: &TaskDefinition, tags: &[Tag]) -> Live {
+    let mut a = BTreeMap::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            a.insert(k.to_string(), v);
+        }
+    };
+    let number = |t: Option<&str>| t.and_then(|t| t.trim().parse::<i64>().ok()).map(Value::Int);
+    put("family", td.family().map(s));
+    put("cpu", number(td.cpu()));
+    put("memory", number(td.memory()));
+    put("network-mode", td.network_mode().map(|m| s(m.as_str())));
+    let compat: Vec<String> = td
+        .requires_compatibilities()
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    put(
+        "requires-compatibilities",
+        (!compat.is_empty()).then(|| strings(&compat)),
+    );
+    put("execution-role", td.execution_role_arn().map(s));
+    put("task-role", td.task_role_arn().map(s));
+    put(
+        "cpu-architecture",
+        td.runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .map(|c| s(c.as_str())),
+    );
+    put(
+        "ephemeral-storage",
+        td.ephemeral_storage()
+            .map(|e| Value::Int(e.size_in_gib().into())),
+    );
+    put(
+        "container",
+        Some(Value::List(
+            td.container_definitions()
+                .iter()
+                .map(container_from_aws)
+                .collect(),
+        )),
+    );
+    let volumes: Vec<Value> = td.volumes().iter().map(volume_from_aws).collect();
+    put(
+        "volume",
+        (!volumes.is_empty()).then_some(Value::List(volumes)),
+    );
+    let (tags, owner) = live_tags(tags);
+    put("tags", Some(tags));
+    let mut live = Live::new(a, owner);
+    set_computed(&mut live, td);
+    live
+}
+
+/// Whether only the tags differ between desired and live (no new revision needed).
+fn only_tags_differ(
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+    region: &str,
+) -> bool {
+    let mut d = desired.clone();
+    let mut l = live.clone();
+    for m in [&mut d, &mut l] {
+        normalize(m, region);
+        m.remove("tags");
+    }
+    d == l
+}
+
+impl ResourceKind for TaskDefinitions {
+    fn kind(&self) -> Kind {
+        Kind::TaskDefinition
+    }
+
+    fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
+        normalize(attrs, &self.region);
+    }
+
+    fn update_changes_identity(&self) -> bool {
+        true
+    }
+
+    fn list_owned<'a>(
+        &'a self,
+        _stack: &'a str,
+        _desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
+        Box::pin(async move {
+            // The index holds every tagged revision; one describe per family finds the newest.
+            let families: BTreeSet<String> = self
+                .owned
+                .of("ecs", "task-definition/")
+                .await?
+                .iter()
+                .filter_map(|(rest, _)| Some(family_and_revision(rest)?.0.to_string()))
+                .collect();
+            let families: Vec<String> = families.into_iter().collect();
+            Ok(self
+                .describe_all(&families)
+                .await?
+                .into_iter()
+                .flatten()
+                .filter(|l| matches!(l.owner, Owner::Stack { .. }))
+                .collect())
+        })
+    }
+
+    fn read<'a>(
+        &'a self,
+        desired: &'a [Desired],
+    ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>> {
+        Box::pin(async move {
+            let families: Vec<String> = desired
+                .iter()
+                .map(|d| d.str("family").unwrap_or_default().to_string())
+                .collect();
+            self.describe_all(&families).await
+        })
+    }
+
+    fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(self.register(desired))
+    }
+
+    fn update<'a>(
+        &'a self,
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Live, ProviderError>> {
+        Box::pin(async move {
+            if !only_tags_differ(&desired.attrs, &live.attrs, &self.region) {
+                return self.register(desired).await;
+            }
+            let arn = live
+                .computed
+                .get("arn")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    ProviderError::Input("the live task definition has no ARN".into())
+                })?;
+            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(aws("UntagResource"))?;
+            }
+            if !set.is_empty() {
+                let tags = set
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                self.client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(aws("TagResource"))?;
+            }
+            Ok(Live::converged(desired, live))
+        })
+    }
+
+    fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let family = live.str("family").unwrap_or_default();
+            let arns: Vec<String> = self
+                .active_revisions(family)
+                .await?
+                .into_iter()
+                .map(|(_, arn)| arn)
+                .collect();
+            self.deregister(&arns).await
+        })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        desired: &'a Desired,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let keep = desired
+                .attrs
+                .get("keep-revisions")
+                .and_then(Value::as_int)
+                .unwrap_or(5)
+                .max(1);
+            let family = desired.str("family").unwrap_or_default();
+            let current = live.computed.get("arn").and_then(Value::as_str);
+            let revisions = self.active_revisions(family).await?;
+            let old = stale_revisions(&revisions, keep, current);
+            self.deregister(&old).await
+        })
+    }
+}
+
+/// ARNs beyond the newest `keep` revisions (oldest first in `revisions`); never the newest
+/// one, nor the one in use.
+fn stale_revisions(revisions: &[(i64, String)], keep: i64, current: Option<&str>) -> Vec<String> {
+    let keep = usize::try_from(keep.max(1)).unwrap_or(1);
+    let cut = revisions.len().saturating_sub(keep);
+    revisions[..cut]
+        .iter()
+        .filter(|(_, arn)| Some(arn.as_str()) != current)
+        .map(|(_, arn)| arn.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::types::{
+        ContainerDefinition, KeyValuePair, LogConfiguration, LogDriver, PortMapping, Secret,
+        TransportProtocol,
+    };
+
+    const REGION: &str = "eu-west-1";
+
+    fn map(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    /// What the decoder makes of a two-container task definition (defaults it fills included).
+    fn stack_side(image: &str) -> BTreeMap<String, Value> {
+        let web = map(&[
+            ("name", s("web")),
+            ("image", s(image)),
+            ("essential", Value::Bool(true)),
+            ("cpu", Value::Int(0)),
+            ("readonly-root-filesystem", Value::Bool(false)),
+            (
+                "port-mapping",
+                Value::List(vec![Value::Map(map(&[
+                    ("container-port", Value::Int(8080)),
+                    ("protocol", s("tcp")),
+                    ("name", s("http")),
+                ]))]),
+            ),
+            (
+                "environment",
+                Value::Map(map(&[("PORT", s("8080")), ("MODE", s("prod"))])),
+            ),
+            ("secrets", Value::Map(map(&[("DB", s("arn:secret:db"))]))),
+            (
+                "log",
+                Value::Map(map(&[
+                    ("driver", s("awslogs")),
+                    ("group", s("/ecs/web")),
+                    ("stream-prefix", s("web")),
+                ])),
+            ),
+        ]);
+        let sidecar = map(&[
+            ("name", s("agent")),
+            ("image", s("busybox")),
+            ("essential", Value::Bool(false)),
+            ("cpu", Value::Int(0)),
+            ("readonly-root-filesystem", Value::Bool(false)),
+        ]);
+        map(&[
+            ("family", s("web")),
+            ("cpu", Value::Int(512)),
+            ("memory", Value::Int(1024)),
+            ("network-mode", s("awsvpc")),
+            ("requires-compatibilities", strings(&["FARGATE".into()])),
+            ("cpu-architecture", s("X86_64")),
+            ("keep-revisions", Value::Int(3)),
+            (
+                "container",
+                Value::List(vec![Value::Map(web), Value::Map(sidecar)]),
+            ),
+            (
+                "tags",
+                Value::Map(map(&[("infra:stack", s("shop")), ("team", s("web"))])),
+            ),
+        ])
+    }
+
+    /// The same task definition as AWS (and moto) describe it: strings for sizes, containers
+    /// in another order, environment reversed, defaults spelt out, `volumesFrom: []`.
+    fn aws_side(image: &str) -> TaskDefinition {
+        let web = ContainerDefinition::builder()
+            .name("web")
+            .image(image)
+            .cpu(0)
+            .essential(true)
+            .port_mappings(
+                PortMapping::builder()
+                    .container_port(8080)
+                    .host_port(8080)
+                    .protocol(TransportProtocol::Tcp)
+                    .name("http")
+                    .build(),
+            )
+            .environment(KeyValuePair::builder().name("MODE").value("prod").build())
+            .environment(KeyValuePair::builder().name("PORT").value("8080").build())
+            .secrets(
+                Secret::builder()
+                    .name("DB")
+                    .value_from("arn:secret:db")
+                    .build()
+                    .expect("a secret"),
+            )
+            .log_configuration(
+                LogConfiguration::builder()
+                    .log_driver(LogDriver::Awslogs)
+                    .options("awslogs-group", "/ecs/web")
+                    .options("awslogs-stream-prefix", "web")
+                    .options("awslogs-region", REGION)
+                    .build()
+                    .expect("a log configuration"),
+            )
+            .set_volumes_from(Some(Vec::new()))
+            .set_mount_points(Some(Vec::new()))
+            .build();
+        let agent = ContainerDefinition::builder()
+            .name("agent")
+            .image("busybox")
+            .cpu(0)
+            .essential(false)
+            .set_volumes_from(Some(Vec::new()))
+            .build();
+        TaskDefinition::builder()
+            .task_definition_arn("arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7")
+            .family("web")
+            .revision(7)
+            .status(TaskDefinitionStatus::Active)
+            .cpu("512")
+            .memory("1024")
+            .network_mode(NetworkMode::Awsvpc)
+            .requires_compatibilities(Compatibility::Fargate)
+            .compatibilities(Compatibility::Ec2)
+            .compatibilities(Compatibility::Fargate)
+            .container_definitions(agent)
+            .container_definitions(web)
+            .build()
+    }
+
+    fn tags() -> Vec<Tag> {
+        vec![
+            Tag::builder().key("team").value("web").build(),
+            Tag::builder().key("infra:stack").value("shop").build(),
+        ]
+    }
+
+    fn normalized(mut attrs: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+        normalize(&mut attrs, REGION);
+        attrs
+    }
+
+    #[test]
+    fn what_aws_reports_compares_equal_to_the_stack() {
+        let live = live_task_definition(&aws_side("nginx:1"), &tags());
+        assert_eq!(
+            live.computed.get("arn"),
+            Some(&s(
+                "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7"
+            ))
+        );
+        assert_eq!(live.computed.get("revision"), Some(&Value::Int(7)));
+        assert!(matches!(live.owner, Owner::Stack { .. }));
+        assert_eq!(normalized(live.attrs), normalized(stack_side("nginx:1")));
+    }
+
+    #[test]
+    fn a_new_image_differs_in_its_container_only() {
+        let live = normalized(live_task_definition(&aws_side("nginx:1"), &tags()).attrs);
+        let desired = normalized(stack_side("nginx:2"));
+        let differing: Vec<&String> = desired
+            .keys()
+            .filter(|k| desired.get(*k) != live.get(*k))
+            .collect();
+        assert_eq!(differing, ["container"]);
+        assert!(!only_tags_differ(&stack_side("nginx:2"), &live, REGION));
+        assert!(only_tags_differ(&stack_side("nginx:1"), &live, REGION));
+    }
+
+    #[test]
+    fn containers_go_to_aws_and_back_unchanged() {
+        let desired = stack_side("nginx:1");
+        let containers: Vec<ContainerDefinition> = get_blocks(&desired, "container")
+            .map(|c| container_to_aws(c, REGION).expect("a container definition"))
+            .collect();
+        let web = &containers[0];
+        assert_eq!(web.environment().len(), 2);
+        let log = web.log_configuration().expect("a log configuration");
+        assert_eq!(
+            log.options()
+                .and_then(|o| o.get("awslogs-region"))
+                .map(String::as_str),
+            Some(REGION),
+            "awslogs needs a region: the stack's unless the container says otherwise"
+        );
+        let mut back = desired.clone();
+        back.insert(
+            "container".into(),
+            Value::List(containers.iter().map(container_from_aws).collect()),
+        );
+        assert_eq!(normalized(back), normalized(desired));
+    }
+
+    #[test]
+    fn efs_volumes_go_to_aws_and_back_unchanged() {
+        let volume = map(&[
+            ("name", s("data")),
+            (
+                "efs",
+                Value::Map(map(&[
+                    ("file-system", s("fs-1234")),
+                    ("root-directory", s("/data")),
+                    ("transit-encryption", Value::Bool(true)),
+                    ("access-point", s("fsap-1")),
+                    ("iam", Value::Bool(true)),
+                ])),
+            ),
+        ]);
+        let aws = volume_to_aws(&volume).expect("a volume");
+        assert_eq!(volume_from_aws(&aws), Value::Map(volume));
+    }
+
+    #[test]
+    fn older_revisions_beyond_the_kept_ones_go_never_the_newest() {
+        let revs: Vec<(i64, String)> = (1..=5).map(|r| (r, format!("web:{r}"))).collect();
+        assert_eq!(
+            stale_revisions(&revs, 2, Some("web:5")),
+            ["web:1", "web:2", "web:3"]
+        );
+        assert_eq!(
+            stale_revisions(&revs, 0, None),
+            ["web:1", "web:2", "web:3", "web:4"]
+        );
+        assert_eq!(stale_revisions(&revs, 10, None), Vec::<String>::new());
+        // The revision the apply just registered stays, whatever its place.
+        assert_eq!(stale_revisions(&revs, 2, Some("web:2")), ["web:1", "web:3"]);
+        assert_eq!(
+            family_and_revision("arn:aws:ecs:r:1:task-definition/a-b:12"),
+            Some(("a-b", 12))
+        );
+    }
+}
