@@ -17,7 +17,7 @@ use super::{Event, Outcome};
 use crate::graph::Graph;
 use crate::known::Known;
 use crate::model::{Kind, Stack};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, keep_ignored};
 use crate::providers::{Desired, Live, ProviderError, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
@@ -173,8 +173,20 @@ pub async fn execute(
                     .push((change.address.clone(), change.action, message));
                 continue;
             };
-            let desired = change.resource.map(|i| known.desired(i));
             let live = change.live.clone();
+            let desired = change.resource.map(|i| {
+                let mut desired = known.desired(i);
+                // What the stack leaves alone is never sent, even when something else changes.
+                if let (Some(live), Action::Update | Action::Adopt) = (&live, change.action) {
+                    keep_ignored(
+                        change.kind,
+                        &mut desired.attrs,
+                        &live.attrs,
+                        &stack.resources[i].lifecycle.ignore_changes,
+                    );
+                }
+                desired
+            });
             let action = match step.work {
                 Work::Retire => Action::Delete,
                 Work::Main

@@ -220,7 +220,7 @@ fn only_owned_resources_are_deleted_and_unowned_ones_are_adopted() {
 }
 
 #[test]
-fn ignore_changes_keeps_the_live_value() {
+fn ignore_changes_keeps_the_live_value_even_when_something_else_changes() {
     let text = STACK.replace(
         "    retention-days 7\n}",
         "    retention-days 7\n    lifecycle {\n        ignore-changes \"retention-days\"\n    }\n}",
@@ -228,11 +228,31 @@ fn ignore_changes_keeps_the_live_value() {
     let e = engine("ignore", &text);
     let (outcome, _) = e.apply();
     assert!(outcome.succeeded());
-    let changed = text.replace("retention-days 7", "retention-days 30");
+    let changed = text
+        .replace("retention-days 7", "retention-days 30")
+        .replace(
+            "    name \"/a\"\n",
+            "    name \"/a\"\n    kms-key \"alias/logs\"\n",
+        );
     let e2 = Engine {
         stack: engine("ignore-2", &changed).stack,
         ..e
     };
     let (plan, _) = e2.plan();
-    assert!(!plan.has_changes(), "{:?}", actions(&plan));
+    let names: Vec<&str> = plan
+        .changes
+        .iter()
+        .flat_map(|c| c.attrs.iter().map(|a| a.name.as_str()))
+        .collect();
+    assert_eq!(names, ["kms-key"], "{:?}", actions(&plan));
+    let (outcome, _) = e2.apply();
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let (after, _) = e2.plan();
+    let a = after
+        .changes
+        .iter()
+        .find(|c| c.address == "log-group.a")
+        .and_then(|c| c.live.as_ref())
+        .and_then(|l| l.attrs.get("retention-days").cloned());
+    assert_eq!(a, Some(Value::Int(7)), "the ignored value was not sent");
 }

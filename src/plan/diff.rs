@@ -119,6 +119,9 @@ pub fn diff(
                         } else if attrs.is_empty() && live.pending_deletion.is_none() {
                             Action::NoOp
                         } else {
+                            if provider.update_changes_identity() {
+                                reasons.push("registers a new revision".into());
+                            }
                             Action::Update
                         }
                     }
@@ -386,6 +389,19 @@ fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
         (Some(Value::Map(x)), None) | (None, Some(Value::Map(x))) => x.is_empty(),
         (Some(Value::List(x)), None) | (None, Some(Value::List(x))) => x.is_empty(),
         (a, b) => a == b,
+    }
+}
+
+/// Applies `ignore-changes` to desired attributes: for each path the live value wins, so that
+/// an update never sends what the stack said to leave alone.
+pub fn keep_ignored(
+    kind: Kind,
+    desired: &mut BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+    paths: &[String],
+) {
+    for path in paths {
+        keep_live(desired, live, path, Some(kind.schema().body));
     }
 }
 

@@ -4,7 +4,7 @@
 mod diff;
 pub mod render;
 
-pub use diff::{DiffOptions, diff};
+pub use diff::{DiffOptions, diff, keep_ignored};
 
 use crate::model::{Kind, Value};
 use crate::providers::Live;
