@@ -5,5 +5,6 @@ mod graph;
 mod harness;
 mod invalid;
 mod live;
+mod live_elbv2;
 mod lookups;
 mod moto;
