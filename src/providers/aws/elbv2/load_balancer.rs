@@ -200,6 +200,15 @@ fn from_attributes(attributes: &[LoadBalancerAttribute]) -> BTreeMap<String, Val
     out
 }
 
+/// Security groups the stack leaves unset are AWS's choice (the VPC's default group): the
+/// live ones are not compared then.
+fn unset_defaults(live: &mut Live, desired: Option<&Desired>) {
+    let unset = desired.is_some_and(|d| strings(d.attrs.get("security-groups")).is_empty());
+    if unset {
+        live.attrs.remove("security-groups");
+    }
+}
+
 fn live(
     lb: &LoadBalancer,
     attributes: &[LoadBalancerAttribute],
@@ -267,14 +276,19 @@ impl ResourceKind for LoadBalancers {
     fn list_owned<'a>(
         &'a self,
         _stack: &'a str,
-        _desired: &'a [Desired],
+        desired: &'a [Desired],
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
         Box::pin(async move {
             let owned = self.elb.owned_load_balancers().await?;
             let arns: Vec<String> = owned.iter().map(|(arn, _)| arn.clone()).collect();
             let tags: HashMap<String, BTreeMap<String, String>> = owned.into_iter().collect();
             let found = self.describe(&arns, By::Arn).await?;
-            self.lives(found, &tags).await
+            let mut lives = self.lives(found, &tags).await?;
+            for live in &mut lives {
+                let declared = desired.iter().find(|d| d.str("name") == live.str("name"));
+                unset_defaults(live, declared);
+            }
+            Ok(lives)
         })
     }
 
@@ -301,10 +315,12 @@ impl ResourceKind for LoadBalancers {
             Ok(desired
                 .iter()
                 .map(|d| {
-                    lives
+                    let mut live = lives
                         .iter()
                         .find(|l| l.str("name") == d.str("name"))
-                        .cloned()
+                        .cloned()?;
+                    unset_defaults(&mut live, Some(d));
+                    Some(live)
                 })
                 .collect())
         })
@@ -374,11 +390,12 @@ impl ResourceKind for LoadBalancers {
                     .await
                     .map_err(aws("SetSubnets"))?;
             }
-            if changed.contains("security-groups") {
+            let groups = strings(d.get("security-groups"));
+            if changed.contains("security-groups") && !groups.is_empty() {
                 client
                     .set_security_groups()
                     .load_balancer_arn(arn)
-                    .set_security_groups(Some(strings(d.get("security-groups"))))
+                    .set_security_groups(Some(groups))
                     .send()
                     .await
                     .map_err(aws("SetSecurityGroups"))?;
@@ -449,5 +466,23 @@ mod tests {
             from_attributes(&moto),
             BTreeMap::from([("deletion-protection".to_string(), Value::Bool(false))])
         );
+    }
+
+    #[test]
+    fn security_groups_the_stack_leaves_unset_are_not_compared() {
+        let groups = Value::List(vec![Value::String("sg-default".into())]);
+        let mut live = Live::new(
+            BTreeMap::from([("security-groups".to_string(), groups.clone())]),
+            crate::providers::Owner::Nobody,
+        );
+        let mut declared = Desired {
+            address: "load-balancer.main".into(),
+            attrs: BTreeMap::from([("security-groups".to_string(), groups)]),
+        };
+        unset_defaults(&mut live, Some(&declared));
+        assert!(live.attrs.contains_key("security-groups"));
+        declared.attrs.remove("security-groups");
+        unset_defaults(&mut live, Some(&declared));
+        assert!(!live.attrs.contains_key("security-groups"));
     }
 }
