@@ -6,5 +6,6 @@ mod harness;
 mod invalid;
 mod live;
 mod live_ecs;
+mod live_elbv2;
 mod lookups;
 mod moto;
