@@ -9,3 +9,4 @@ mod live_ecs;
 mod live_elbv2;
 mod lookups;
 mod moto;
+mod reference;
