@@ -16,6 +16,17 @@ pub struct Output {
     pub stderr: String,
 }
 
+/// Asserts the exit code, showing both streams when it is not the one expected.
+pub fn expect(out: &Output, code: i32) {
+    assert_eq!(
+        out.code,
+        Some(code),
+        "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
 /// Runs `infra` with `args` from the repository root, without colour and without any
 /// `INFRA_VAR_*` from the caller's environment.
 pub fn infra(args: &[&str]) -> Output {

@@ -6,18 +6,8 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 
-use super::harness::Output;
+use super::harness::expect;
 use super::moto::World;
-
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout,
-        out.stderr
-    );
-}
 
 const KEY_VAR: &str = "QUICKSTART_API_KEY";
 

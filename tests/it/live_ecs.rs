@@ -3,22 +3,12 @@
 //! The harness starts moto with `MOTO_ECS_SERVICE_RUNNING=2`: a new service that wants at most
 //! two tasks reports its rollout COMPLETED at once, a larger one stays IN_PROGRESS forever.
 
-use super::harness::Output;
+use super::harness::expect;
 use super::moto::World;
 
 /// Polls quickly: moto's deployments do not move, so there is nothing to wait for.
 const FAST_POLL: (&str, &str) = ("INFRA_POLL_INTERVAL_MS", "200");
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf";
-
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout,
-        out.stderr
-    );
-}
 
 /// The default VPC's first two subnets and its default security group, from moto.
 fn network(w: &World) -> (Vec<String>, String) {

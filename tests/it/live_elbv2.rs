@@ -7,18 +7,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig, RuleCondition,
 };
 
-use super::harness::Output;
+use super::harness::expect;
 use super::moto::World;
-
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout,
-        out.stderr
-    );
-}
 
 /// What the stack needs from moto's default network, a certificate, and a name for the load
 /// balancer. Its length is fixed (the stack name's is not), so that plan columns and

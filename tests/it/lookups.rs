@@ -1,18 +1,8 @@
 //! Look-ups against moto: VPC, subnets and security groups by tags and names, the newest
 //! issued certificate, and the diagnostics when something is not there.
 
-use super::harness::Output;
+use super::harness::expect;
 use super::moto::World;
-
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout,
-        out.stderr
-    );
-}
 
 fn stack(w: &World, vpc: &str, certificate: &str) -> String {
     let text = format!(

@@ -2,18 +2,8 @@
 //! an image-tag change that moves exactly the task definition and its service, and a destroy
 //! that removes what the stack owns and nothing else.
 
-use super::harness::Output;
+use super::harness::expect;
 use super::moto::World;
-
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout,
-        out.stderr
-    );
-}
 
 /// What a reference stack looks up, for the test to prepare.
 struct Reference {
