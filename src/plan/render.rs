@@ -89,20 +89,24 @@ fn resource(out: &mut String, change: &Change, style: Style) {
         let _ = write!(out, " ({})", change.reasons.join("; "));
     }
     out.push('\n');
+    out.push_str(&attribute_lines(change, "    "));
+}
+
+/// The changed attributes of one resource, one aligned line each, every line indented.
+pub fn attribute_lines(change: &Change, indent: &str) -> String {
     let body = change.kind.schema().body;
-    let width = change
-        .attrs
+    let lines: Vec<(String, String)> = change.attrs.iter().flat_map(|a| lines(a, body)).collect();
+    let width = lines
         .iter()
-        .flat_map(|a| lines(a, body))
         .map(|(name, _)| name.chars().count())
         .max()
         .unwrap_or(0);
-    for attr in &change.attrs {
-        for (name, text) in lines(attr, body) {
-            let pad = width - name.chars().count();
-            let _ = writeln!(out, "    {name}{}  {text}", " ".repeat(pad));
-        }
+    let mut out = String::new();
+    for (name, text) in lines {
+        let pad = width - name.chars().count();
+        let _ = writeln!(out, "{indent}{name}{}  {text}", " ".repeat(pad));
     }
+    out
 }
 
 /// One or more lines for an attribute: maps are shown key by key, and repeated labelled
