@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::apply::{Confirm, converge};
-use super::session::{AwsArgs, PlanArgs, RunArgs, Session, runtime};
+use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -14,6 +14,8 @@ pub struct Args {
     pub aws: AwsArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -26,7 +28,14 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let plan = match session.plan(&PlanArgs { adopt: Vec::new() }, true, ui) {
+        let plan = match session.plan(
+            &PlanArgs {
+                adopt: Vec::new(),
+                select: args.select.clone(),
+            },
+            true,
+            ui,
+        ) {
             Ok(p) => p,
             Err(code) => return code,
         };

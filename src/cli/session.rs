@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::graph::Graph;
 use crate::lang::Diagnostic;
 use crate::model::Stack;
+use crate::plan::select::{Selection, select};
 use crate::plan::{DiffOptions, Plan};
 use crate::providers::Providers;
 use crate::providers::aws::{CallCounter, ConnectError, Connection};
@@ -29,6 +30,29 @@ pub struct PlanArgs {
     /// Take over an existing resource no stack owns, e.g. --adopt record.www (repeatable).
     #[arg(long, value_name = "ADDRESS")]
     pub adopt: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+/// Which part of the stack to act on.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SelectArgs {
+    /// Only this resource or module (with what it depends on), e.g. --target module.web
+    /// (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    pub target: Vec<String>,
+    /// Leave out this resource or module (with what depends on it) (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> Selection {
+        Selection {
+            targets: self.target.clone(),
+            excludes: self.exclude.clone(),
+        }
+    }
 }
 
 /// How apply and destroy run.
@@ -143,6 +167,7 @@ impl Session {
             &self.providers,
             &options,
         )
+        .and_then(|plan| select(plan, &self.stack, &self.graph, &args.select.selection()))
         .map_err(|diagnostics| {
             ui.diagnostics(&diagnostics, &self.stack.sources);
             ExitCode::from(1)

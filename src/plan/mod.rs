@@ -4,6 +4,7 @@
 mod diff;
 pub mod markdown;
 pub mod render;
+pub mod select;
 
 pub use diff::{DiffOptions, diff, keep_ignored};
 

@@ -10,3 +10,4 @@ mod live_elbv2;
 mod lookups;
 mod moto;
 mod reference;
+mod select;

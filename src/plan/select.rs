@@ -1,0 +1,157 @@
+//! `--target` and `--exclude`: narrowing a plan to part of the stack.
+//!
+//! A target brings what it depends on (it cannot be created without it); an exclusion takes
+//! what depends on it (that cannot be changed without it). Both accept module prefixes:
+//! `module.web` selects everything the module instantiated.
+
+use std::collections::BTreeSet;
+
+use crate::graph::Graph;
+use crate::lang::{Diagnostic, closest};
+use crate::model::Stack;
+
+use super::Plan;
+
+/// What the user asked to include and leave out.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub targets: Vec<String>,
+    pub excludes: Vec<String>,
+}
+
+impl Selection {
+    pub fn is_everything(&self) -> bool {
+        self.targets.is_empty() && self.excludes.is_empty()
+    }
+}
+
+/// `pattern` names `address` itself or a module it is in.
+fn matches(pattern: &str, address: &str) -> bool {
+    address == pattern
+        || address
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('.') && pattern.starts_with("module."))
+}
+
+/// Keeps the changes `selection` picks; a pattern that matches nothing is a diagnostic.
+pub fn select(
+    plan: Plan,
+    stack: &Stack,
+    graph: &Graph,
+    selection: &Selection,
+) -> Result<Plan, Vec<Diagnostic>> {
+    if selection.is_everything() {
+        return Ok(plan);
+    }
+    let addresses: Vec<String> = stack
+        .resources
+        .iter()
+        .map(|r| r.address.to_string())
+        .collect();
+    // What a pattern may name: addresses, and every module path above them.
+    let mut names: BTreeSet<String> = addresses.iter().cloned().collect();
+    for r in &stack.resources {
+        for depth in 1..=r.address.module.len() {
+            names.insert(
+                r.address.module[..depth]
+                    .iter()
+                    .map(|m| format!("module.{m}"))
+                    .collect::<Vec<_>>()
+                    .join("."),
+            );
+        }
+    }
+    let mut diags = Vec::new();
+    let mut pick = |patterns: &[String], flag: &str| -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        for pattern in patterns {
+            let hits: Vec<usize> = (0..addresses.len())
+                .filter(|i| matches(pattern, &addresses[*i]))
+                .collect();
+            let orphan = plan
+                .changes
+                .iter()
+                .any(|c| c.resource.is_none() && matches(pattern, &c.address));
+            if hits.is_empty() && !orphan {
+                let mut d = Diagnostic::new(
+                    "infra::unknown-target",
+                    format!(
+                        "{flag} `{pattern}` matches no resource of stack `{}`",
+                        stack.name
+                    ),
+                );
+                d = match closest(pattern, names.iter().map(String::as_str)) {
+                    Some(near) => d.help(format!("did you mean `{near}`?")),
+                    None => d.help(
+                        "give an address such as `service.api`, or a module such as `module.web`",
+                    ),
+                };
+                diags.push(d);
+            }
+            out.extend(hits);
+        }
+        out
+    };
+    let targeted = pick(&selection.targets, "--target");
+    let excluded = pick(&selection.excludes, "--exclude");
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+
+    // Targets bring their dependencies; exclusions take their dependents.
+    let mut keep: BTreeSet<usize> = if selection.targets.is_empty() {
+        (0..addresses.len()).collect()
+    } else {
+        closure(targeted, |i| graph.dependencies(i).collect())
+    };
+    let dependents = |i: usize| -> Vec<usize> {
+        (0..addresses.len())
+            .filter(|j| graph.dependencies(*j).any(|d| d == i))
+            .collect()
+    };
+    for i in closure(excluded, dependents) {
+        keep.remove(&i);
+    }
+    let wanted =
+        |pattern_list: &[String], address: &str| pattern_list.iter().any(|p| matches(p, address));
+    let changes = plan
+        .changes
+        .into_iter()
+        .filter(|c| match c.resource {
+            Some(i) => keep.contains(&i),
+            // A resource no longer declared: only when named (or everything is targeted).
+            None => {
+                (selection.targets.is_empty() || wanted(&selection.targets, &c.address))
+                    && !wanted(&selection.excludes, &c.address)
+            }
+        })
+        .collect();
+    Ok(Plan { changes, ..plan })
+}
+
+fn closure(start: BTreeSet<usize>, next: impl Fn(usize) -> Vec<usize>) -> BTreeSet<usize> {
+    let mut seen = start.clone();
+    let mut todo: Vec<usize> = start.into_iter().collect();
+    while let Some(i) = todo.pop() {
+        for j in next(i) {
+            if seen.insert(j) {
+                todo.push(j);
+            }
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn patterns_name_an_address_or_a_module() {
+        assert!(matches("service.api", "service.api"));
+        assert!(matches("module.web", "module.web.service.this"));
+        assert!(!matches("module.web", "module.webhooks.service.this"));
+        assert!(!matches("service.api", "service.api-worker"));
+        assert!(!matches("service", "service.api"));
+    }
+}
