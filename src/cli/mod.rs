@@ -2,6 +2,7 @@
 
 mod apply;
 mod destroy;
+mod drift;
 mod graph;
 mod plan;
 mod session;
@@ -36,6 +37,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Delete everything the stack owns, after asking for the stack's name.
     Destroy(destroy::Args),
+    /// Report where live AWS differs from the stack; exit 2 when it does (for scheduled jobs).
+    Drift(drift::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -86,5 +89,6 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Plan(args) => plan::run(&args, ui),
         Command::Apply(args) => apply::run(&args, ui),
         Command::Destroy(args) => destroy::run(&args, ui),
+        Command::Drift(args) => drift::run(&args, ui),
     }
 }

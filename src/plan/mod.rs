@@ -2,6 +2,7 @@
 //! [`diff`] and rendered by pure functions in [`render`]; nothing here calls AWS.
 
 mod diff;
+pub mod drift;
 pub mod markdown;
 pub mod render;
 pub mod select;

@@ -113,8 +113,15 @@ fn drift_made_out_of_band_is_planned_and_repaired() {
     let plan = w.infra(&["plan", &stack, "--detailed-exitcode"], &env);
     expect(&plan, 2);
     insta::assert_snapshot!("plan_repairs_drift", w.redact(&plan.stdout));
+    // The scheduled drift job alerts (exit 2) with the same findings, changing nothing.
+    let drift = w.infra(&["drift", &stack], &env);
+    expect(&drift, 2);
+    insta::assert_snapshot!("drift_report", w.redact(&drift.stdout));
     expect(&w.infra(&["apply", &stack, "--auto-approve"], &env), 0);
     no_changes(&w, &stack, "first-value");
+    let clean = w.infra(&["drift", &stack], &env);
+    expect(&clean, 0);
+    assert!(clean.stdout.starts_with("No drift"), "{}", clean.stdout);
     let value = w.rt.block_on(async {
         secrets
             .get_secret_value()

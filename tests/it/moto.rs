@@ -251,7 +251,10 @@ impl World {
     pub fn infra(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut all: Vec<&str> = args.to_vec();
         let domain = format!("domain={}", self.domain);
-        if matches!(args.first(), Some(&"plan" | &"apply" | &"destroy")) {
+        if matches!(
+            args.first(),
+            Some(&"plan" | &"apply" | &"destroy" | &"drift")
+        ) {
             all.extend(["--endpoint-url", &self.url]);
             // A `--var domain=...` given by the test wins (flags are read in order).
             if !args.iter().any(|a| a.starts_with("domain=")) {
