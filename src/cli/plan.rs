@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use crate::plan::markdown::{DEFAULT_LIMIT, markdown};
 use crate::plan::render::{Style, text};
 use crate::ui::Ui;
 
@@ -17,6 +18,16 @@ pub struct Args {
     /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// How to print the plan: for a terminal, or Markdown for a pull-request comment.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Renderings of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -35,12 +46,15 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(p) => p,
             Err(code) => return code,
         };
-        ui.out(&text(
-            &plan,
-            Style {
-                color: ui.out_color(),
-            },
-        ));
+        ui.out(&match args.format {
+            Format::Text => text(
+                &plan,
+                Style {
+                    color: ui.out_color(),
+                },
+            ),
+            Format::Markdown => markdown(&plan, DEFAULT_LIMIT),
+        });
         if args.detailed_exitcode && plan.has_changes() {
             ExitCode::from(2)
         } else {

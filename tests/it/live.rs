@@ -67,6 +67,12 @@ fn one_change_per_kind_plans_exactly_those_changes() {
     let plan = w.infra(&["plan", &stack, "--detailed-exitcode"], &env);
     expect(&plan, 2);
     insta::assert_snapshot!("plan_one_change_per_kind", w.redact(&plan.stdout));
+    let comment = w.infra(&["plan", &stack, "--format", "markdown"], &env);
+    expect(&comment, 0);
+    insta::assert_snapshot!(
+        "markdown_plan_one_change_per_kind",
+        w.redact(&comment.stdout)
+    );
     expect(&w.infra(&["apply", &stack, "--auto-approve"], &env), 0);
     no_changes(&w, &stack, "first-value");
 }
@@ -191,6 +197,10 @@ fn removed_resources_are_deleted_and_lookalikes_survive_destroy() {
     let plan = w.infra(&["plan", &without, "--detailed-exitcode"], &env);
     expect(&plan, 2);
     insta::assert_snapshot!("plan_deletes_removed_resource", w.redact(&plan.stdout));
+    // The same plan as a pull-request comment.
+    let comment = w.infra(&["plan", &without, "--format", "markdown"], &env);
+    expect(&comment, 0);
+    insta::assert_snapshot!("markdown_plan_with_a_destroy", w.redact(&comment.stdout));
     expect(&w.infra(&["apply", &without, "--auto-approve"], &env), 0);
     no_changes(&w, &without, "first-value");
 
