@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use crate::plan::json::json;
 use crate::plan::markdown::{DEFAULT_LIMIT, markdown};
 use crate::plan::render::{Style, text};
 use crate::ui::Ui;
@@ -18,7 +19,8 @@ pub struct Args {
     /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// How to print the plan: for a terminal, or Markdown for a pull-request comment.
+    /// How to print the plan: for a terminal, Markdown for a pull-request comment, or JSON
+    /// for machines (docs/plan-json.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -28,6 +30,7 @@ pub struct Args {
 pub enum Format {
     Text,
     Markdown,
+    Json,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -54,6 +57,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 },
             ),
             Format::Markdown => markdown(&plan, DEFAULT_LIMIT),
+            Format::Json => json(&plan),
         });
         if args.detailed_exitcode && plan.has_changes() {
             ExitCode::from(2)

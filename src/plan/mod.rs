@@ -3,6 +3,7 @@
 
 mod diff;
 pub mod drift;
+pub mod json;
 pub mod markdown;
 pub mod render;
 pub mod select;

@@ -9,5 +9,6 @@ mod live_ecs;
 mod live_elbv2;
 mod lookups;
 mod moto;
+mod plan_json;
 mod reference;
 mod select;
