@@ -2,9 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::session::{AwsArgs, PlanArgs, RunArgs, Session, runtime};
+use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
 use crate::plan::render::{Style, text};
+use crate::plan::saved;
 use crate::plan::{Action, Plan};
 use crate::ui::Ui;
 
@@ -26,17 +27,66 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
-        let session = match Session::open(&args.stack, &args.aws, ui).await {
+        // `infra apply FILE` applies a saved plan: the stack and options it was made with.
+        let saved = if saved::is_saved(&args.stack.stack) {
+            match saved::read(&args.stack.stack) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    ui.err(&format!("error: {e}\n"));
+                    return ExitCode::from(1);
+                }
+            }
+        } else {
+            None
+        };
+        let (stack_args, plan_args) = match &saved {
+            Some(s) => (
+                super::StackArgs {
+                    stack: s.stack_file().unwrap_or_default().into(),
+                    vars: args.stack.vars.clone(),
+                    var_files: args.stack.var_files.clone(),
+                },
+                PlanArgs {
+                    adopt: s.strings("adopt"),
+                    select: SelectArgs {
+                        target: s.strings("target"),
+                        exclude: s.strings("exclude"),
+                    },
+                },
+            ),
+            None => (args.stack.clone(), args.plan.clone()),
+        };
+        let session = match Session::open(&stack_args, &args.aws, ui).await {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let plan = match session.plan(&args.plan, false, ui) {
+        let plan = match session.plan(&plan_args, false, ui) {
             Ok(p) => p,
             Err(code) => {
                 session.report_calls(&args.aws, ui);
                 return code;
             }
         };
+        if let Some(saved) = &saved {
+            let account = match session.account(ui).await {
+                Ok(a) => a,
+                Err(code) => return code,
+            };
+            let moved =
+                saved::staleness(saved, &session.stack, &session.refreshed, &plan, &account);
+            if !moved.is_empty() {
+                let mut text = format!(
+                    "error: the saved plan `{}` is stale and was not applied:\n",
+                    args.stack.stack.display()
+                );
+                for line in moved {
+                    text.push_str(&format!("  - {line}\n"));
+                }
+                text.push_str("  help: plan again, review the new plan, and apply that one\n");
+                ui.err(&text);
+                return ExitCode::from(1);
+            }
+        }
         let code = converge(
             &session,
             &plan,

@@ -42,9 +42,9 @@ pub enum Command {
 }
 
 /// The stack file and where its variables come from.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct StackArgs {
-    /// The stack file, e.g. stacks/sasha.kdl.
+    /// The stack file, e.g. stacks/sasha.kdl (for apply, also a plan saved with plan --out).
     pub stack: PathBuf,
     /// Set a variable: --var image-tag=v1.2.3 (repeatable; wins over files and environment).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]

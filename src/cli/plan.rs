@@ -6,6 +6,7 @@ use super::session::{AwsArgs, PlanArgs, Session, runtime};
 use crate::plan::json::json;
 use crate::plan::markdown::{DEFAULT_LIMIT, markdown};
 use crate::plan::render::{Style, text};
+use crate::plan::saved::{self, Options};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -19,6 +20,9 @@ pub struct Args {
     /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Also save the plan to this file, for `infra apply FILE` to apply exactly it.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
     /// How to print the plan: for a terminal, Markdown for a pull-request comment, or JSON
     /// for machines (docs/plan-json.md).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -49,6 +53,36 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(p) => p,
             Err(code) => return code,
         };
+        if let Some(out) = &args.out {
+            let account = match session.account(ui).await {
+                Ok(a) => a,
+                Err(code) => return code,
+            };
+            let options = Options {
+                adopt: args.plan.adopt.clone(),
+                targets: args.plan.select.target.clone(),
+                excludes: args.plan.select.exclude.clone(),
+            };
+            let stack_file = args.stack.stack.display().to_string();
+            if let Err(e) = saved::write(
+                out,
+                &stack_file,
+                &session.stack,
+                &session.refreshed,
+                &plan,
+                &account,
+                &options,
+            ) {
+                ui.err(&format!("error: {e}\n"));
+                return ExitCode::from(1);
+            }
+            ui.err(&format!(
+                "Saved the plan to {}; `infra apply {}` applies exactly it, or refuses if AWS or \
+                 the stack moved since.\n",
+                out.display(),
+                out.display()
+            ));
+        }
         ui.out(&match args.format {
             Format::Text => text(
                 &plan,

@@ -9,7 +9,7 @@ use crate::model::Stack;
 use crate::plan::select::{Selection, select};
 use crate::plan::{DiffOptions, Plan};
 use crate::providers::Providers;
-use crate::providers::aws::{CallCounter, ConnectError, Connection};
+use crate::providers::aws::{CallCounter, Clients, ConnectError, Connection};
 use crate::refresh::Refreshed;
 use crate::ui::Ui;
 
@@ -25,7 +25,7 @@ pub struct AwsArgs {
 }
 
 /// Choices about what the plan may do.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct PlanArgs {
     /// Take over an existing resource no stack owns, e.g. --adopt record.www (repeatable).
     #[arg(long, value_name = "ADDRESS")]
@@ -100,6 +100,7 @@ pub struct Session {
     pub providers: Providers,
     pub refreshed: Refreshed,
     pub calls: CallCounter,
+    clients: Clients,
 }
 
 /// A tokio runtime for one command.
@@ -151,7 +152,20 @@ impl Session {
             providers,
             refreshed,
             calls,
+            clients,
         })
+    }
+
+    /// The AWS account the credentials belong to; on failure prints why.
+    pub async fn account(&self, ui: &Ui) -> Result<String, ExitCode> {
+        crate::providers::aws::account(&self.clients)
+            .await
+            .map_err(|e| {
+                ui.err(&format!(
+                    "error: cannot tell which AWS account this is: {e}\n"
+                ));
+                ExitCode::from(1)
+            })
     }
 
     /// Diffs; on failure prints every diagnostic.

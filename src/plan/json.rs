@@ -23,6 +23,13 @@ pub fn action_name(action: Action) -> &'static str {
 
 /// The plan as a JSON document (pretty-printed, with a trailing newline).
 pub fn json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(&document(plan)).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+/// The plan as a JSON value.
+pub fn document(plan: &Plan) -> Json {
     let s = plan.summary();
     let changes: Vec<Json> = plan
         .changes
@@ -38,7 +45,7 @@ pub fn json(plan: &Plan) -> String {
             })
         })
         .collect();
-    let doc = json!({
+    json!({
         "format_version": FORMAT_VERSION,
         "infra_version": env!("CARGO_PKG_VERSION"),
         "stack": plan.stack,
@@ -52,10 +59,7 @@ pub fn json(plan: &Plan) -> String {
             "unchanged": s.unchanged,
         },
         "changes": changes,
-    });
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into());
-    text.push('\n');
-    text
+    })
 }
 
 fn attribute(a: &AttrChange) -> Json {
@@ -74,7 +78,7 @@ fn attribute(a: &AttrChange) -> Json {
 }
 
 /// A value as JSON; what only AWS will know is `{"unknown": true}`.
-fn value(v: &Value) -> Json {
+pub fn value(v: &Value) -> Json {
     match v {
         Value::Null => Json::Null,
         Value::Bool(b) => Json::Bool(*b),

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod json;
 pub mod markdown;
 pub mod render;
+pub mod saved;
 pub mod select;
 
 pub use diff::{DiffOptions, diff, keep_ignored};

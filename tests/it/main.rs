@@ -11,4 +11,5 @@ mod lookups;
 mod moto;
 mod plan_json;
 mod reference;
+mod saved;
 mod select;

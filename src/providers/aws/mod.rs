@@ -61,6 +61,7 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub sts: aws_sdk_sts::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub route53: aws_sdk_route53::Client,
@@ -126,6 +127,11 @@ pub async fn connect(
                 .interceptor(counting.clone())
                 .build(),
         ),
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
         secrets: aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(&config)
                 .interceptor(counting.clone())
@@ -152,6 +158,19 @@ pub async fn connect(
                 .build(),
         ),
     })
+}
+
+/// The account the credentials belong to (saved plans are bound to it).
+pub async fn account(clients: &Clients) -> Result<String, super::ProviderError> {
+    let me = clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(error::aws("GetCallerIdentity"))?;
+    me.account()
+        .map(str::to_string)
+        .ok_or_else(|| super::ProviderError::Input("GetCallerIdentity returned no account".into()))
 }
 
 /// The providers of every kind this build supports.
