@@ -2,6 +2,7 @@
 //! graph and `--parallelism` allow. Each step emits an [`Event`]; the UI renders them.
 
 mod executor;
+pub mod lock;
 
 pub use executor::{ApplyOptions, execute};
 

@@ -56,50 +56,62 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             ),
             None => (args.stack.clone(), args.plan.clone()),
         };
-        let session = match Session::open(&stack_args, &args.aws, ui).await {
+        let lock = Some(("apply", args.run.lock_timeout));
+        let session = match Session::open_locked(&stack_args, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let plan = match session.plan(&plan_args, false, ui) {
-            Ok(p) => p,
-            Err(code) => {
-                session.report_calls(&args.aws, ui);
-                return code;
-            }
-        };
-        if let Some(saved) = &saved {
-            let account = match session.account(ui).await {
-                Ok(a) => a,
-                Err(code) => return code,
-            };
-            let moved =
-                saved::staleness(saved, &session.stack, &session.refreshed, &plan, &account);
-            if !moved.is_empty() {
-                let mut text = format!(
-                    "error: the saved plan `{}` is stale and was not applied:\n",
-                    args.stack.stack.display()
-                );
-                for line in moved {
-                    text.push_str(&format!("  - {line}\n"));
-                }
-                text.push_str("  help: plan again, review the new plan, and apply that one\n");
-                ui.err(&text);
-                return ExitCode::from(1);
-            }
-        }
-        let code = converge(
-            &session,
-            &plan,
-            args.run.auto_approve,
-            args.run.parallelism.into(),
-            args.run.wait_timeout(),
-            ui,
-            Confirm::Yes,
-        )
-        .await;
-        session.report_calls(&args.aws, ui);
+        let code = apply_locked(&session, saved.as_ref(), &plan_args, args, ui).await;
+        session.release_lock(ui).await;
         code
     })
+}
+
+async fn apply_locked(
+    session: &Session,
+    saved: Option<&saved::Saved>,
+    plan_args: &PlanArgs,
+    args: &Args,
+    ui: &Ui,
+) -> ExitCode {
+    let plan = match session.plan(plan_args, false, ui) {
+        Ok(p) => p,
+        Err(code) => {
+            session.report_calls(&args.aws, ui);
+            return code;
+        }
+    };
+    if let Some(saved) = saved {
+        let account = match session.account(ui).await {
+            Ok(a) => a,
+            Err(code) => return code,
+        };
+        let moved = saved::staleness(saved, &session.stack, &session.refreshed, &plan, &account);
+        if !moved.is_empty() {
+            let mut text = format!(
+                "error: the saved plan `{}` is stale and was not applied:\n",
+                args.stack.stack.display()
+            );
+            for line in moved {
+                text.push_str(&format!("  - {line}\n"));
+            }
+            text.push_str("  help: plan again, review the new plan, and apply that one\n");
+            ui.err(&text);
+            return ExitCode::from(1);
+        }
+    }
+    let code = converge(
+        session,
+        &plan,
+        args.run.auto_approve,
+        args.run.parallelism.into(),
+        args.run.wait_timeout(),
+        ui,
+        Confirm::Yes,
+    )
+    .await;
+    session.report_calls(&args.aws, ui);
+    code
 }
 
 /// What the user must type to go ahead.

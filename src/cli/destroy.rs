@@ -24,7 +24,8 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
-        let session = match Session::open(&args.stack, &args.aws, ui).await {
+        let lock = Some(("destroy", args.run.lock_timeout));
+        let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,
         };
@@ -37,7 +38,10 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             ui,
         ) {
             Ok(p) => p,
-            Err(code) => return code,
+            Err(code) => {
+                session.release_lock(ui).await;
+                return code;
+            }
         };
         let code = converge(
             &session,
@@ -49,6 +53,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Confirm::StackName,
         )
         .await;
+        session.release_lock(ui).await;
         session.report_calls(&args.aws, ui);
         code
     })

@@ -6,6 +6,7 @@ mod drift;
 mod graph;
 mod plan;
 mod session;
+mod unlock;
 mod validate;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Report where live AWS differs from the stack; exit 2 when it does (for scheduled jobs).
     Drift(drift::Args),
+    /// Release a stack's apply lock left behind by a run that died.
+    Unlock(unlock::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -90,5 +93,6 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Apply(args) => apply::run(&args, ui),
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
+        Command::Unlock(args) => unlock::run(&args, ui),
     }
 }

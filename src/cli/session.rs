@@ -3,12 +3,14 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
+use crate::apply::lock::Holder;
 use crate::graph::Graph;
 use crate::lang::Diagnostic;
 use crate::model::Stack;
 use crate::plan::select::{Selection, select};
 use crate::plan::{DiffOptions, Plan};
 use crate::providers::Providers;
+use crate::providers::aws::lock_table::{LockError, LockTable};
 use crate::providers::aws::{CallCounter, Clients, ConnectError, Connection};
 use crate::refresh::Refreshed;
 use crate::ui::Ui;
@@ -67,6 +69,9 @@ pub struct RunArgs {
     /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub wait_timeout: std::time::Duration,
+    /// How long to wait for another apply of the stack to release its lock, e.g. 5m.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 impl RunArgs {
@@ -76,7 +81,7 @@ impl RunArgs {
 }
 
 /// `90s`, `10m`, `1h` or plain seconds.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
@@ -101,6 +106,8 @@ pub struct Session {
     pub refreshed: Refreshed,
     pub calls: CallCounter,
     clients: Clients,
+    /// The apply lock this session holds: table, key, our id.
+    held: Option<(LockTable, String, String)>,
 }
 
 /// A tokio runtime for one command.
@@ -119,6 +126,17 @@ impl Session {
     pub async fn open(
         stack_args: &super::StackArgs,
         aws: &AwsArgs,
+        ui: &Ui,
+    ) -> Result<Session, ExitCode> {
+        Session::open_locked(stack_args, aws, None, ui).await
+    }
+
+    /// Loads, connects, takes the stack's apply lock when `lock` says so (before reading
+    /// anything, so the plan is made against a stack nobody else is changing), and refreshes.
+    pub async fn open_locked(
+        stack_args: &super::StackArgs,
+        aws: &AwsArgs,
+        lock: Option<(&str, std::time::Duration)>,
         ui: &Ui,
     ) -> Result<Session, ExitCode> {
         let stack = stack_args.load(ui)?;
@@ -144,6 +162,36 @@ impl Session {
                 return Err(ExitCode::from(1));
             }
         };
+        let mut held = None;
+        if let Some((command, timeout)) = lock {
+            let table = LockTable::new(clients.dynamodb.clone());
+            let key = format!("{}@{}", stack.name, stack.region);
+            let me = Holder::me(&format!("{command} {}", stack_args.stack.display()));
+            let mut waiting = |h: &Holder| {
+                ui.err(&format!(
+                    "Waiting up to {}s for the lock of stack `{}`: {h}\n",
+                    timeout.as_secs(),
+                    stack.name
+                ));
+            };
+            match table.acquire(&key, &me, timeout, &mut waiting).await {
+                Ok(()) => held = Some((table, key, me.id)),
+                Err(LockError::Held(h)) => {
+                    ui.err(&format!(
+                        "error: stack `{}` is locked: {h}\n  help: wait for it to finish, retry \
+                         with --lock-timeout 10m, or, if that run is dead, `infra unlock {} {}`\n",
+                        stack.name,
+                        stack_args.stack.display(),
+                        h.id
+                    ));
+                    return Err(ExitCode::from(1));
+                }
+                Err(LockError::Aws(e)) => {
+                    ui.err(&format!("error: cannot take the stack's lock: {e}\n"));
+                    return Err(ExitCode::from(1));
+                }
+            }
+        }
         let providers = crate::providers::aws::providers(&clients, &connection);
         let refreshed = crate::refresh::refresh(&stack, &providers).await;
         Ok(Session {
@@ -153,7 +201,27 @@ impl Session {
             refreshed,
             calls,
             clients,
+            held,
         })
+    }
+
+    /// Releases the lock this session holds, if any.
+    pub async fn release_lock(&self, ui: &Ui) {
+        let Some((table, key, id)) = &self.held else {
+            return;
+        };
+        match table.release(key, id).await {
+            Ok(true) => {}
+            Ok(false) => ui.err(&format!(
+                "warning: the lock of stack `{}` was no longer ours to release\n",
+                self.stack.name
+            )),
+            Err(e) => ui.err(&format!(
+                "warning: the lock of stack `{}` could not be released ({e}); `infra unlock` \
+                 releases it\n",
+                self.stack.name
+            )),
+        }
     }
 
     /// The AWS account the credentials belong to; on failure prints why.

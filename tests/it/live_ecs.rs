@@ -7,7 +7,7 @@ use super::harness::expect;
 use super::moto::World;
 
 /// Polls quickly: moto's deployments do not move, so there is nothing to wait for.
-const FAST_POLL: (&str, &str) = ("INFRA_POLL_INTERVAL_MS", "200");
+pub(super) const FAST_POLL: (&str, &str) = ("INFRA_POLL_INTERVAL_MS", "200");
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf";
 
 /// The default VPC's first two subnets and its default security group, from moto.
@@ -49,7 +49,7 @@ fn network(w: &World) -> (Vec<String>, String) {
 }
 
 /// The test stack: a cluster, a log group, a two-container task definition and a service.
-fn stack_text(w: &World, desired_count: u32, service_extra: &str) -> String {
+pub(super) fn stack_text(w: &World, desired_count: u32, service_extra: &str) -> String {
     let (subnets, sg) = network(w);
     let subnets = subnets
         .iter()
@@ -121,7 +121,7 @@ service "app" {{
     )
 }
 
-fn write(w: &World, text: &str) -> String {
+pub(super) fn write(w: &World, text: &str) -> String {
     let path = w.dir.join("ecs.kdl");
     std::fs::write(&path, text).expect("the stack file is written");
     path.to_string_lossy().into_owned()

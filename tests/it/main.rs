@@ -7,6 +7,7 @@ mod invalid;
 mod live;
 mod live_ecs;
 mod live_elbv2;
+mod lock;
 mod lookups;
 mod moto;
 mod plan_json;

@@ -11,6 +11,7 @@ mod ecs;
 mod elbv2;
 mod error;
 mod hosted_zone;
+pub mod lock_table;
 mod logs;
 mod network;
 mod route53;
@@ -57,6 +58,7 @@ pub enum ConnectError {
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub acm: aws_sdk_acm::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
@@ -109,6 +111,11 @@ pub async fn connect(
     Ok(Clients {
         acm: aws_sdk_acm::Client::from_conf(
             aws_sdk_acm::config::Builder::from(&config)
+                .interceptor(counting.clone())
+                .build(),
+        ),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
                 .interceptor(counting.clone())
                 .build(),
         ),

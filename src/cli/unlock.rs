@@ -1,0 +1,77 @@
+//! `infra unlock`: releases a stack's apply lock left behind by a run that died.
+
+use std::process::ExitCode;
+
+use super::session::runtime;
+use crate::providers::aws::lock_table::LockTable;
+use crate::providers::aws::{CallCounter, ConnectError, Connection};
+use crate::ui::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: super::StackArgs,
+    /// The lock's id, as the blocked apply printed it.
+    pub id: String,
+    /// Send every AWS call to this endpoint, e.g. a local emulator.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+pub fn run(args: &Args, ui: &Ui) -> ExitCode {
+    let stack = match args.stack.load(ui) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime(ui) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let connection = Connection {
+            region: stack.region.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+            stack: stack.name.clone(),
+            base_dir: Default::default(),
+        };
+        let clients =
+            match crate::providers::aws::connect(&connection, &CallCounter::default()).await {
+                Ok(c) => c,
+                Err(ConnectError::NoCredentials) => {
+                    ui.err("error: no AWS credentials found\n");
+                    return ExitCode::from(1);
+                }
+                Err(e) => {
+                    ui.err(&format!("error: {e}\n"));
+                    return ExitCode::from(1);
+                }
+            };
+        let table = LockTable::new(clients.dynamodb);
+        let key = format!("{}@{}", stack.name, stack.region);
+        match table.release(&key, &args.id).await {
+            Ok(true) => {
+                ui.out(&format!(
+                    "Released lock {} of stack `{}`.\n",
+                    args.id, stack.name
+                ));
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                let now = match table.holder(&key).await {
+                    Ok(Some(h)) => format!("it is {h}"),
+                    Ok(None) => "the stack is not locked".into(),
+                    Err(e) => format!("the lock cannot be read: {e}"),
+                };
+                ui.err(&format!(
+                    "error: lock {} does not hold stack `{}`: {now}\n",
+                    args.id, stack.name
+                ));
+                ExitCode::from(1)
+            }
+            Err(e) => {
+                ui.err(&format!("error: cannot release the lock: {e}\n"));
+                ExitCode::from(1)
+            }
+        }
+    })
+}

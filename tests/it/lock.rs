@@ -1,0 +1,149 @@
+//! One apply per stack at a time, through a DynamoDB conditional write; `unlock` releases a
+//! lock a killed run left behind.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::harness::{expect, root};
+use super::live_ecs::{FAST_POLL, stack_text, write};
+use super::moto::World;
+
+/// `infra apply` of a stack whose service never stabilises, holding the lock for `wait`.
+fn slow_apply(w: &World, stack: &str, wait: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args([
+            "apply",
+            stack,
+            "--auto-approve",
+            "--wait-timeout",
+            wait,
+            "--endpoint-url",
+            &w.url,
+        ])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env(FAST_POLL.0, FAST_POLL.1)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("infra starts")
+}
+
+/// Waits until someone holds the stack's lock (the table exists and has the item).
+fn wait_until_locked(w: &World, stack: &str) {
+    let ddb = aws_sdk_dynamodb::Client::new(&w.config);
+    let key = format!("{stack}@us-east-1");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let got = w.rt.block_on(
+            ddb.get_item()
+                .table_name("infra-locks")
+                .key(
+                    "lock_key",
+                    aws_sdk_dynamodb::types::AttributeValue::S(key.clone()),
+                )
+                .send(),
+        );
+        if got.is_ok_and(|g| g.item().is_some()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("nobody took the lock of {stack}");
+}
+
+#[test]
+fn two_applies_at_once_one_runs_the_other_names_the_holder() {
+    let w = World::new("lock");
+    let stack = write(&w, &stack_text(&w, 3, ""));
+    let first = slow_apply(&w, &stack, "6s");
+    wait_until_locked(&w, &w.stack);
+    let second = w.infra(&["apply", &stack, "--auto-approve"], &[FAST_POLL]);
+    expect(&second, 1);
+    assert!(
+        second
+            .stderr
+            .contains(&format!("error: stack `{}` is locked: lock ", w.stack)),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("running `apply "),
+        "{}",
+        second.stderr
+    );
+    // Waiting for it works too: the first gives up on its service after 6 s and lets go.
+    let third = w.infra(
+        &[
+            "apply",
+            &stack,
+            "--auto-approve",
+            "--lock-timeout",
+            "60s",
+            "--wait-timeout",
+            "1s",
+        ],
+        &[FAST_POLL],
+    );
+    assert!(
+        third.stderr.contains("Waiting up to 60s for the lock"),
+        "{}",
+        third.stderr
+    );
+    assert!(!third.stderr.contains("is locked"), "{}", third.stderr);
+    let first = first.wait_with_output().expect("the first apply ends");
+    let first_out = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first_out.contains("service.app: create failed"),
+        "{first_out}"
+    );
+}
+
+#[test]
+fn unlock_releases_a_lock_left_by_a_killed_apply() {
+    let w = World::new("unlock");
+    let stack = write(&w, &stack_text(&w, 3, ""));
+    let mut killed = slow_apply(&w, &stack, "60s");
+    wait_until_locked(&w, &w.stack);
+    killed.kill().expect("the apply is killed");
+    let _ = killed.wait();
+
+    let blocked = w.infra(&["apply", &stack, "--auto-approve"], &[FAST_POLL]);
+    expect(&blocked, 1);
+    let id = blocked
+        .stderr
+        .split("is locked: lock ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the holder's lock id is shown")
+        .to_string();
+    let wrong = w.infra(
+        &["unlock", &stack, "not-the-id", "--endpoint-url", &w.url],
+        &[],
+    );
+    expect(&wrong, 1);
+    assert!(
+        wrong.stderr.contains(&format!("it is lock {id} held by")),
+        "{}",
+        wrong.stderr
+    );
+    let unlock = w.infra(&["unlock", &stack, &id, "--endpoint-url", &w.url], &[]);
+    expect(&unlock, 0);
+    let next = w.infra(
+        &["apply", &stack, "--auto-approve", "--wait-timeout", "1s"],
+        &[FAST_POLL],
+    );
+    assert!(!next.stderr.contains("is locked"), "{}", next.stderr);
+    // And it let go when it finished, whatever the outcome.
+    let after = w.infra(&["plan", &stack], &[FAST_POLL]);
+    expect(&after, 0);
+    let free = w.infra(&["unlock", &stack, &id, "--endpoint-url", &w.url], &[]);
+    assert!(
+        free.stderr.contains("the stack is not locked"),
+        "{}",
+        free.stderr
+    );
+}
