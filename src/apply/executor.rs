@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -21,13 +22,18 @@ use crate::plan::{Action, Plan, keep_ignored};
 use crate::providers::{Desired, Live, ProviderError, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Calls to AWS in flight at once, at most.
     pub parallelism: usize,
     /// How long a resource may take to become stable after a change.
     pub wait_timeout: Duration,
+    /// Set (by Ctrl-C or SIGTERM) to start nothing new; what is in flight finishes.
+    pub stop: Arc<AtomicBool>,
 }
+
+/// Why a step that never started did not: shown in the summary.
+pub const INTERRUPTED: &str = "apply was interrupted";
 
 /// The order in which orphaned kinds are deleted: what points at others goes first.
 const DELETE_ORDER: [Kind; 11] = [
@@ -146,6 +152,26 @@ pub async fn execute(
                 {
                     state[s] = State::Done;
                     progressed = true;
+                }
+            }
+        }
+
+        // Interrupted: start nothing new; everything not started is skipped.
+        if options.stop.load(Ordering::SeqCst) {
+            for s in 0..n {
+                if state[s] == State::Waiting {
+                    let change = &plan.changes[steps[s].change];
+                    on_event(Event::Skipped {
+                        address: change.address.clone(),
+                        action: change.action,
+                        because: INTERRUPTED.into(),
+                    });
+                    outcome.skipped.push((
+                        change.address.clone(),
+                        change.action,
+                        INTERRUPTED.into(),
+                    ));
+                    state[s] = State::Skipped;
                 }
             }
         }

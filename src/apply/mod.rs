@@ -4,7 +4,7 @@
 mod executor;
 pub mod lock;
 
-pub use executor::{ApplyOptions, execute};
+pub use executor::{ApplyOptions, INTERRUPTED, execute};
 
 use crate::plan::Action;
 

@@ -76,6 +76,7 @@ impl Engine {
             ApplyOptions {
                 parallelism: 4,
                 wait_timeout: std::time::Duration::from_secs(5),
+                stop: Default::default(),
             },
             &mut |e| events.push(e),
         ));
@@ -255,4 +256,33 @@ fn ignore_changes_keeps_the_live_value_even_when_something_else_changes() {
         .and_then(|c| c.live.as_ref())
         .and_then(|l| l.attrs.get("retention-days").cloned());
     assert_eq!(a, Some(Value::Int(7)), "the ignored value was not sent");
+}
+
+#[test]
+fn an_interrupted_apply_starts_nothing_new() {
+    let e = engine("stop", STACK);
+    let (plan, refreshed) = e.plan();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let outcome = block_on(execute(
+        &e.stack,
+        &e.graph,
+        &plan,
+        &refreshed,
+        &e.providers,
+        ApplyOptions {
+            parallelism: 4,
+            wait_timeout: std::time::Duration::from_secs(5),
+            stop,
+        },
+        &mut |_| {},
+    ));
+    assert!(outcome.done.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.skipped.len(), 3);
+    assert!(
+        outcome
+            .skipped
+            .iter()
+            .all(|(_, _, why)| why == crate::apply::INTERRUPTED)
+    );
+    assert!(e.logs.names().is_empty());
 }

@@ -1,6 +1,8 @@
 //! `infra apply`: plan, confirm, then converge live AWS to the stack.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
@@ -27,6 +29,9 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
+        // Ctrl-C or SIGTERM: finish what is in flight, start nothing new, then report.
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = tokio::spawn(interrupted(stop.clone()));
         // `infra apply FILE` applies a saved plan: the stack and options it was made with.
         let saved = if saved::is_saved(&args.stack.stack) {
             match saved::read(&args.stack.stack) {
@@ -61,8 +66,9 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let code = apply_locked(&session, saved.as_ref(), &plan_args, args, ui).await;
+        let code = apply_locked(&session, saved.as_ref(), &plan_args, args, ui, &stop).await;
         session.release_lock(ui).await;
+        listener.abort();
         code
     })
 }
@@ -73,6 +79,7 @@ async fn apply_locked(
     plan_args: &PlanArgs,
     args: &Args,
     ui: &Ui,
+    stop: &Arc<AtomicBool>,
 ) -> ExitCode {
     let plan = match session.plan(plan_args, false, ui) {
         Ok(p) => p,
@@ -100,16 +107,7 @@ async fn apply_locked(
             return ExitCode::from(1);
         }
     }
-    let code = converge(
-        session,
-        &plan,
-        args.run.auto_approve,
-        args.run.parallelism.into(),
-        args.run.wait_timeout(),
-        ui,
-        Confirm::Yes,
-    )
-    .await;
+    let code = converge(session, &plan, &args.run, ui, Confirm::Yes, stop).await;
     session.report_calls(&args.aws, ui);
     code
 }
@@ -124,11 +122,10 @@ pub enum Confirm {
 pub async fn converge(
     session: &Session,
     plan: &Plan,
-    auto_approve: bool,
-    parallelism: usize,
-    wait_timeout: std::time::Duration,
+    run: &RunArgs,
     ui: &Ui,
     confirm: Confirm,
+    stop: &Arc<AtomicBool>,
 ) -> ExitCode {
     ui.out(&text(
         plan,
@@ -139,7 +136,7 @@ pub async fn converge(
     if !plan.has_changes() {
         return ExitCode::SUCCESS;
     }
-    if !auto_approve {
+    if !run.auto_approve {
         if !ui.can_ask() {
             ui.err(
                 "error: stdin is not a terminal, so infra cannot ask for confirmation\n  \
@@ -169,6 +166,10 @@ pub async fn converge(
         }
     }
     ui.out("\n");
+    if stop.load(Ordering::SeqCst) {
+        ui.out("Interrupted before anything was changed.\n");
+        return ExitCode::from(130);
+    }
     let mut on_event = |event: Event| ui.out(&progress(&event));
     let outcome = crate::apply::execute(
         &session.stack,
@@ -177,8 +178,9 @@ pub async fn converge(
         &session.refreshed,
         &session.providers,
         ApplyOptions {
-            parallelism,
-            wait_timeout,
+            parallelism: run.parallelism.into(),
+            wait_timeout: run.wait_timeout(),
+            stop: stop.clone(),
         },
         &mut on_event,
     )
@@ -188,10 +190,33 @@ pub async fn converge(
         Confirm::StackName => "Destroy",
     };
     ui.out(&summary(&outcome, verb));
-    if outcome.succeeded() {
+    if stop.load(Ordering::SeqCst) {
+        ExitCode::from(130)
+    } else if outcome.succeeded() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// Sets `stop` on the first SIGINT or SIGTERM; ends the process on the second. Listening
+/// starts before the lock is taken, so an interruption at any point lets go of it.
+pub async fn interrupted(stop: Arc<AtomicBool>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    for _ in 0..2 {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
     }
 }
 

@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::apply::{Confirm, converge};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use super::apply::{Confirm, converge, interrupted};
 use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::ui::Ui;
 
@@ -24,6 +27,8 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = tokio::spawn(interrupted(stop.clone()));
         let lock = Some(("destroy", args.run.lock_timeout));
         let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
             Ok(s) => s,
@@ -43,16 +48,8 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 return code;
             }
         };
-        let code = converge(
-            &session,
-            &plan,
-            args.run.auto_approve,
-            args.run.parallelism.into(),
-            args.run.wait_timeout(),
-            ui,
-            Confirm::StackName,
-        )
-        .await;
+        let code = converge(&session, &plan, &args.run, ui, Confirm::StackName, &stop).await;
+        listener.abort();
         session.release_lock(ui).await;
         session.report_calls(&args.aws, ui);
         code

@@ -147,3 +147,38 @@ fn unlock_releases_a_lock_left_by_a_killed_apply() {
         free.stderr
     );
 }
+
+#[test]
+fn ctrl_c_finishes_what_is_in_flight_reports_and_releases_the_lock() {
+    let w = World::new("sigint");
+    let stack = write(&w, &stack_text(&w, 3, ""));
+    let child = slow_apply(&w, &stack, "4s");
+    wait_until_locked(&w, &w.stack);
+    // SAFETY: signalling a child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("the apply ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{stdout}");
+    // Depending on when the signal lands: before any change, or with the summary of what was
+    // done, what failed and what was never started.
+    assert!(
+        stdout.contains("Interrupted before anything was changed.")
+            || stdout.contains("Apply failed:"),
+        "{stdout}"
+    );
+    let ddb = aws_sdk_dynamodb::Client::new(&w.config);
+    let item =
+        w.rt.block_on(
+            ddb.get_item()
+                .table_name("infra-locks")
+                .key(
+                    "lock_key",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("{}@us-east-1", w.stack)),
+                )
+                .send(),
+        )
+        .expect("the lock table is readable");
+    assert!(item.item().is_none(), "the lock was released");
+}
