@@ -32,6 +32,9 @@ pub struct ApplyOptions {
     pub stop: Arc<AtomicBool>,
 }
 
+/// How often a long apply says what is still running.
+const TICK: Duration = Duration::from_secs(5);
+
 /// Why a step that never started did not: shown in the summary.
 pub const INTERRUPTED: &str = "apply was interrupted";
 
@@ -113,6 +116,9 @@ pub async fn execute(
     let mut running: JoinSet<TaskResult> = JoinSet::new();
     let parallelism = options.parallelism.max(1);
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<(usize, String)>();
+    let mut started_at: BTreeMap<usize, Instant> = BTreeMap::new();
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.reset();
 
     loop {
         // Settle everything whose fate is decided without a call: no-ops and skips.
@@ -223,6 +229,7 @@ pub async fn execute(
                 Work::Main => change.action,
             };
             state[s] = State::Running;
+            started_at.insert(s, Instant::now());
             if step.work == Work::Main {
                 on_event(Event::Started {
                     address: change.address.clone(),
@@ -257,6 +264,19 @@ pub async fn execute(
                     on_event(Event::Progress { address: change.address.clone(), message });
                 }
                 joined = running.join_next() => break joined,
+                _ = ticker.tick() => {
+                    let running: Vec<(String, f64)> = (0..n)
+                        .filter(|s| state[*s] == State::Running)
+                        .filter_map(|s| {
+                            let secs = started_at.get(&s)?.elapsed().as_secs_f64();
+                            Some((plan.changes[steps[s].change].address.clone(), secs))
+                        })
+                        .collect();
+                    if !running.is_empty() {
+                        let waiting = state.iter().filter(|s| **s == State::Waiting).count();
+                        on_event(Event::StillRunning { running, waiting });
+                    }
+                }
             }
         };
         let Some(joined) = joined else {

@@ -35,6 +35,12 @@ pub enum Event {
         address: String,
         message: String,
     },
+    /// Every few seconds while something runs long: what runs, for how long, and how many
+    /// changes are still waiting.
+    StillRunning {
+        running: Vec<(String, f64)>,
+        waiting: usize,
+    },
 }
 
 /// What an apply did, failed to do, and did not try.

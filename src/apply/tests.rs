@@ -45,6 +45,7 @@ fn engine(name: &str, text: &str) -> Engine {
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .expect("a runtime")
         .block_on(f)

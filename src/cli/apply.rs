@@ -239,6 +239,21 @@ fn progress(event: &Event) -> String {
             address, because, ..
         } => format!("{address}: skipped because {because}\n"),
         Event::Progress { address, message } => format!("{address}: {message}\n"),
+        Event::StillRunning { running, waiting } => {
+            let list: Vec<String> = running
+                .iter()
+                .map(|(address, secs)| format!("{address} ({secs:.0}s)"))
+                .collect();
+            format!(
+                "Still running: {}{}\n",
+                list.join(", "),
+                if *waiting > 0 {
+                    format!("; {waiting} waiting")
+                } else {
+                    String::new()
+                }
+            )
+        }
     }
 }
 
