@@ -392,7 +392,7 @@ fn a_secret_value_never_appears_in_any_output() {
 
 #[test]
 fn a_no_change_plan_of_two_hundred_resources_costs_a_handful_of_calls() {
-    let w = World::new("calls");
+    let w = World::isolated("calls");
     let mut text = String::from(
         "stack \"STACK\" region=\"us-east-1\"\n\nvariable \"domain\" type=\"string\"\n\nlookup \"hosted-zone\" \"main\" name=(var)\"domain\"\n\n",
     );
