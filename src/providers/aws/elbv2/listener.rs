@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener, ProtocolEnum}
 use futures::future::try_join_all;
 
 use super::actions::{ACTIONS, from_actions, normalize_actions, to_action};
-use super::{Elb, changed, int_of, live_arn, tags};
+use super::{Elb, changed, gone_is_done, int_of, live_arn, tags};
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
@@ -245,20 +245,17 @@ impl ResourceKind for Listeners {
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            match self
+            let result = self
                 .elb
                 .client
                 .delete_listener()
                 .listener_arn(live_arn(live)?)
                 .send()
                 .await
-                .map_err(aws("DeleteListener"))
-            {
-                // Gone with its load balancer: what deleting wanted.
-                Err(e) if e.code() == Some("ListenerNotFound") => Ok(()),
-                Err(e) => Err(e),
-                Ok(_) => Ok(()),
-            }
+                .map(|_| ())
+                .map_err(aws("DeleteListener"));
+            // Gone with its parent: what deleting wanted.
+            gone_is_done(result, "ListenerNotFound")
         })
     }
 }

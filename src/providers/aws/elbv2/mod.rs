@@ -92,29 +92,21 @@ impl Elb {
     async fn listeners_of(&self, lb_arn: &str) -> Result<Option<Vec<Listener>>, ProviderError> {
         let cell = Elb::cell(&self.listeners, lb_arn);
         let listed = cell
-            .get_or_try_init(|| async {
-                let mut out = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let page = match self
+            .get_or_try_init(|| {
+                paged("LoadBalancerNotFound", |marker| async move {
+                    let page = self
                         .client
                         .describe_listeners()
                         .load_balancer_arn(lb_arn)
-                        .set_marker(marker.clone())
+                        .set_marker(marker)
                         .send()
                         .await
-                        .map_err(aws("DescribeListeners"))
-                    {
-                        Ok(page) => page,
-                        Err(e) if e.code() == Some("LoadBalancerNotFound") => return Ok(None),
-                        Err(e) => return Err(e),
-                    };
-                    out.extend(page.listeners().iter().cloned());
-                    if !next_page(&mut marker, page.next_marker()) {
-                        break;
-                    }
-                }
-                Ok(Some(out))
+                        .map_err(aws("DescribeListeners"))?;
+                    Ok((
+                        page.listeners().to_vec(),
+                        page.next_marker().map(str::to_string),
+                    ))
+                })
             })
             .await?;
         Ok(listed.clone())
@@ -124,29 +116,21 @@ impl Elb {
     async fn rules_of(&self, listener_arn: &str) -> Result<Option<Vec<Rule>>, ProviderError> {
         let cell = Elb::cell(&self.rules, listener_arn);
         let listed = cell
-            .get_or_try_init(|| async {
-                let mut out = Vec::new();
-                let mut marker: Option<String> = None;
-                loop {
-                    let page = match self
+            .get_or_try_init(|| {
+                paged("ListenerNotFound", |marker| async move {
+                    let page = self
                         .client
                         .describe_rules()
                         .listener_arn(listener_arn)
-                        .set_marker(marker.clone())
+                        .set_marker(marker)
                         .send()
                         .await
-                        .map_err(aws("DescribeRules"))
-                    {
-                        Ok(page) => page,
-                        Err(e) if e.code() == Some("ListenerNotFound") => return Ok(None),
-                        Err(e) => return Err(e),
-                    };
-                    out.extend(page.rules().iter().cloned());
-                    if !next_page(&mut marker, page.next_marker()) {
-                        break;
-                    }
-                }
-                Ok(Some(out))
+                        .map_err(aws("DescribeRules"))?;
+                    Ok((
+                        page.rules().to_vec(),
+                        page.next_marker().map(str::to_string),
+                    ))
+                })
             })
             .await?;
         Ok(listed.clone())
@@ -219,6 +203,35 @@ impl Elb {
 }
 
 /// SDK tags as a map.
+/// Every page of a marker-paged listing; `None` when its parent is gone (`not_found`).
+async fn paged<T, F, Fut>(not_found: &str, mut page: F) -> Result<Option<Vec<T>>, ProviderError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
+{
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (items, next) = match page(marker.clone()).await {
+            Ok(p) => p,
+            Err(e) if e.code() == Some(not_found) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        out.extend(items);
+        if !next_page(&mut marker, next.as_deref()) {
+            return Ok(Some(out));
+        }
+    }
+}
+
+/// A delete that found the resource already gone (with its parent) did what it wanted.
+fn gone_is_done(result: Result<(), ProviderError>, not_found: &str) -> Result<(), ProviderError> {
+    match result {
+        Err(e) if e.code() == Some(not_found) => Ok(()),
+        other => other,
+    }
+}
+
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| {

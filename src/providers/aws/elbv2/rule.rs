@@ -15,7 +15,7 @@ use futures::future::try_join_all;
 use super::actions::{
     ACTIONS, CONDITIONS, from_actions, from_conditions, normalize_actions, to_action, to_conditions,
 };
-use super::{Elb, changed, int_of, live_arn, sort_set, tags};
+use super::{Elb, changed, gone_is_done, int_of, live_arn, sort_set, tags};
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
@@ -236,20 +236,17 @@ impl ResourceKind for Rules {
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            match self
+            let result = self
                 .elb
                 .client
                 .delete_rule()
                 .rule_arn(live_arn(live)?)
                 .send()
                 .await
-                .map_err(aws("DeleteRule"))
-            {
-                // Gone with its listener: what deleting wanted.
-                Err(e) if e.code() == Some("RuleNotFound") => Ok(()),
-                Err(e) => Err(e),
-                Ok(_) => Ok(()),
-            }
+                .map(|_| ())
+                .map_err(aws("DeleteRule"));
+            // Gone with its parent: what deleting wanted.
+            gone_is_done(result, "RuleNotFound")
         })
     }
 }
