@@ -14,7 +14,7 @@ use futures::future::join_all;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::{Event, Outcome};
+use super::{Event, Outcome, recover};
 use crate::graph::Graph;
 use crate::known::Known;
 use crate::model::{Kind, Stack};
@@ -246,11 +246,15 @@ pub async fn execute(
                 let _ = tx.send((s, message));
             };
             running.spawn(run(
-                s,
-                action,
-                provider,
-                desired,
-                live,
+                Job {
+                    step: s,
+                    action,
+                    stack: stack.name.clone(),
+                    address: change.address.clone(),
+                    provider,
+                    desired,
+                    live,
+                },
                 options.wait_timeout,
                 report,
             ));
@@ -358,15 +362,31 @@ pub async fn execute(
     outcome
 }
 
-async fn run(
+/// One step's work, handed to the task that runs it.
+struct Job {
     step: usize,
     action: Action,
+    stack: String,
+    address: String,
     provider: Arc<dyn ResourceKind>,
     desired: Option<Desired>,
     live: Option<Live>,
+}
+
+async fn run(
+    job: Job,
     wait_timeout: Duration,
     report: impl Fn(String) + Send + Sync + 'static,
 ) -> TaskResult {
+    let Job {
+        step,
+        action,
+        stack,
+        address,
+        provider,
+        desired,
+        live,
+    } = job;
     let started = Instant::now();
     let missing = || ProviderError::Input("the plan lacks what this step needs".into());
     let result = async {
@@ -374,11 +394,13 @@ async fn run(
             Action::NoOp => return Ok(None),
             Action::Delete => {
                 let live = live.as_ref().ok_or_else(missing)?;
-                return provider.delete(live).await.map(|()| None);
+                return recover::delete(provider.as_ref(), live, &address)
+                    .await
+                    .map(|()| None);
             }
             Action::Create => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
-                provider.create(desired).await?
+                recover::create(provider.as_ref(), desired, &stack).await?
             }
             Action::Update | Action::Adopt => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
@@ -388,8 +410,8 @@ async fn run(
             Action::Replace => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
                 let live = live.as_ref().ok_or_else(missing)?;
-                provider.delete(live).await?;
-                provider.create(desired).await?
+                recover::delete(provider.as_ref(), live, &desired.address).await?;
+                recover::create(provider.as_ref(), desired, &stack).await?
             }
         };
         let desired = desired.as_ref().ok_or_else(missing)?;

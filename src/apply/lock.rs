@@ -15,6 +15,8 @@ pub struct Holder {
     pub command: String,
     /// Seconds since the Unix epoch.
     pub since: u64,
+    /// The holder's process on `host` (0 when not recorded).
+    pub pid: u32,
 }
 
 impl Holder {
@@ -41,7 +43,20 @@ impl Holder {
             host,
             command: command.to_string(),
             since: now.as_secs(),
+            pid: std::process::id(),
         }
+    }
+
+    /// Whether the holder is an infra process on this machine that no longer runs (it was
+    /// killed, or the machine restarted): its lock can only be released by hand.
+    pub fn stale(&self) -> bool {
+        if self.pid == 0 || self.host != Holder::me("").host {
+            return false;
+        }
+        // A pid reused by another program does not hold our lock either.
+        std::fs::read_to_string(format!("/proc/{}/comm", self.pid))
+            .map(|comm| comm.trim() != "infra")
+            .unwrap_or(true)
     }
 }
 
@@ -59,7 +74,15 @@ impl fmt::Display for Holder {
             self.host,
             self.command,
             ago(age)
-        )
+        )?;
+        if self.stale() {
+            write!(
+                f,
+                " (stale: process {} on {} is no longer running)",
+                self.pid, self.host
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -83,6 +106,7 @@ mod tests {
             host: "ci-7".into(),
             command: "apply stacks/shop.kdl".into(),
             since: 0,
+            pid: 0,
         };
         let text = h.to_string();
         assert!(
@@ -93,5 +117,24 @@ mod tests {
         assert_eq!(ago(90), "90s");
         assert_eq!(ago(600), "10m");
         assert_eq!(ago(7_500), "2h5m");
+    }
+
+    #[test]
+    fn a_holder_whose_process_is_gone_is_stale() {
+        let me = Holder::me("apply x");
+        let gone = Holder {
+            pid: u32::MAX - 1,
+            ..me.clone()
+        };
+        assert!(gone.stale());
+        assert!(gone.to_string().contains("(stale: process"), "{gone}");
+        let elsewhere = Holder {
+            host: format!("{}-other", me.host),
+            ..gone
+        };
+        assert!(
+            !elsewhere.stale(),
+            "another machine's process cannot be seen"
+        );
     }
 }

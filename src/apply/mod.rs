@@ -3,6 +3,7 @@
 
 mod executor;
 pub mod lock;
+mod recover;
 
 pub use executor::{ApplyOptions, INTERRUPTED, execute};
 

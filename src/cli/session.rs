@@ -176,6 +176,18 @@ impl Session {
             };
             match table.acquire(&key, &me, timeout, &mut waiting).await {
                 Ok(()) => held = Some((table, key, me.id)),
+                Err(LockError::Held(h)) if h.stale() => {
+                    ui.err(&format!(
+                        "error: stack `{}` is locked: {h}\n  help: the run that took it was \
+                         killed; once you have checked nobody else is applying, release it with \
+                         `infra unlock {} {}` and apply again (the next apply converges whatever \
+                         it left half done)\n",
+                        stack.name,
+                        stack_args.stack.display(),
+                        h.id
+                    ));
+                    return Err(ExitCode::from(1));
+                }
                 Err(LockError::Held(h)) => {
                     ui.err(&format!(
                         "error: stack `{}` is locked: {h}\n  help: wait for it to finish, retry \

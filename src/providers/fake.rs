@@ -93,6 +93,7 @@ impl FakeKind {
         let failing = self.fail_on.lock().map(|f| f.clone()).unwrap_or_default();
         match desired_name {
             Some(name) if failing.iter().any(|f| f == name) => Err(ProviderError::Aws {
+                service: "",
                 operation: "Fake",
                 code: Some("InjectedFailure".into()),
                 message: format!("{name} fails on purpose"),

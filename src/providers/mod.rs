@@ -107,8 +107,10 @@ pub enum Adoption {
 /// What went wrong talking to AWS or preparing a call.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("{operation} failed: {message}")]
+    #[error("{operation} failed: {message}{}", iam_hint(service, operation, code.as_deref()))]
     Aws {
+        /// The IAM service prefix (`secretsmanager`, `elasticloadbalancing`, ...).
+        service: &'static str,
         operation: &'static str,
         code: Option<String>,
         message: String,
@@ -119,7 +121,34 @@ pub enum ProviderError {
     NotFound(String),
 }
 
+/// AWS's codes for a missing permission.
+pub const ACCESS_DENIED: [&str; 4] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedAccess",
+];
+
+/// The code of an error whose response was lost after AWS may have acted on the request.
+pub const RESPONSE_LOST: &str = "infra.ResponseLost";
+
+/// For an access-denied error: which IAM permission the call needs.
+fn iam_hint(service: &str, operation: &str, code: Option<&str>) -> String {
+    match code {
+        Some(code) if ACCESS_DENIED.contains(&code) && !service.is_empty() => format!(
+            " (the credentials lack the IAM permission `{service}:{operation}`; grant it to \
+             the role infra runs as)"
+        ),
+        _ => String::new(),
+    }
+}
+
 impl ProviderError {
+    /// Whether AWS may have acted on a request whose answer never arrived.
+    pub fn response_lost(&self) -> bool {
+        self.code() == Some(RESPONSE_LOST)
+    }
+
     pub fn code(&self) -> Option<&str> {
         match self {
             ProviderError::Aws { code, .. } => code.as_deref(),

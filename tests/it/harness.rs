@@ -34,6 +34,16 @@ pub fn infra(args: &[&str]) -> Output {
 }
 
 pub fn infra_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = command(args, env).output().expect("the infra binary runs");
+    Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The command [`infra_with_env`] runs, for a test that starts it and signals it.
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
     cmd.args(args).current_dir(root()).env("NO_COLOR", "1");
     // Nothing from the caller's AWS set-up may leak into a test.
@@ -50,12 +60,7 @@ pub fn infra_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("the infra binary runs");
-    Output {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd
 }
 
 /// Every file with `extension` under `dir` (relative to the root), sorted.

@@ -120,17 +120,14 @@ fn unlock_releases_a_lock_left_by_a_killed_apply() {
         .and_then(|rest| rest.split(' ').next())
         .expect("the holder's lock id is shown")
         .to_string();
-    let wrong = w.infra(
-        &["unlock", &stack, "not-the-id", "--endpoint-url", &w.url],
-        &[],
-    );
+    let wrong = w.infra(&["unlock", &stack, "not-the-id"], &[]);
     expect(&wrong, 1);
     assert!(
         wrong.stderr.contains(&format!("it is lock {id} held by")),
         "{}",
         wrong.stderr
     );
-    let unlock = w.infra(&["unlock", &stack, &id, "--endpoint-url", &w.url], &[]);
+    let unlock = w.infra(&["unlock", &stack, &id], &[]);
     expect(&unlock, 0);
     let next = w.infra(
         &["apply", &stack, "--auto-approve", "--wait-timeout", "1s"],
@@ -140,7 +137,7 @@ fn unlock_releases_a_lock_left_by_a_killed_apply() {
     // And it let go when it finished, whatever the outcome.
     let after = w.infra(&["plan", &stack], &[FAST_POLL]);
     expect(&after, 0);
-    let free = w.infra(&["unlock", &stack, &id, "--endpoint-url", &w.url], &[]);
+    let free = w.infra(&["unlock", &stack, &id], &[]);
     assert!(
         free.stderr.contains("the stack is not locked"),
         "{}",

@@ -1,9 +1,11 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
 mod docs;
+mod faults;
 mod graph;
 mod harness;
 mod invalid;
+mod inventory;
 mod live;
 mod live_ecs;
 mod live_elbv2;
@@ -11,6 +13,7 @@ mod lock;
 mod lookups;
 mod moto;
 mod plan_json;
+mod proxy;
 mod reference;
 mod saved;
 mod select;

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 
-use super::harness::{Output, infra_with_env, root};
+use super::harness::{Output, command, root};
 
 static SERVER: OnceLock<String> = OnceLock::new();
 
@@ -112,6 +112,50 @@ impl World {
         World::on(start(), name)
     }
 
+    /// Sends infra's calls through `proxy` from now on (set-up and checks still go straight to
+    /// the emulator).
+    pub fn through(&mut self, proxy: &super::proxy::Proxy) -> String {
+        std::mem::replace(&mut self.url, proxy.url.clone())
+    }
+
+    /// Wipes the emulator (every account and region) and makes this world's hosted zone again:
+    /// a clean slate for a test that builds the same stack many times. Only for worlds with a
+    /// server of their own.
+    pub fn reset(&mut self, server: &str) {
+        let port = server.rsplit(':').next().unwrap_or_default();
+        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("moto answers");
+        let request =
+            "POST /moto-api/reset HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
+        stream
+            .write_all(request.as_bytes())
+            .expect("the reset is sent");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.") && answer.contains(" 200 "),
+            "{answer}"
+        );
+        self.zone_id = self.create_zone();
+    }
+
+    fn create_zone(&self) -> String {
+        let route53 = aws_sdk_route53::Client::new(&self.config);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let zone = self
+            .rt
+            .block_on(
+                route53
+                    .create_hosted_zone()
+                    .name(&self.domain)
+                    .caller_reference(format!("{}-{n}", self.stack))
+                    .send(),
+            )
+            .expect("moto creates the test's hosted zone");
+        zone.hosted_zone()
+            .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+            .expect("a hosted zone id")
+    }
+
     fn on(url: String, name: &str) -> World {
         let url = url.as_str();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -131,29 +175,17 @@ impl World {
                 .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
                 .load(),
         );
-        let route53 = aws_sdk_route53::Client::new(&config);
-        let zone = rt
-            .block_on(
-                route53
-                    .create_hosted_zone()
-                    .name(&domain)
-                    .caller_reference(&stack)
-                    .send(),
-            )
-            .expect("moto creates the test's hosted zone");
-        let zone_id = zone
-            .hosted_zone()
-            .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
-            .expect("a hosted zone id");
-        World {
+        let mut world = World {
             url: url.to_string(),
             stack,
             domain,
-            zone_id,
+            zone_id: String::new(),
             dir,
             rt,
             config,
-        }
+        };
+        world.zone_id = world.create_zone();
+        world
     }
 
     /// SDK configuration for another region of the same emulator.
@@ -256,15 +288,28 @@ impl World {
 
     /// Runs infra against the emulator with this world's domain and `env`.
     pub fn infra(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = self
+            .command(args, env)
+            .output()
+            .expect("the infra binary runs");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The command [`World::infra`] runs, for a test that starts it and signals it.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut all: Vec<&str> = args.to_vec();
         let domain = format!("domain={}", self.domain);
         if matches!(
             args.first(),
-            Some(&"plan" | &"apply" | &"destroy" | &"drift")
+            Some(&"plan" | &"apply" | &"destroy" | &"drift" | &"unlock")
         ) {
             all.extend(["--endpoint-url", &self.url]);
             // A `--var domain=...` given by the test wins (flags are read in order).
-            if !args.iter().any(|a| a.starts_with("domain=")) {
+            if args.first() != Some(&"unlock") && !args.iter().any(|a| a.starts_with("domain=")) {
                 all.extend(["--var", &domain]);
             }
         }
@@ -274,7 +319,7 @@ impl World {
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ];
         vars.extend_from_slice(env);
-        infra_with_env(&all, &vars)
+        command(&all, &vars)
     }
 
     /// Replaces this world's volatile names so that output can be snapshotted, and sorts the

@@ -6,17 +6,61 @@ use super::harness::expect;
 use super::moto::World;
 
 /// What a reference stack looks up, for the test to prepare.
-struct Reference {
-    file: &'static str,
-    stack: &'static str,
-    region: &'static str,
+pub(super) struct Reference {
+    pub file: &'static str,
+    pub stack: &'static str,
+    pub region: &'static str,
     vpc: &'static str,
     groups: &'static [&'static str],
     /// The certificate's domain: `*.` + the domain, or the domain itself.
     wildcard: bool,
 }
 
-const ENV: &[(&str, &str)] = &[("OPENAI_API_KEY", "reference-test-key")];
+impl Reference {
+    pub fn path(&self) -> String {
+        format!("stacks/{}", self.file)
+    }
+
+    /// Makes what the stack looks up: its network and its certificate.
+    pub fn prepare(&self, w: &World) {
+        w.network(self.region, self.vpc, self.groups);
+        let domain = if self.wildcard {
+            format!("*.{}", w.domain)
+        } else {
+            w.domain.clone()
+        };
+        w.certificate(self.region, &domain);
+    }
+}
+
+pub(super) const SASHA: Reference = Reference {
+    file: "sasha.kdl",
+    stack: "sasha",
+    region: "us-east-2",
+    vpc: "hirebest",
+    groups: &["hirebest-sasha-alb", "hirebest-sasha-service"],
+    wildcard: true,
+};
+
+pub(super) const SLEEK_COACH_PROD: Reference = Reference {
+    file: "sleek-coach-prod.kdl",
+    stack: "sleek-coach-prod",
+    region: "us-east-1",
+    vpc: "sleek-coach-prod",
+    groups: &["sleek-coach-prod-alb", "sleek-coach-prod-api"],
+    wildcard: true,
+};
+
+pub(super) const SAKE_SENSEI: Reference = Reference {
+    file: "sake-sensei.kdl",
+    stack: "sake-sensei",
+    region: "us-east-1",
+    vpc: "sakesensei-prod",
+    groups: &["sakesensei-prod-alb", "sakesensei-prod-streamlit"],
+    wildcard: false,
+};
+
+pub(super) const ENV: &[(&str, &str)] = &[("OPENAI_API_KEY", "reference-test-key")];
 
 /// ARNs carry random parts (load balancer and target group ids, secret suffixes).
 fn redact_arns(text: &str) -> String {
@@ -29,14 +73,8 @@ fn redact_arns(text: &str) -> String {
 
 fn goes_live(r: &Reference) {
     let w = World::new(r.stack);
-    w.network(r.region, r.vpc, r.groups);
-    let domain = if r.wildcard {
-        format!("*.{}", w.domain)
-    } else {
-        w.domain.clone()
-    };
-    w.certificate(r.region, &domain);
-    let path = format!("stacks/{}", r.file);
+    r.prepare(&w);
+    let path = r.path();
 
     let apply = w.infra(&["apply", &path, "--auto-approve"], ENV);
     expect(&apply, 0);
@@ -137,36 +175,15 @@ fn goes_live(r: &Reference) {
 
 #[test]
 fn sasha_goes_live_from_nothing() {
-    goes_live(&Reference {
-        file: "sasha.kdl",
-        stack: "sasha",
-        region: "us-east-2",
-        vpc: "hirebest",
-        groups: &["hirebest-sasha-alb", "hirebest-sasha-service"],
-        wildcard: true,
-    });
+    goes_live(&SASHA);
 }
 
 #[test]
 fn sleek_coach_prod_goes_live_from_nothing() {
-    goes_live(&Reference {
-        file: "sleek-coach-prod.kdl",
-        stack: "sleek-coach-prod",
-        region: "us-east-1",
-        vpc: "sleek-coach-prod",
-        groups: &["sleek-coach-prod-alb", "sleek-coach-prod-api"],
-        wildcard: true,
-    });
+    goes_live(&SLEEK_COACH_PROD);
 }
 
 #[test]
 fn sake_sensei_goes_live_from_nothing() {
-    goes_live(&Reference {
-        file: "sake-sensei.kdl",
-        stack: "sake-sensei",
-        region: "us-east-1",
-        vpc: "sakesensei-prod",
-        groups: &["sakesensei-prod-alb", "sakesensei-prod-streamlit"],
-        wildcard: false,
-    });
+    goes_live(&SAKE_SENSEI);
 }

@@ -134,10 +134,20 @@ impl LockTable {
                 .map_err(aws("PutItem"));
             match put {
                 Ok(_) => return Ok(()),
+                // The put may have gone through: whoever holds the lock now says.
+                Err(e) if e.response_lost() => {
+                    if self.holder(key).await?.is_some_and(|h| h.id == me.id) {
+                        return Ok(());
+                    }
+                }
                 Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
                     let Some(holder) = self.holder(key).await? else {
                         continue; // released in between: try again at once
                     };
+                    // A retried put that had gone through finds our own lock.
+                    if holder.id == me.id {
+                        return Ok(());
+                    }
                     if Instant::now() >= deadline {
                         return Err(LockError::Held(holder));
                     }
@@ -167,7 +177,10 @@ impl LockTable {
             .map_err(aws("DeleteItem"));
         match deleted {
             Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            // A retried delete that had gone through finds nothing left to delete.
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                Ok(self.holder(key).await?.is_none())
+            }
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -202,6 +215,7 @@ fn item(key: &str, h: &Holder) -> HashMap<String, AttributeValue> {
         ("host".to_string(), s(&h.host)),
         ("command".to_string(), s(&h.command)),
         ("since".to_string(), AttributeValue::N(h.since.to_string())),
+        ("pid".to_string(), AttributeValue::N(h.pid.to_string())),
     ])
 }
 
@@ -219,6 +233,11 @@ fn holder_of(item: &HashMap<String, AttributeValue>) -> Holder {
         command: s("command"),
         since: item
             .get("since")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default(),
+        pid: item
+            .get("pid")
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())
             .unwrap_or_default(),

@@ -13,6 +13,7 @@ mod error;
 mod hosted_zone;
 pub mod lock_table;
 mod logs;
+mod lost_response;
 mod network;
 mod route53;
 mod secrets;
@@ -108,62 +109,29 @@ pub async fn connect(
         }
     }
     let counting = calls.interceptor();
+    // Every client counts its calls and never blindly repeats a create whose answer was lost.
+    macro_rules! client {
+        ($sdk:ident) => {
+            $sdk::Client::from_conf(
+                $sdk::config::Builder::from(&config)
+                    .interceptor(counting.clone())
+                    .interceptor(lost_response::NoBlindRetry)
+                    .build(),
+            )
+        };
+    }
     Ok(Clients {
-        acm: aws_sdk_acm::Client::from_conf(
-            aws_sdk_acm::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        dynamodb: aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        ec2: aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        ecs: aws_sdk_ecs::Client::from_conf(
-            aws_sdk_ecs::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        elbv2: aws_sdk_elasticloadbalancingv2::Client::from_conf(
-            aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        sts: aws_sdk_sts::Client::from_conf(
-            aws_sdk_sts::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        secrets: aws_sdk_secretsmanager::Client::from_conf(
-            aws_sdk_secretsmanager::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        route53: aws_sdk_route53::Client::from_conf(
-            aws_sdk_route53::config::Builder::from(&config)
-                .interceptor(counting.clone())
-                .build(),
-        ),
-        tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::config::Builder::from(&config)
-                .interceptor(counting)
-                .build(),
-        ),
+        acm: client!(aws_sdk_acm),
+        dynamodb: client!(aws_sdk_dynamodb),
+        ec2: client!(aws_sdk_ec2),
+        ecs: client!(aws_sdk_ecs),
+        elbv2: client!(aws_sdk_elasticloadbalancingv2),
+        sts: client!(aws_sdk_sts),
+        secrets: client!(aws_sdk_secretsmanager),
+        cloudwatch: client!(aws_sdk_cloudwatch),
+        logs: client!(aws_sdk_cloudwatchlogs),
+        route53: client!(aws_sdk_route53),
+        tagging: client!(aws_sdk_resourcegroupstagging),
     })
 }
 
