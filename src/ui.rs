@@ -2,6 +2,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
@@ -10,6 +12,49 @@ use crate::model::Sources;
 
 /// Width diagnostics are wrapped at; fixed so that output is the same on every terminal.
 const WIDTH: usize = 100;
+
+/// How much `-v` asked for: 0 quiet, 1 stages, 2 AWS calls, 3 HTTP attempts.
+static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+
+pub fn set_verbosity(level: u8) {
+    VERBOSITY.store(level, Ordering::Relaxed);
+}
+
+pub fn verbosity() -> u8 {
+    VERBOSITY.load(Ordering::Relaxed)
+}
+
+/// Writes a log line to stderr when `-v` was given at least `level` times. Callers pass
+/// names, counts and codes, never attribute values: logs are as secret-free as plans.
+pub fn log(level: u8, message: impl FnOnce() -> String) {
+    if verbosity() >= level {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "[infra] {}", message());
+    }
+}
+
+/// Logs how long a stage took when it ends (at `-v`).
+pub struct Stage {
+    name: &'static str,
+    started: Instant,
+}
+
+impl Stage {
+    pub fn start(name: &'static str) -> Stage {
+        log(1, || format!("{name}: started"));
+        Stage {
+            name,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        log(1, || format!("{}: done in {seconds:.2}s", self.name));
+    }
+}
 
 pub struct Ui {
     color: bool,

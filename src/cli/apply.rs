@@ -171,6 +171,7 @@ pub async fn converge(
         return ExitCode::from(130);
     }
     let mut on_event = |event: Event| ui.out(&progress(&event));
+    let _stage = crate::ui::Stage::start("apply");
     let outcome = crate::apply::execute(
         &session.stack,
         &session.graph,

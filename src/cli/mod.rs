@@ -24,6 +24,10 @@ use crate::ui::Ui;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log to stderr: -v stages and their timings, -vv every AWS call and its outcome, -vvv
+    /// every HTTP attempt (method, path, status; never bodies or header values).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +76,7 @@ impl StackArgs {
             var_files: self.var_files.clone(),
             env: LoadOptions::env_from(std::env::vars()),
         };
+        let _stage = crate::ui::Stage::start("load");
         crate::lang::load(&self.stack, &options).map_err(
             |LoadFailure {
                  sources,
@@ -86,6 +91,7 @@ impl StackArgs {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
+    crate::ui::set_verbosity(cli.verbose);
     match cli.command {
         Command::Validate(args) => validate::run(&args, ui),
         Command::Graph(args) => graph::run(&args, ui),

@@ -205,7 +205,10 @@ impl Session {
             }
         }
         let providers = crate::providers::aws::providers(&clients, &connection);
-        let refreshed = crate::refresh::refresh(&stack, &providers).await;
+        let refreshed = {
+            let _stage = crate::ui::Stage::start("refresh");
+            crate::refresh::refresh(&stack, &providers).await
+        };
         Ok(Session {
             stack,
             graph,
@@ -224,6 +227,8 @@ impl Session {
         };
         match table.release(key, id).await {
             Ok(true) => {}
+            // A retried delete whose first attempt went through finds nothing left.
+            Ok(false) if matches!(table.holder(key).await, Ok(None)) => {}
             Ok(false) => ui.err(&format!(
                 "warning: the lock of stack `{}` was no longer ours to release\n",
                 self.stack.name
@@ -254,6 +259,7 @@ impl Session {
             adopt: args.adopt.iter().cloned().collect::<BTreeSet<_>>(),
             destroy,
         };
+        let _stage = crate::ui::Stage::start("diff");
         crate::plan::diff(
             &self.stack,
             &self.graph,

@@ -7,7 +7,7 @@ use crate::known::Known;
 use crate::lang::Diagnostic;
 use crate::model::schema::{BlockSchema, Type};
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Adoption, Live, Owner, Providers, ResourceKind};
+use crate::providers::{Live, Owner, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
 use super::{Action, AttrChange, Change, Plan};
@@ -147,9 +147,9 @@ pub fn diff(
                         continue;
                     }
                     Owner::Nobody => {
-                        let allowed = provider.adoption() == Adoption::Automatic
-                            || options.adopt.contains(&address);
-                        if !allowed {
+                        // Nothing is taken over unasked: an alarm or a log group someone made
+                        // by hand is theirs until `--adopt` says otherwise.
+                        if !options.adopt.contains(&address) {
                             diags.push(
                                 Diagnostic::new(
                                     "infra::unowned",

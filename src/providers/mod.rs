@@ -94,16 +94,6 @@ pub fn next_page(token: &mut Option<String>, next: Option<&str>) -> bool {
     }
 }
 
-/// Whether an unowned resource with our key may be taken over without being asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Adoption {
-    /// Alarms, log groups: adopting shows in the plan, and that is enough.
-    Automatic,
-    /// Records, secrets: an overwrite can take a site down or lose a credential, so adoption
-    /// must be asked for with `--adopt ADDRESS`.
-    Explicit,
-}
-
 /// What went wrong talking to AWS or preparing a call.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -160,10 +150,6 @@ impl ProviderError {
 /// One managed kind of resource.
 pub trait ResourceKind: Send + Sync {
     fn kind(&self) -> Kind;
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Automatic
-    }
 
     /// The natural key of a resource, from its attributes; `None` while part of it is unknown.
     fn key(&self, attrs: &BTreeMap<String, Value>) -> Option<String> {

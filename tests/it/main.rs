@@ -1,5 +1,6 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
+mod canary;
 mod docs;
 mod faults;
 mod graph;
@@ -12,6 +13,7 @@ mod live_elbv2;
 mod lock;
 mod lookups;
 mod moto;
+mod ownership;
 mod plan_json;
 mod proxy;
 mod reference;

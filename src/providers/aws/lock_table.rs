@@ -177,10 +177,7 @@ impl LockTable {
             .map_err(aws("DeleteItem"));
         match deleted {
             Ok(_) => Ok(true),
-            // A retried delete that had gone through finds nothing left to delete.
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Ok(self.holder(key).await?.is_none())
-            }
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(false),
             Err(e) => Err(e.into()),
         }

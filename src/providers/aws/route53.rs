@@ -19,9 +19,7 @@ use super::error::{aws, build};
 use super::hosted_zone::{dns_key, zone_id};
 use crate::model::schemas::route53::DEFAULT_TTL;
 use crate::model::{Kind, Value};
-use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, natural_key,
-};
+use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, natural_key};
 
 /// The page size ListResourceRecordSets allows at most.
 const PAGE: i32 = 300;
@@ -452,10 +450,6 @@ impl Records {
 impl ResourceKind for Records {
     fn kind(&self) -> Kind {
         Kind::Record
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     fn key(&self, attrs: &BTreeMap<String, Value>) -> Option<String> {

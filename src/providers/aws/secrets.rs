@@ -12,8 +12,8 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 use super::error::aws;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, ProviderError, ResourceKind, next_page, owner_from_tags,
-    tag_changes, tags_value,
+    BoxFuture, Desired, Live, ProviderError, ResourceKind, next_page, owner_from_tags, tag_changes,
+    tags_value,
 };
 
 /// ListSecrets accepts at most 10 values per filter.
@@ -281,10 +281,6 @@ fn arn(live: &Live) -> Result<&str, ProviderError> {
 impl ResourceKind for Secrets {
     fn kind(&self) -> Kind {
         Kind::Secret
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     fn check(&self, desired: &Desired) -> Result<(), String> {

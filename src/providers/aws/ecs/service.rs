@@ -22,9 +22,7 @@ use super::{
     get_strings, live_tags, s, sort_blocks, sort_strings, strings,
 };
 use crate::model::{Kind, Value};
-use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, tag_changes,
-};
+use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, tag_changes};
 
 type Map = BTreeMap<String, Value>;
 
@@ -434,10 +432,6 @@ fn human(d: Duration) -> String {
 impl ResourceKind for Services {
     fn kind(&self) -> Kind {
         Kind::Service
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     /// `cluster|name`, the cluster by name whether the stack gives its name or its ARN.

@@ -15,8 +15,8 @@ use super::{Elb, changed, gone_is_done, int_of, live_arn, tags};
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags,
-    owner_from_tags, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
+    tags_value,
 };
 
 /// The TLS policy AWS gives an HTTPS listener that names none.
@@ -100,10 +100,6 @@ fn named_load_balancers(desired: &[Desired]) -> impl Iterator<Item = String> + '
 impl ResourceKind for Listeners {
     fn kind(&self) -> Kind {
         Kind::Listener
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {

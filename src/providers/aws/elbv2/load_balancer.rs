@@ -18,7 +18,7 @@ use super::{Elb, PAGE, PER_CALL, changed, live_arn, resource_part, sort_set, str
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, ProviderError, ResourceKind, desired_tags, next_page,
+    BoxFuture, Desired, Live, ProviderError, ResourceKind, desired_tags, next_page,
     owner_from_tags, tags_value,
 };
 
@@ -262,10 +262,6 @@ fn computed(live: &mut Live, lb: &LoadBalancer) {
 impl ResourceKind for LoadBalancers {
     fn kind(&self) -> Kind {
         Kind::LoadBalancer
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {

@@ -19,8 +19,8 @@ use super::{Elb, changed, gone_is_done, int_of, live_arn, sort_set, tags};
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags,
-    owner_from_tags, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
+    tags_value,
 };
 
 pub struct Rules {
@@ -103,10 +103,6 @@ fn named_listeners(desired: &[Desired]) -> impl Iterator<Item = String> + '_ {
 impl ResourceKind for Rules {
     fn kind(&self) -> Kind {
         Kind::ListenerRule
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {

@@ -20,7 +20,7 @@ use super::{Elb, PAGE, PER_CALL, changed, int_of, live_arn, resource_part, tags}
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    Adoption, BoxFuture, Desired, Live, ProviderError, ResourceKind, desired_tags, next_page,
+    BoxFuture, Desired, Live, ProviderError, ResourceKind, desired_tags, next_page,
     owner_from_tags, tags_value,
 };
 
@@ -366,10 +366,6 @@ fn computed(live: &mut Live, tg: &TargetGroup) {
 impl ResourceKind for TargetGroups {
     fn kind(&self) -> Kind {
         Kind::TargetGroup
-    }
-
-    fn adoption(&self) -> Adoption {
-        Adoption::Explicit
     }
 
     fn create_before_destroy(&self) -> bool {
