@@ -160,7 +160,10 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
             Ok(list) => {
                 owned.insert(kind, list.into_iter().map(Some).collect());
             }
-            Err(e) => out.problems.push(kind_problem(kind, e.to_string())),
+            Err(e) => push_once(
+                &mut out.problems,
+                kind_problem(kind, &by_kind, stack, e.to_string()),
+            ),
         }
     }
 
@@ -236,7 +239,10 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
                         }
                     }
                 }
-                Err(e) => out.problems.push(kind_problem(kind, e.to_string())),
+                Err(e) => push_once(
+                    &mut out.problems,
+                    kind_problem(kind, &by_kind, stack, e.to_string()),
+                ),
             }
         }
         if !progressed || unresolved.is_empty() {
@@ -250,11 +256,37 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
     out
 }
 
-fn kind_problem(kind: Kind, message: String) -> Problem {
+/// A failed listing or read of a whole kind, naming the stack's resources it leaves unknown.
+fn kind_problem(
+    kind: Kind,
+    by_kind: &BTreeMap<Kind, Vec<(usize, Desired)>>,
+    stack: &Stack,
+    message: String,
+) -> Problem {
+    let addresses: Vec<String> = by_kind
+        .get(&kind)
+        .map(|list| {
+            list.iter()
+                .map(|(i, _)| format!("`{}`", stack.resources[*i].address))
+                .collect()
+        })
+        .unwrap_or_default();
+    let shown = match addresses.len() {
+        0 => String::new(),
+        1..=3 => format!(" (for {})", addresses.join(", ")),
+        n => format!(" (for {} and {} more)", addresses[..3].join(", "), n - 3),
+    };
     Problem {
         resource: None,
         kind,
-        message: format!("reading {}s failed: {message}", kind.title()),
+        message: format!("reading {}s failed{shown}: {message}", kind.title()),
         help: Some("check the AWS credentials' permissions and the endpoint".into()),
+    }
+}
+
+/// The same failure met twice (listing, then reading) is reported once.
+fn push_once(problems: &mut Vec<Problem>, problem: Problem) {
+    if !problems.iter().any(|p| p.message == problem.message) {
+        problems.push(problem);
     }
 }

@@ -82,6 +82,23 @@ impl Live {
     }
 }
 
+/// An idempotency token for creating `address` in this run (Secrets Manager's
+/// `ClientRequestToken`, ECS's `clientToken`): the same within one run, so that a create tried
+/// again after its answer was lost is recognised by AWS as the same request; different in the
+/// next run, so that a resource deleted since is created anew. 32 hex digits.
+pub fn client_token(address: &str) -> String {
+    use sha2::{Digest, Sha256};
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        format!("{}-{}", now.as_nanos(), std::process::id())
+    });
+    let digest = Sha256::digest(format!("{run}|{address}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Follows a pagination token: `true` (and `token` set) while there is a next page. A token
 /// that does not change ends the loop, so a server that ignores it cannot loop us forever.
 pub fn next_page(token: &mut Option<String>, next: Option<&str>) -> bool {
@@ -342,4 +359,18 @@ pub fn tag_changes(
         .map(|(k, _)| k.clone())
         .collect();
     (set, remove)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_tokens_repeat_within_a_run_and_differ_per_resource() {
+        let token = client_token("service.api");
+        assert_eq!(token, client_token("service.api"));
+        assert_ne!(token, client_token("service.web"));
+        assert_eq!(token.len(), 32);
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+    }
 }

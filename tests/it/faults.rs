@@ -384,9 +384,15 @@ fn access_denied_names_the_resource_the_operation_and_the_permission() {
     });
     let plan = w.infra(&["plan", &stack], &env);
     expect(&plan, 1);
-    let all = format!("{}{}", plan.stdout, plan.stderr);
+    // Diagnostics wrap at 100 columns: compare with the wrapping undone.
+    let all = format!("{}{}", plan.stdout, plan.stderr)
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     for part in [
-        "alarm",
+        "reading CloudWatch alarms failed (for `alarm.api-errors`)",
+        "error: 1 problem found",
         "DescribeAlarms failed: AccessDenied",
         "IAM permission `cloudwatch:DescribeAlarms`",
     ] {

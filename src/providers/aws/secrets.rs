@@ -12,8 +12,8 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 use super::error::aws;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    BoxFuture, Desired, Live, ProviderError, ResourceKind, next_page, owner_from_tags, tag_changes,
-    tags_value,
+    BoxFuture, Desired, Live, ProviderError, ResourceKind, client_token, next_page,
+    owner_from_tags, tag_changes, tags_value,
 };
 
 /// ListSecrets accepts at most 10 values per filter.
@@ -359,6 +359,7 @@ impl ResourceKind for Secrets {
             let created = self
                 .client
                 .create_secret()
+                .client_request_token(client_token(&desired.address))
                 .name(desired.str("name").unwrap_or_default())
                 .set_description(desired.str("description").map(str::to_string))
                 .set_kms_key_id(desired.str("kms-key").map(str::to_string))

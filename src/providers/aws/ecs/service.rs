@@ -22,7 +22,9 @@ use super::{
     get_strings, live_tags, s, sort_blocks, sort_strings, strings,
 };
 use crate::model::{Kind, Value};
-use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, tag_changes};
+use crate::providers::{
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, tag_changes,
+};
 
 type Map = BTreeMap<String, Value>;
 
@@ -508,6 +510,7 @@ impl ResourceKind for Services {
             let out = self
                 .client
                 .create_service()
+                .client_token(client_token(&desired.address))
                 .set_cluster(get_str(a, "cluster").map(str::to_string))
                 .set_service_name(get_str(a, "name").map(str::to_string))
                 .set_task_definition(get_str(a, "task-definition").map(str::to_string))
