@@ -17,6 +17,8 @@ struct Engine {
     providers: Providers,
     logs: FakeKind,
     alarms: FakeKind,
+    /// `--adopt` addresses.
+    adopt: Vec<String>,
 }
 
 fn engine(name: &str, text: &str) -> Engine {
@@ -40,6 +42,7 @@ fn engine(name: &str, text: &str) -> Engine {
         providers,
         logs,
         alarms,
+        adopt: Vec::new(),
     }
 }
 
@@ -59,7 +62,10 @@ impl Engine {
             &self.graph,
             &refreshed,
             &self.providers,
-            &DiffOptions::default(),
+            &DiffOptions {
+                adopt: self.adopt.iter().cloned().collect(),
+                ..DiffOptions::default()
+            },
         )
         .unwrap_or_else(|d| panic!("the plan is made: {d:?}"));
         (plan, refreshed)
@@ -173,8 +179,8 @@ fn a_failure_skips_dependents_and_independent_work_finishes() {
 }
 
 #[test]
-fn only_owned_resources_are_deleted_and_unowned_ones_are_adopted() {
-    let e = engine("owners", STACK);
+fn only_owned_resources_are_deleted_and_unowned_ones_are_adopted_when_asked() {
+    let mut e = engine("owners", STACK);
     let tags = |pairs: &[(&str, &str)]| {
         Value::Map(
             pairs
@@ -202,6 +208,20 @@ fn only_owned_resources_are_deleted_and_unowned_ones_are_adopted() {
         tags(&[("infra:stack", "other"), ("infra:address", "log-group.x")]),
     ));
     e.logs.insert(group("/b", tags(&[("team", "web")])));
+    // Unasked, the unowned `/b` is a plan error, not an adoption.
+    let refreshed = block_on(refresh(&e.stack, &e.providers));
+    let refused = diff(
+        &e.stack,
+        &e.graph,
+        &refreshed,
+        &e.providers,
+        &DiffOptions::default(),
+    )
+    .err()
+    .unwrap_or_default();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].code, "infra::unowned");
+    e.adopt.push("log-group.b".into());
     let (plan, _) = e.plan();
     let mut got = actions(&plan);
     got.sort();
