@@ -226,12 +226,7 @@ fn killed_applies_converge_on_the_next_run() {
         w.reset(&moto);
         r.prepare(&w);
         let at = 1 + (unit(seed, "kill", i) * (whole - 1) as f64) as u64;
-        let child = w
-            .command(&["apply", &r.path(), "--auto-approve"], &env())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("infra starts");
+        let child = start_apply(&w, r);
         proxy.kill_after(at, child.id());
         let out = child.wait_with_output().expect("the apply ends");
         if proxy.killed() {
@@ -291,6 +286,15 @@ fn killed_applies_converge_on_the_next_run() {
     );
 }
 
+/// `infra apply` of the reference stack, started for a test to signal.
+fn start_apply(w: &World, r: &Reference) -> std::process::Child {
+    w.command(&["apply", &r.path(), "--auto-approve"], &env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("infra starts")
+}
+
 fn expect_success(out: &std::process::Output) {
     assert_eq!(
         out.status.code(),
@@ -310,12 +314,7 @@ fn sigterm_finishes_the_calls_in_flight_and_the_next_apply_converges() {
         latency: std::time::Duration::from_millis(150),
         ..Faults::default()
     });
-    let child = w
-        .command(&["apply", &r.path(), "--auto-approve"], &env())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("infra starts");
+    let child = start_apply(&w, r);
     // Into the apply proper: past the lock and the refresh, some creates sent.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while proxy
