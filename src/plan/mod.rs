@@ -5,6 +5,8 @@ mod diff;
 pub mod drift;
 pub mod json;
 pub mod markdown;
+#[cfg(test)]
+mod properties;
 pub mod render;
 pub mod saved;
 pub mod select;

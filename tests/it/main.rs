@@ -7,6 +7,7 @@ mod graph;
 mod harness;
 mod invalid;
 mod inventory;
+mod limits;
 mod live;
 mod live_ecs;
 mod live_elbv2;

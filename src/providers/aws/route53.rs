@@ -480,7 +480,12 @@ impl ResourceKind for Records {
             }
             values.sort_by_key(|v| v.to_string());
         }
-        if attrs.contains_key("values") && !attrs.contains_key("ttl") {
+        // An empty list of values counts as none, as it does in the diff.
+        let has_values = attrs
+            .get("values")
+            .and_then(Value::as_list)
+            .is_some_and(|v| !v.is_empty());
+        if has_values && !attrs.contains_key("ttl") {
             attrs.insert("ttl".into(), Value::Int(DEFAULT_TTL));
         }
         if let Some(Value::Map(alias)) = attrs.get_mut("alias") {
