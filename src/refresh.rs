@@ -48,6 +48,24 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
     // are answered runs at once (subnets wait for their VPC). One that depends on a failed
     // look-up is not tried: its own error would only repeat the first one.
     let mut known = Known::new(stack);
+    // Meanwhile, providers start what does not need the look-ups' answers (the pages of
+    // owned resources from the tagging index): the plan's round trips overlap.
+    let kinds: Vec<_> = providers.kinds().cloned().collect();
+    let warm_up = join_all(kinds.iter().map(|p| p.prefetch(&stack.name)));
+    let lookups = lookup_rounds(stack, providers, &mut known, &mut out);
+    futures::join!(lookups, warm_up);
+    managed_rounds(stack, providers, &mut known, &mut out).await;
+    out
+}
+
+/// Look-ups, in rounds as their references to other look-ups are answered.
+async fn lookup_rounds(
+    stack: &Stack,
+    providers: &Providers,
+    known: &mut Known<'_>,
+    out: &mut Refreshed,
+) {
+    let n = stack.resources.len();
     let mut pending: Vec<usize> = (0..n)
         .filter(|i| stack.resources[*i].kind().is_lookup())
         .collect();
@@ -114,40 +132,45 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
         }
         pending = waiting;
     }
+}
 
+/// Resources of the managed kinds: what each kind owns, then the rest by key.
+async fn managed_rounds(
+    stack: &Stack,
+    providers: &Providers,
+    known: &mut Known<'_>,
+    out: &mut Refreshed,
+) {
+    let n = stack.resources.len();
     // Every kind lists what the stack owns, all kinds at once.
     let managed: Vec<usize> = (0..n)
         .filter(|i| !stack.resources[*i].kind().is_lookup())
         .collect();
-    let mut by_kind: BTreeMap<Kind, Vec<(usize, Desired)>> = BTreeMap::new();
+    // The resources of each kind, and their desired attributes (moved into the listing that
+    // needs them, never copied: a large stack's attributes are its largest part).
+    let mut by_kind: BTreeMap<Kind, Vec<usize>> = BTreeMap::new();
+    let mut wanted: BTreeMap<Kind, Vec<Desired>> = BTreeMap::new();
     for &i in &managed {
-        by_kind
-            .entry(stack.resources[i].kind())
-            .or_default()
-            .push((i, known.desired(i)));
-    }
-    for (kind, rest) in &by_kind {
-        for (i, desired) in rest {
-            let problem = match providers.get(*kind) {
-                None => Some(format!("{} resources are not supported yet", kind.title())),
-                // Local checks (the environment variable a secret's value comes from).
-                Some(provider) => provider.check(desired).err(),
-            };
-            if let Some(message) = problem {
-                out.problems.push(Problem {
-                    resource: Some(*i),
-                    kind: *kind,
-                    message,
-                    help: None,
-                });
-            }
+        let kind = stack.resources[i].kind();
+        let desired = known.desired(i);
+        let problem = match providers.get(kind) {
+            None => Some(format!("{} resources are not supported yet", kind.title())),
+            // Local checks (the environment variable a secret's value comes from).
+            Some(provider) => provider.check(&desired).err(),
+        };
+        if let Some(message) = problem {
+            out.problems.push(Problem {
+                resource: Some(i),
+                kind,
+                message,
+                help: None,
+            });
         }
+        by_kind.entry(kind).or_default().push(i);
+        wanted.entry(kind).or_default().push(desired);
     }
     let listings = providers.kinds().map(|provider| {
-        let desired: Vec<Desired> = by_kind
-            .get(&provider.kind())
-            .map(|v| v.iter().map(|(_, d)| d.clone()).collect())
-            .unwrap_or_default();
+        let desired: Vec<Desired> = wanted.remove(&provider.kind()).unwrap_or_default();
         let provider = provider.clone();
         async move {
             let owned = provider.list_owned(&stack.name, &desired).await;
@@ -177,7 +200,7 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
         .collect();
     let mut seen: BTreeMap<(Kind, String), usize> = BTreeMap::new();
     loop {
-        let mut reads: BTreeMap<Kind, Vec<(usize, Desired)>> = BTreeMap::new();
+        let mut reads: BTreeMap<Kind, (Vec<usize>, Vec<Desired>)> = BTreeMap::new();
         let mut progressed = false;
         let mut still = Vec::new();
         for i in unresolved {
@@ -217,22 +240,25 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
                     known.set(i, live.computed.clone());
                     out.live[i] = Some(live);
                 }
-                None => reads.entry(kind).or_default().push((i, desired)),
+                None => {
+                    let (indices, attrs) = reads.entry(kind).or_default();
+                    indices.push(i);
+                    attrs.push(desired);
+                }
             }
         }
         unresolved = still;
-        let batches = reads.into_iter().filter_map(|(kind, wanted)| {
+        let batches = reads.into_iter().filter_map(|(kind, (indices, desired))| {
             let provider = providers.get(kind)?.clone();
             Some(async move {
-                let desired: Vec<Desired> = wanted.iter().map(|(_, d)| d.clone()).collect();
                 let result = provider.read(&desired).await;
-                (kind, wanted, result)
+                (kind, indices, result)
             })
         });
-        for (kind, wanted, result) in join_all(batches).await {
+        for (kind, indices, result) in join_all(batches).await {
             match result {
                 Ok(found) => {
-                    for ((i, _), live) in wanted.iter().zip(found) {
+                    for (i, live) in indices.iter().zip(found) {
                         if let Some(live) = live {
                             known.set(*i, live.computed.clone());
                             out.live[*i] = Some(live);
@@ -253,13 +279,12 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
         out.orphans
             .extend(list.into_iter().flatten().map(|l| (kind, l)));
     }
-    out
 }
 
 /// A failed listing or read of a whole kind, naming the stack's resources it leaves unknown.
 fn kind_problem(
     kind: Kind,
-    by_kind: &BTreeMap<Kind, Vec<(usize, Desired)>>,
+    by_kind: &BTreeMap<Kind, Vec<usize>>,
     stack: &Stack,
     message: String,
 ) -> Problem {
@@ -267,7 +292,7 @@ fn kind_problem(
         .get(&kind)
         .map(|list| {
             list.iter()
-                .map(|(i, _)| format!("`{}`", stack.resources[*i].address))
+                .map(|i| format!("`{}`", stack.resources[*i].address))
                 .collect()
         })
         .unwrap_or_default();

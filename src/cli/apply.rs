@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
-use crate::plan::render::{Style, text};
+use crate::plan::render::{Style, write_text};
 use crate::plan::saved;
 use crate::plan::{Action, Plan};
 use crate::ui::Ui;
@@ -127,12 +127,13 @@ pub async fn converge(
     confirm: Confirm,
     stop: &Arc<AtomicBool>,
 ) -> ExitCode {
-    ui.out(&text(
+    write_text(
         plan,
         Style {
             color: ui.out_color(),
         },
-    ));
+        &mut |piece| ui.out(piece),
+    );
     if !plan.has_changes() {
         return ExitCode::SUCCESS;
     }

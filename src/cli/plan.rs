@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::session::{AwsArgs, PlanArgs, Session, runtime};
 use crate::plan::json::json;
 use crate::plan::markdown::{DEFAULT_LIMIT, markdown};
-use crate::plan::render::{Style, text};
+use crate::plan::render::{Style, write_text};
 use crate::plan::saved::{self, Options};
 use crate::ui::Ui;
 
@@ -83,16 +83,17 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 out.display()
             ));
         }
-        ui.out(&match args.format {
-            Format::Text => text(
+        match args.format {
+            Format::Text => write_text(
                 &plan,
                 Style {
                     color: ui.out_color(),
                 },
+                &mut |piece| ui.out(piece),
             ),
-            Format::Markdown => markdown(&plan, DEFAULT_LIMIT),
-            Format::Json => json(&plan),
-        });
+            Format::Markdown => ui.out(&markdown(&plan, DEFAULT_LIMIT)),
+            Format::Json => ui.out(&json(&plan)),
+        }
         if args.detailed_exitcode && plan.has_changes() {
             ExitCode::from(2)
         } else {

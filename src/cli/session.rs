@@ -24,6 +24,10 @@ pub struct AwsArgs {
     /// Print the AWS calls made, per operation, when done (on stderr).
     #[arg(long)]
     pub stats: bool,
+    /// Requests per second per AWS service, at most; infra slows down below it by itself when
+    /// AWS throttles.
+    #[arg(long, value_name = "PER_SECOND", env = "INFRA_MAX_RATE", default_value_t = crate::providers::aws::rate::DEFAULT_MAX_RATE)]
+    pub max_rate: f64,
 }
 
 /// Choices about what the plan may do.
@@ -63,8 +67,9 @@ pub struct RunArgs {
     /// Go ahead without asking (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,
-    /// At most this many changes in flight at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// At most this many changes in flight at once (the per-service rate limit, --max-rate,
+    /// keeps AWS from being flooded).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
     /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
@@ -105,7 +110,8 @@ pub struct Session {
     pub providers: Providers,
     pub refreshed: Refreshed,
     pub calls: CallCounter,
-    clients: Clients,
+    /// `None` when planning against the in-memory fake (`INFRA_FAKE_AWS=1`, benchmarks only).
+    clients: Option<Clients>,
     /// The apply lock this session holds: table, key, our id.
     held: Option<(LockTable, String, String)>,
 }
@@ -147,6 +153,7 @@ impl Session {
         let connection = Connection {
             region: stack.region.clone(),
             endpoint_url: aws.endpoint_url.clone(),
+            max_rate: aws.max_rate,
             stack: stack.name.clone(),
             base_dir: stack_args
                 .stack
@@ -155,6 +162,20 @@ impl Session {
                 .unwrap_or_default(),
         };
         let calls = CallCounter::default();
+        // Benchmarks measure the engine without AWS: a plan against empty in-memory providers.
+        if lock.is_none() && std::env::var("INFRA_FAKE_AWS").is_ok_and(|v| v == "1") {
+            let providers = crate::providers::fake::in_memory();
+            let refreshed = crate::refresh::refresh(&stack, &providers).await;
+            return Ok(Session {
+                stack,
+                graph,
+                providers,
+                refreshed,
+                calls,
+                clients: None,
+                held: None,
+            });
+        }
         let clients = match crate::providers::aws::connect(&connection, &calls).await {
             Ok(c) => c,
             Err(e) => {
@@ -215,7 +236,7 @@ impl Session {
             providers,
             refreshed,
             calls,
-            clients,
+            clients: Some(clients),
             held,
         })
     }
@@ -243,14 +264,16 @@ impl Session {
 
     /// The AWS account the credentials belong to; on failure prints why.
     pub async fn account(&self, ui: &Ui) -> Result<String, ExitCode> {
-        crate::providers::aws::account(&self.clients)
-            .await
-            .map_err(|e| {
-                ui.err(&format!(
-                    "error: cannot tell which AWS account this is: {e}\n"
-                ));
-                ExitCode::from(1)
-            })
+        let Some(clients) = &self.clients else {
+            ui.err("error: there is no AWS account behind the in-memory fake\n");
+            return Err(ExitCode::from(1));
+        };
+        crate::providers::aws::account(clients).await.map_err(|e| {
+            ui.err(&format!(
+                "error: cannot tell which AWS account this is: {e}\n"
+            ));
+            ExitCode::from(1)
+        })
     }
 
     /// Diffs; on failure prints every diagnostic.

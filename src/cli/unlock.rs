@@ -31,6 +31,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         let connection = Connection {
             region: stack.region.clone(),
             endpoint_url: args.endpoint_url.clone(),
+            max_rate: crate::providers::aws::rate::DEFAULT_MAX_RATE,
             stack: stack.name.clone(),
             base_dir: Default::default(),
         };

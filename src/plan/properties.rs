@@ -125,6 +125,7 @@ fn providers() -> Providers {
     let connection = crate::providers::aws::Connection {
         region: "us-east-1".into(),
         endpoint_url: None,
+        max_rate: 10.0,
         stack: "props".into(),
         base_dir: std::path::PathBuf::new(),
     };

@@ -43,30 +43,37 @@ impl Style {
 /// The plan as text: changed resources, then the summary line.
 pub fn text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
+    write_text(plan, style, &mut |piece| out.push_str(piece));
+    out
+}
+
+/// The plan as text, handed to `write` a resource at a time: a plan of thousands of
+/// resources is never held as one string.
+pub fn write_text(plan: &Plan, style: Style, write: &mut dyn FnMut(&str)) {
     let summary = plan.summary();
     if summary.changes() == 0 {
-        let _ = writeln!(
-            out,
-            "No changes: live AWS matches stack `{}` in {} ({} resource{}).",
+        write(&format!(
+            "No changes: live AWS matches stack `{}` in {} ({} resource{}).\n",
             plan.stack,
             plan.region,
             summary.unchanged,
             if summary.unchanged == 1 { "" } else { "s" }
-        );
-        return out;
+        ));
+        return;
     }
-    let _ = writeln!(
-        out,
-        "infra will make these changes to stack `{}` in {}:\n",
+    write(&format!(
+        "infra will make these changes to stack `{}` in {}:\n\n",
         plan.stack, plan.region
-    );
+    ));
+    let mut out = String::new();
     for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        out.clear();
         resource(&mut out, change, style);
         out.push('\n');
+        write(&out);
     }
-    out.push_str(&summary_line(&summary));
-    out.push('\n');
-    out
+    write(&summary_line(&summary));
+    write("\n");
 }
 
 /// `Plan: 2 to add, 1 to change, 0 to replace, 1 to destroy, 0 to adopt.`

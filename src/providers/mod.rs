@@ -192,6 +192,13 @@ pub trait ResourceKind: Send + Sync {
         desired: &'a [Desired],
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>>;
 
+    /// Starts what `list_owned` will need and can be had before the look-ups are answered
+    /// (the owned pages of the tagging index), so that it overlaps with them. Failures are
+    /// left for `list_owned` to meet and report.
+    fn prefetch<'a>(&'a self, _stack: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
     /// Reads resources by their natural keys, batched; one answer per desired resource.
     fn read<'a>(
         &'a self,

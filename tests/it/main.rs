@@ -19,4 +19,5 @@ mod plan_json;
 mod proxy;
 mod reference;
 mod saved;
+mod scale;
 mod select;

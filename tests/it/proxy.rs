@@ -91,6 +91,9 @@ struct State {
     kill: Option<(u64, u32)>,
     forwarded: u64,
     killed: bool,
+    /// When each request arrived, since the tallies were last reset, and its operation.
+    timeline: Vec<(Duration, String)>,
+    since: Option<Instant>,
 }
 
 /// A running proxy; it lives as long as the test binary.
@@ -153,7 +156,17 @@ impl Proxy {
     }
 
     pub fn reset_tallies(&self) {
-        self.state().tallies.clear();
+        let mut state = self.state();
+        state.tallies.clear();
+        state.timeline.clear();
+        state.since = Some(Instant::now());
+    }
+
+    /// When each request arrived since the tallies were reset, and its `service.Operation`
+    /// (the scale benchmark shows which reads wait on which).
+    #[allow(dead_code)]
+    pub fn timeline(&self) -> Vec<(Duration, String)> {
+        self.state().timeline.clone()
     }
 
     /// SIGKILLs `pid` once `after` more requests have reached moto (before their answers go
@@ -249,6 +262,8 @@ impl Proxy {
         } else {
             None
         };
+        let at = state.since.get_or_insert_with(Instant::now).elapsed();
+        state.timeline.push((at, name.clone()));
         let tally = state.tallies.entry(name).or_default();
         tally.calls += 1;
         match fault {

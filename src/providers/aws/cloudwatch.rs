@@ -35,28 +35,37 @@ impl Alarms {
     }
 
     async fn describe(&self, names: &[String]) -> Result<Vec<MetricAlarm>, ProviderError> {
+        // One chain of pages per chunk of names, all chunks at once.
+        let chunks = futures::future::try_join_all(
+            names
+                .chunks(NAMES_PER_DESCRIBE)
+                .map(|chunk| self.describe_chunk(chunk)),
+        )
+        .await?;
+        Ok(chunks.into_iter().flatten().collect())
+    }
+
+    async fn describe_chunk(&self, chunk: &[String]) -> Result<Vec<MetricAlarm>, ProviderError> {
         let mut out = Vec::new();
-        for chunk in names.chunks(NAMES_PER_DESCRIBE) {
-            let mut token: Option<String> = None;
-            loop {
-                let page = self
-                    .client
-                    .describe_alarms()
-                    .set_alarm_names(Some(chunk.to_vec()))
-                    .max_records(100)
-                    .set_next_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(aws("DescribeAlarms"))?;
-                out.extend(
-                    page.metric_alarms()
-                        .iter()
-                        .filter(|a| a.alarm_name().is_some_and(|n| chunk.iter().any(|c| c == n)))
-                        .cloned(),
-                );
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .max_records(100)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(aws("DescribeAlarms"))?;
+            out.extend(
+                page.metric_alarms()
+                    .iter()
+                    .filter(|a| a.alarm_name().is_some_and(|n| chunk.iter().any(|c| c == n)))
+                    .cloned(),
+            );
+            if !next_page(&mut token, page.next_token()) {
+                break;
             }
         }
         Ok(out)
@@ -288,6 +297,10 @@ impl ResourceKind for Alarms {
         Kind::Alarm
     }
 
+    fn prefetch<'a>(&'a self, _stack: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(self.owned.warm_up("cloudwatch"))
+    }
+
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
         if let Some(Value::Int(i)) = attrs.get("threshold") {
             let f = *i as f64;
@@ -342,21 +355,21 @@ impl ResourceKind for Alarms {
                 .filter_map(|d| d.str("name").map(str::to_string))
                 .collect();
             let alarms = self.describe(&names).await?;
-            let mut out = Vec::new();
-            for d in desired {
+            // Each found alarm's tags, all at once.
+            futures::future::try_join_all(desired.iter().map(|d| {
                 let found = alarms.iter().find(|a| a.alarm_name() == d.str("name"));
-                out.push(match found {
-                    Some(alarm) => {
-                        let tags = match alarm.alarm_arn() {
-                            Some(arn) => self.tags_of(arn).await?,
-                            None => BTreeMap::new(),
-                        };
-                        Some(live_alarm(alarm, &tags))
-                    }
-                    None => None,
-                });
-            }
-            Ok(out)
+                async move {
+                    let Some(alarm) = found else {
+                        return Ok(None);
+                    };
+                    let tags = match alarm.alarm_arn() {
+                        Some(arn) => self.tags_of(arn).await?,
+                        None => BTreeMap::new(),
+                    };
+                    Ok(Some(live_alarm(alarm, &tags)))
+                }
+            }))
+            .await
         })
     }
 

@@ -162,6 +162,10 @@ impl ResourceKind for LogGroups {
         Kind::LogGroup
     }
 
+    fn prefetch<'a>(&'a self, _stack: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(self.owned.warm_up("logs"))
+    }
+
     fn list_owned<'a>(
         &'a self,
         _stack: &'a str,
@@ -192,21 +196,21 @@ impl ResourceKind for LogGroups {
                 .filter_map(|d| d.str("name").map(str::to_string))
                 .collect();
             let groups = self.describe(&names).await?;
-            let mut out = Vec::new();
-            for d in desired {
+            // Each found group's tags, all at once.
+            futures::future::try_join_all(desired.iter().map(|d| {
                 let found = groups.iter().find(|g| g.log_group_name() == d.str("name"));
-                out.push(match found {
-                    Some(group) => {
-                        let tags = match tagging_arn(group) {
-                            Some(arn) => self.tags_of(&arn).await?,
-                            None => BTreeMap::new(),
-                        };
-                        Some(live_group(group, &tags))
-                    }
-                    None => None,
-                });
-            }
-            Ok(out)
+                async move {
+                    let Some(group) = found else {
+                        return Ok(None);
+                    };
+                    let tags = match tagging_arn(group) {
+                        Some(arn) => self.tags_of(&arn).await?,
+                        None => BTreeMap::new(),
+                    };
+                    Ok(Some(live_group(group, &tags)))
+                }
+            }))
+            .await
         })
     }
 

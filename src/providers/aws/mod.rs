@@ -15,6 +15,7 @@ pub mod lock_table;
 mod logs;
 mod lost_response;
 mod network;
+pub mod rate;
 mod route53;
 mod secrets;
 mod tagging;
@@ -44,6 +45,9 @@ pub struct Connection {
     pub stack: String,
     /// Where relative `from-file` paths start (the stack file's folder).
     pub base_dir: PathBuf,
+    /// Requests per second per AWS service, at most (`--max-rate`); the client-side limiter
+    /// adapts below it when AWS throttles.
+    pub max_rate: f64,
 }
 
 /// Why no client could be made.
@@ -79,7 +83,8 @@ pub async fn connect(
     connection: &Connection,
     calls: &CallCounter,
 ) -> Result<Clients, ConnectError> {
-    let retry = RetryConfig::adaptive()
+    // Standard retries: the rate limiter below does the adapting to throttling.
+    let retry = RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(5));
@@ -89,6 +94,11 @@ pub async fn connect(
         .operation_timeout(Duration::from_secs(120))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        // A request waiting for its rate-limit token is not a stalled stream; the timeouts
+        // above catch connections that hang.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        )
         .region(Region::new(connection.region.clone()))
         .retry_config(retry)
         .timeout_config(timeouts);
@@ -109,29 +119,44 @@ pub async fn connect(
         }
     }
     let counting = calls.interceptor();
-    // Every client counts its calls and never blindly repeats a create whose answer was lost.
+    let limits = rate::RateLimits::new(connection.max_rate);
+    // The SDK's default HTTPS client (rustls with aws-lc), unless the configuration set one.
+    let http = config.http_client().unwrap_or_else(|| {
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https()
+    });
+    // Every client counts its calls, never blindly repeats a create whose answer was lost, and
+    // waits for its service's rate-limit token before each request.
     macro_rules! client {
-        ($sdk:ident) => {
+        ($sdk:ident, $service:literal) => {{
             $sdk::Client::from_conf(
                 $sdk::config::Builder::from(&config)
                     .interceptor(counting.clone())
                     .interceptor(lost_response::NoBlindRetry)
+                    .http_client(rate::RateLimitedClient::new(
+                        http.clone(),
+                        limits.clone(),
+                        $service,
+                    ))
                     .build(),
             )
-        };
+        }};
     }
     Ok(Clients {
-        acm: client!(aws_sdk_acm),
-        dynamodb: client!(aws_sdk_dynamodb),
-        ec2: client!(aws_sdk_ec2),
-        ecs: client!(aws_sdk_ecs),
-        elbv2: client!(aws_sdk_elasticloadbalancingv2),
-        sts: client!(aws_sdk_sts),
-        secrets: client!(aws_sdk_secretsmanager),
-        cloudwatch: client!(aws_sdk_cloudwatch),
-        logs: client!(aws_sdk_cloudwatchlogs),
-        route53: client!(aws_sdk_route53),
-        tagging: client!(aws_sdk_resourcegroupstagging),
+        acm: client!(aws_sdk_acm, "acm"),
+        dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
+        ec2: client!(aws_sdk_ec2, "ec2"),
+        ecs: client!(aws_sdk_ecs, "ecs"),
+        elbv2: client!(aws_sdk_elasticloadbalancingv2, "elasticloadbalancing"),
+        sts: client!(aws_sdk_sts, "sts"),
+        secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
+        cloudwatch: client!(aws_sdk_cloudwatch, "monitoring"),
+        logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+        route53: client!(aws_sdk_route53, "route53"),
+        tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
     })
 }
 

@@ -2,10 +2,12 @@
 //!
 //! CloudWatch and CloudWatch Logs cannot list resources by tag and do not return tags from
 //! their describe calls, so reading ownership one alarm at a time would cost a call per
-//! resource. One paged `GetResources` (100 per page) filtered on `infra:stack` answers for
-//! every kind at once; providers share the answer through this index, fetched once per run.
+//! resource. A paged `GetResources` (100 per page) filtered on `infra:stack` answers instead,
+//! once per run and service: each service's pages are a chain of their own, so the kinds
+//! read their ownership at the same time and none waits for another's pages.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use tokio::sync::OnceCell;
@@ -39,7 +41,8 @@ impl Tagged {
 pub struct OwnedIndex {
     client: aws_sdk_resourcegroupstagging::Client,
     stack: String,
-    resources: OnceCell<Vec<Tagged>>,
+    /// By resource type (`cloudwatch:alarm`), each fetched once.
+    by_type: Mutex<BTreeMap<String, Arc<OnceCell<Vec<Tagged>>>>>,
 }
 
 impl OwnedIndex {
@@ -47,7 +50,7 @@ impl OwnedIndex {
         OwnedIndex {
             client,
             stack,
-            resources: OnceCell::new(),
+            by_type: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -58,7 +61,14 @@ impl OwnedIndex {
         service: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Tagged)>, ProviderError> {
-        let all = self.resources.get_or_try_init(|| self.fetch()).await?;
+        // By service, not resource type: the type strings differ between AWS (`logs:log-group`)
+        // and emulators (`logs:loggroup`); the prefix is matched below either way.
+        let kind = service.to_string();
+        let cell = match self.by_type.lock() {
+            Ok(mut cells) => cells.entry(kind.clone()).or_default().clone(),
+            Err(_) => Arc::new(OnceCell::new()),
+        };
+        let all = cell.get_or_try_init(|| self.fetch(&kind)).await?;
         Ok(all
             .iter()
             .filter_map(|t| {
@@ -69,7 +79,13 @@ impl OwnedIndex {
             .collect())
     }
 
-    async fn fetch(&self) -> Result<Vec<Tagged>, ProviderError> {
+    /// Fetches a service's owned resources ahead of their first use; a failure is left for
+    /// that use to meet and report.
+    pub async fn warm_up(&self, service: &str) {
+        let _ = self.of(service, "").await;
+    }
+
+    async fn fetch(&self, resource_type: &str) -> Result<Vec<Tagged>, ProviderError> {
         let filter = TagFilter::builder()
             .key(STACK_TAG)
             .values(self.stack.clone())
@@ -81,7 +97,11 @@ impl OwnedIndex {
                 .client
                 .get_resources()
                 .tag_filters(filter.clone())
+                .resource_type_filters(resource_type)
                 .resources_per_page(100)
+                // The most tags a page may hold, so that pages are cut at 100 resources and not
+                // at the default 100 tags (25 resources of four tags each).
+                .tags_per_page(500)
                 .set_pagination_token(token.clone())
                 .send()
                 .await

@@ -114,6 +114,10 @@ impl ResourceKind for Clusters {
         Kind::Cluster
     }
 
+    fn prefetch<'a>(&'a self, _stack: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(self.owned.warm_up("ecs"))
+    }
+
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
         normalize(attrs);
     }

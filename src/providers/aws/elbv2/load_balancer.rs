@@ -264,6 +264,10 @@ impl ResourceKind for LoadBalancers {
         Kind::LoadBalancer
     }
 
+    fn prefetch<'a>(&'a self, _stack: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(self.elb.owned.warm_up("elasticloadbalancing"))
+    }
+
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
         sort_set(attrs, "subnets");
         sort_set(attrs, "security-groups");

@@ -147,15 +147,18 @@ impl Elb {
             .into_iter()
             .cloned()
             .collect();
+        let pages =
+            futures::future::try_join_all(unique.chunks(PER_CALL).map(|chunk| async move {
+                self.client
+                    .describe_tags()
+                    .set_resource_arns(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(aws("DescribeTags"))
+            }))
+            .await?;
         let mut out = HashMap::new();
-        for chunk in unique.chunks(PER_CALL) {
-            let page = self
-                .client
-                .describe_tags()
-                .set_resource_arns(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(aws("DescribeTags"))?;
+        for page in pages {
             for description in page.tag_descriptions() {
                 let Some(arn) = description.resource_arn() else {
                     continue;

@@ -118,17 +118,25 @@ impl TargetGroups {
     /// Describes target groups by name or ARN, 20 per call. AWS fails the whole call when one
     /// of several is missing; then every target group is listed (400 per page) instead.
     async fn describe(&self, keys: &[String], by: By) -> Result<Vec<TargetGroup>, ProviderError> {
-        let mut out = Vec::new();
-        for chunk in keys.chunks(PER_CALL) {
+        // The chunks go out at once: a plan's round trips do not grow with its size.
+        let pages = futures::future::join_all(keys.chunks(PER_CALL).map(|chunk| async move {
             let request = self.elb.client.describe_target_groups();
             let request = match by {
                 By::Name => request.set_names(Some(chunk.to_vec())),
                 By::Arn => request.set_target_group_arns(Some(chunk.to_vec())),
             };
-            match request.send().await.map_err(aws("DescribeTargetGroups")) {
+            (
+                chunk.len(),
+                request.send().await.map_err(aws("DescribeTargetGroups")),
+            )
+        }))
+        .await;
+        let mut out = Vec::new();
+        for (size, page) in pages {
+            match page {
                 Ok(page) => out.extend(page.target_groups().iter().cloned()),
                 Err(e) if e.code() == Some("TargetGroupNotFound") => {
-                    if chunk.len() > 1 {
+                    if size > 1 {
                         return self.all_of(keys, by).await;
                     }
                 }
