@@ -3,8 +3,9 @@
 //! CloudWatch and CloudWatch Logs cannot list resources by tag and do not return tags from
 //! their describe calls, so reading ownership one alarm at a time would cost a call per
 //! resource. A paged `GetResources` (100 per page) filtered on `infra:stack` answers instead,
-//! once per run and service: each service's pages are a chain of their own, so the kinds
-//! read their ownership at the same time and none waits for another's pages.
+//! once per run: one page for all services when the stack owns fewer than a page of
+//! resources; otherwise one chain of pages per service, so that the kinds read their
+//! ownership at the same time and none waits for another's pages.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use aws_sdk_resourcegroupstagging::types::TagFilter;
 use tokio::sync::OnceCell;
 
 use super::error::aws;
-use crate::providers::{ProviderError, STACK_TAG, next_page};
+use crate::providers::{ProviderError, STACK_TAG};
 
 /// An owned resource: its ARN and tags.
 #[derive(Debug, Clone)]
@@ -41,7 +42,9 @@ impl Tagged {
 pub struct OwnedIndex {
     client: aws_sdk_resourcegroupstagging::Client,
     stack: String,
-    /// By resource type (`cloudwatch:alarm`), each fetched once.
+    /// The first page for every service, and whether there are more.
+    first: OnceCell<(Vec<Tagged>, bool)>,
+    /// By service (`cloudwatch`), each fetched once, when the first page was not all.
     by_type: Mutex<BTreeMap<String, Arc<OnceCell<Vec<Tagged>>>>>,
 }
 
@@ -50,6 +53,7 @@ impl OwnedIndex {
         OwnedIndex {
             client,
             stack,
+            first: OnceCell::new(),
             by_type: Mutex::new(BTreeMap::new()),
         }
     }
@@ -63,12 +67,23 @@ impl OwnedIndex {
     ) -> Result<Vec<(String, Tagged)>, ProviderError> {
         // By service, not resource type: the type strings differ between AWS (`logs:log-group`)
         // and emulators (`logs:loggroup`); the prefix is matched below either way.
-        let kind = service.to_string();
-        let cell = match self.by_type.lock() {
-            Ok(mut cells) => cells.entry(kind.clone()).or_default().clone(),
-            Err(_) => Arc::new(OnceCell::new()),
+        let (first, more) = self
+            .first
+            .get_or_try_init(|| async {
+                let (page, next) = self.page(None, None).await?;
+                Ok::<_, ProviderError>((page, next.is_some()))
+            })
+            .await?;
+        let cell;
+        let all = if *more {
+            cell = match self.by_type.lock() {
+                Ok(mut cells) => cells.entry(service.to_string()).or_default().clone(),
+                Err(_) => Arc::new(OnceCell::new()),
+            };
+            cell.get_or_try_init(|| self.fetch(service)).await?
+        } else {
+            first
         };
-        let all = cell.get_or_try_init(|| self.fetch(&kind)).await?;
         Ok(all
             .iter()
             .filter_map(|t| {
@@ -85,48 +100,65 @@ impl OwnedIndex {
         let _ = self.of(service, "").await;
     }
 
-    async fn fetch(&self, resource_type: &str) -> Result<Vec<Tagged>, ProviderError> {
+    /// Every owned resource of one service, page after page.
+    async fn fetch(&self, service: &str) -> Result<Vec<Tagged>, ProviderError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let (page, next) = self.page(Some(service), token.clone()).await?;
+            out.extend(page);
+            match next {
+                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// One page of owned resources (of one service, or of all), and the token of the next.
+    async fn page(
+        &self,
+        service: Option<&str>,
+        token: Option<String>,
+    ) -> Result<(Vec<Tagged>, Option<String>), ProviderError> {
         let filter = TagFilter::builder()
             .key(STACK_TAG)
             .values(self.stack.clone())
             .build();
+        let page = self
+            .client
+            .get_resources()
+            .tag_filters(filter)
+            .set_resource_type_filters(service.map(|s| vec![s.to_string()]))
+            .resources_per_page(100)
+            // The most tags a page may hold, so that pages are cut at 100 resources and not
+            // at the default 100 tags (25 resources of four tags each).
+            .tags_per_page(500)
+            .set_pagination_token(token)
+            .send()
+            .await
+            .map_err(aws("GetResources"))?;
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .get_resources()
-                .tag_filters(filter.clone())
-                .resource_type_filters(resource_type)
-                .resources_per_page(100)
-                // The most tags a page may hold, so that pages are cut at 100 resources and not
-                // at the default 100 tags (25 resources of four tags each).
-                .tags_per_page(500)
-                .set_pagination_token(token.clone())
-                .send()
-                .await
-                .map_err(aws("GetResources"))?;
-            for mapping in page.resource_tag_mapping_list() {
-                let Some(arn) = mapping.resource_arn() else {
-                    continue;
-                };
-                let tags: BTreeMap<String, String> = mapping
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect();
-                // The filter matches on AWS's side; check again on ours.
-                if tags.get(STACK_TAG) == Some(&self.stack) {
-                    out.push(Tagged {
-                        arn: arn.to_string(),
-                        tags,
-                    });
-                }
-            }
-            if !next_page(&mut token, page.pagination_token()) {
-                break;
+        for mapping in page.resource_tag_mapping_list() {
+            let Some(arn) = mapping.resource_arn() else {
+                continue;
+            };
+            let tags: BTreeMap<String, String> = mapping
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            // The filter matches on AWS's side; check again on ours.
+            if tags.get(STACK_TAG) == Some(&self.stack) {
+                out.push(Tagged {
+                    arn: arn.to_string(),
+                    tags,
+                });
             }
         }
-        Ok(out)
+        let next = page
+            .pagination_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        Ok((out, next))
     }
 }
