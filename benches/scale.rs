@@ -211,27 +211,39 @@ fn resources(path: &Path) -> usize {
     plan["summary"]["add"].as_u64().unwrap() as usize
 }
 
-/// CPU seconds and peak RSS (MiB) of one run of infra.
+/// CPU seconds and peak RSS (MiB) of one run of infra, as `/usr/bin/time` reports them (a
+/// child's own `ru_maxrss` would count memory inherited from this process before exec).
 fn measured(args: &[&str], env: &[(&str, &str)]) -> (f64, f64) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
-    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    let report = std::env::temp_dir().join(format!("infra-bench-time-{}", std::process::id()));
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(["-f", "%U %S %M", "-o"])
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_infra"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: wait4 fills the status and rusage we pass for our own child.
-    let usage = unsafe {
-        let mut status = 0;
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::wait4(pid, &mut status, 0, &mut usage);
-        usage
+    let status = cmd.status().expect("/usr/bin/time runs infra");
+    assert!(
+        status.code().is_some_and(|c| c == 0 || c == 2),
+        "infra {args:?}: {status}"
+    );
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    // The last line: before it, time may say the command exited with status 2 (changes).
+    let fields: Vec<f64> = text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let (user, system, kib) = match fields.as_slice() {
+        [user, system, kib, ..] => (*user, *system, *kib),
+        _ => panic!("/usr/bin/time said: {text}"),
     };
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (
-        seconds(usage.ru_utime) + seconds(usage.ru_stime),
-        usage.ru_maxrss as f64 / 1024.0,
-    )
+    (user + system, kib / 1024.0)
 }
 
 struct Row {

@@ -340,8 +340,12 @@ pub async fn execute(
     }
 
     // Clean-ups, once everything that depends on each resource is done.
+    // A resource created from nothing has no history to clean up.
     let finishing = results.iter().filter_map(|(c, (desired, live))| {
         let change = &plan.changes[*c];
+        if change.action == Action::Create {
+            return None;
+        }
         let provider = providers.get(change.kind)?.clone();
         Some(async move { (c, provider.finish(desired, live).await) })
     });

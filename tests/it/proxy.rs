@@ -102,6 +102,33 @@ pub struct Proxy {
     pub url: String,
     upstream: String,
     state: Arc<Mutex<State>>,
+    slots: Arc<Slots>,
+}
+
+/// A counting semaphore over requests in flight to moto.
+struct Slots {
+    free: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 impl Proxy {
@@ -116,6 +143,10 @@ impl Proxy {
                 faults,
                 ..State::default()
             })),
+            slots: Arc::new(Slots {
+                free: Mutex::new(32),
+                freed: std::sync::Condvar::new(),
+            }),
         };
         let serving = proxy.clone();
         std::thread::spawn(move || {
@@ -205,18 +236,15 @@ impl Proxy {
         if let Some(fault) = fault.filter(|f| *f != Fault::DropAfterEffect) {
             return client.write_all(&call.error(fault)).is_ok();
         }
-        let response = match forward(&self.upstream, request) {
+        let forwarded = {
+            // moto is one process: at most this many requests reach it at once.
+            let _slot = self.slots.take();
+            forward(&self.upstream, request)
+        };
+        let response = match forwarded {
             Ok(response) => response,
-            Err(e) => {
-                let body = format!("proxy could not reach moto: {e}");
-                let head = format!(
-                    "HTTP/1.1 502 Bad Gateway\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                );
-                let _ = client.write_all(head.as_bytes());
-                let _ = client.write_all(body.as_bytes());
-                return false;
-            }
+            // An emulator that cannot take the request is a service that is unavailable.
+            Err(_) => return client.write_all(&call.error(Fault::Unavailable)).is_ok(),
         };
         if self.after_effect() || fault == Some(Fault::DropAfterEffect) {
             return false;
