@@ -24,10 +24,20 @@ struct Decoded {
     spans: BTreeMap<&'static str, Span>,
 }
 
+/// Where each attribute of a decoded node was written, by path: `cluster`,
+/// `load-balancer.0.container` (repeated blocks by position), `container.0.secrets.DB_URL`
+/// (map entries by key), `subnets.1` (list items by position). The rules across resources
+/// point their diagnostics here.
+pub type AttrSpans = BTreeMap<String, Span>;
+
 /// Decoding state: the scope values are read in and the diagnostics collected so far.
 pub struct Decoder<'a, 'd> {
     pub scope: Scope<'a>,
     pub diags: &'d mut Diagnostics,
+    /// The spans of what was decoded so far.
+    pub spans: AttrSpans,
+    /// The path of the block being decoded, empty at the top.
+    pub prefix: String,
 }
 
 /// Which parts of a node belong to the block being decoded.
@@ -50,6 +60,29 @@ impl<'n> NodeView<'n> {
 }
 
 impl Decoder<'_, '_> {
+    /// The path of an attribute of the block being decoded.
+    fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
+    }
+
+    /// Records where the value at `path` was written (the first writing wins).
+    fn note(&mut self, path: String, span: Span) {
+        self.spans.entry(path).or_insert(span);
+    }
+
+    /// Runs `f` inside the block at `segment` of the current path.
+    fn nested<T>(&mut self, segment: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let inner = self.path(segment);
+        let outer = std::mem::replace(&mut self.prefix, inner);
+        let out = f(self);
+        self.prefix = outer;
+        out
+    }
+
     pub fn span(&self, span: miette::SourceSpan) -> Span {
         let shifted = miette::SourceSpan::new((span.offset() + self.scope.base).into(), span.len());
         Span::new(self.scope.source, shifted)
@@ -138,7 +171,15 @@ impl Decoder<'_, '_> {
             };
             written.insert(attr.name);
             if let Type::Blocks(inner) = attr.ty {
-                let item = Value::Map(self.block(NodeView::whole(child), inner));
+                let index = match decoded.values.get(attr.name) {
+                    Some(Value::List(items)) => items.len(),
+                    _ => 0,
+                };
+                let segment = format!("{}.{index}", attr.name);
+                let path = self.path(&segment);
+                self.note(path, span);
+                let item =
+                    Value::Map(self.nested(&segment, |d| d.block(NodeView::whole(child), inner)));
                 match decoded.values.get_mut(attr.name) {
                     Some(Value::List(items)) => items.push(item),
                     _ => {
@@ -247,6 +288,8 @@ impl Decoder<'_, '_> {
             return;
         }
         self.check(attr, &value, value_span);
+        let path = self.path(attr.name);
+        self.note(path, value_span);
         decoded.values.insert(attr.name.to_string(), value);
         decoded.spans.insert(attr.name, span);
     }
@@ -290,7 +333,11 @@ impl Decoder<'_, '_> {
             .filter(|e| e.name().is_some())
             .collect();
         match attr.ty {
-            Type::Block(inner) => Some(Value::Map(self.block(NodeView::whole(node), inner))),
+            Type::Block(inner) => {
+                Some(Value::Map(self.nested(attr.name, |d| {
+                    d.block(NodeView::whole(node), inner)
+                })))
+            }
             Type::Map(inner) => self.map(node, &args, &props, attr, inner),
             Type::List(inner) => {
                 self.no_children_or_props(node, &props, attr)?;
@@ -300,7 +347,10 @@ impl Decoder<'_, '_> {
                     return self.entry_as(single, &attr.ty);
                 }
                 let mut items = Vec::with_capacity(args.len());
-                for arg in args {
+                for (i, arg) in args.into_iter().enumerate() {
+                    let path = self.path(&format!("{}.{i}", attr.name));
+                    let span = self.span(arg.span());
+                    self.note(path, span);
                     items.push(self.entry_as(arg, inner)?);
                 }
                 Some(Value::List(items))
@@ -404,6 +454,9 @@ impl Decoder<'_, '_> {
         for p in props {
             let Some(key) = p.name() else { continue };
             if let Some(v) = self.entry_as(p, inner) {
+                let path = self.path(&format!("{}.{}", attr.name, key.value()));
+                let span = self.span(p.span());
+                self.note(path, span);
                 map.insert(key.value().to_string(), v);
             }
         }
@@ -413,6 +466,8 @@ impl Decoder<'_, '_> {
             match child.entries() {
                 [entry] if entry.name().is_none() && child.children().is_none() => {
                     if let Some(v) = self.entry_as(entry, inner) {
+                        let path = self.path(&format!("{}.{key}", attr.name));
+                        self.note(path, span);
                         map.insert(key, v);
                     }
                 }
@@ -569,6 +624,10 @@ impl Decoder<'_, '_> {
                 )),
             },
             (Type::Number, KdlValue::Integer(i)) => Ok(Value::Float(*i as f64)),
+            (Type::Number, KdlValue::Float(f)) if !f.is_finite() => Err((
+                format!("expected a finite number, found {}", kdl_float(*f)),
+                "AWS takes finite numbers only: write a number such as 90 or 0.5".to_string(),
+            )),
             (Type::Number, KdlValue::Float(f)) => Ok(Value::Float(*f)),
             (Type::Bool, KdlValue::Bool(b)) => Ok(Value::Bool(*b)),
             (_, KdlValue::String(_)) => Err(wrong("a string")),
@@ -731,6 +790,17 @@ pub fn run_check(check: &Check, value: &Value) -> Result<(), (String, String)> {
             ),
         )),
         _ => Ok(()),
+    }
+}
+
+/// How KDL writes a float that is not finite.
+fn kdl_float(f: f64) -> &'static str {
+    if f.is_nan() {
+        "#nan"
+    } else if f > 0.0 {
+        "#inf"
+    } else {
+        "#-inf"
     }
 }
 

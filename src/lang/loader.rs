@@ -10,7 +10,7 @@ use kdl::{KdlDocument, KdlNode};
 
 use super::LoadOptions;
 use super::chunks::{self, Chunk};
-use super::decode::{Decoder, NodeView};
+use super::decode::{AttrSpans, Decoder, NodeView};
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::scope::{Scope, StackInfo};
 use super::stack_header::STACK_HEADER;
@@ -81,6 +81,8 @@ pub struct Loaded {
     pub addresses: HashMap<Address, Span>,
     pub outputs: HashMap<(Vec<String>, String), (Value, Span)>,
     pub modules: HashMap<Vec<String>, Span>,
+    /// Where each resource's attributes were written, for the rules across resources.
+    pub spans: HashMap<Address, AttrSpans>,
     /// Some chunk failed to parse; follow-on "missing" errors would only add noise.
     pub syntax_errors: bool,
 }
@@ -237,6 +239,8 @@ impl<'o> Loader<'o> {
                 stack: info,
             },
             diags: &mut self.out.diags,
+            spans: BTreeMap::new(),
+            prefix: String::new(),
         }
     }
 
@@ -600,6 +604,7 @@ impl<'o> Loader<'o> {
             },
             kind.schema().body,
         );
+        let spans = std::mem::take(&mut d.spans);
         let mut depends_on = Vec::new();
         let mut lifecycle = Lifecycle::default();
         for child in node.iter_children() {
@@ -622,6 +627,7 @@ impl<'o> Loader<'o> {
             return;
         }
         self.out.addresses.insert(address.clone(), name_span);
+        self.out.spans.insert(address.clone(), spans);
         self.out.resources.push(Resource {
             address,
             attrs,

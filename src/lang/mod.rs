@@ -11,6 +11,7 @@ mod interpolate;
 mod loader;
 mod reference;
 mod resolve;
+mod rules;
 mod scope;
 mod stack_header;
 mod suggest;
@@ -57,6 +58,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
     loader.load_root(path);
     let mut loaded = loader.out;
     resolve::resolve(&mut loaded);
+    // Rules across resources over a stack that did not decode would only repeat its problems.
+    if loaded.diags.is_empty() {
+        let region = loaded.info.region.clone().unwrap_or_default();
+        rules::check(&loaded.resources, &loaded.spans, &region, &mut loaded.diags);
+    }
     if !loaded.diags.is_empty() {
         // One written reference can be copied into several attributes (an alias shorthand);
         // its problem is reported once.

@@ -12,7 +12,7 @@ pub static STACK_HEADER: BlockSchema = BlockSchema::new(
             .checks(&[Check::Length(1, 64), Check::Custom(stack_name)]),
         Attr::string("region")
             .required()
-            .checks(&[Check::Custom(region)]),
+            .checks(&[Check::Custom(crate::model::regions::check)]),
         TAGS,
     ],
 )
@@ -32,28 +32,5 @@ fn stack_name(value: &Value) -> Result<(), (String, String)> {
             ))
         }
         _ => Ok(()),
-    }
-}
-
-/// AWS region names look like `us-east-2`, `eu-central-1`, `us-gov-west-1`.
-fn region(value: &Value) -> Result<(), (String, String)> {
-    let Some(s) = value.as_str() else {
-        return Ok(());
-    };
-    let parts: Vec<&str> = s.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].chars().all(|c| c.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok();
-    if ok {
-        Ok(())
-    } else {
-        Err((
-            format!("`{s}` is not an AWS region"),
-            "write a region such as \"us-east-1\" or \"eu-central-1\"".into(),
-        ))
     }
 }

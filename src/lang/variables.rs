@@ -72,9 +72,11 @@ impl VarType {
                     .map_err(|_| format!("`{t}` is not an integer")),
                 VarType::Number => t
                     .trim()
-                    .parse()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
                     .map(Value::Float)
-                    .map_err(|_| format!("`{t}` is not a number")),
+                    .ok_or_else(|| format!("`{t}` is not a finite number")),
                 VarType::Bool => match t.trim() {
                     "true" => Ok(Value::Bool(true)),
                     "false" => Ok(Value::Bool(false)),

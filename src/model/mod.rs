@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod kind;
+pub mod regions;
 pub mod schema;
 pub mod schemas;
 pub mod span;

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use super::kind::Kind;
 use super::value::Value;
 
 /// The type of an attribute, which also says how it is written in KDL.
@@ -118,6 +119,19 @@ pub struct Violation {
     pub help: String,
 }
 
+/// What a reference written in an attribute may read: an attribute of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefTo {
+    pub kind: Kind,
+    pub attribute: &'static str,
+}
+
+impl RefTo {
+    pub const fn new(kind: Kind, attribute: &'static str) -> Self {
+        RefTo { kind, attribute }
+    }
+}
+
 /// One attribute of a block.
 #[derive(Debug, Clone, Copy)]
 pub struct Attr {
@@ -130,6 +144,9 @@ pub struct Attr {
     /// Never shown in plans, logs or errors.
     pub sensitive: bool,
     pub checks: &'static [Check],
+    /// What a reference here may point at (for lists and maps: each item); empty when any
+    /// reference of the right type will do.
+    pub refs: &'static [RefTo],
     pub doc: &'static str,
 }
 
@@ -143,6 +160,7 @@ impl Attr {
             force_new: false,
             sensitive: false,
             checks: &[],
+            refs: &[],
             doc: "",
         }
     }
@@ -188,6 +206,10 @@ impl Attr {
     }
     pub const fn checks(mut self, checks: &'static [Check]) -> Self {
         self.checks = checks;
+        self
+    }
+    pub const fn refs(mut self, refs: &'static [RefTo]) -> Self {
+        self.refs = refs;
         self
     }
     pub const fn doc(mut self, doc: &'static str) -> Self {

@@ -17,6 +17,50 @@ pub static ALARM: ResourceSchema = ResourceSchema {
     natural_key: &["name"],
 };
 
+const ACTIONS_ARNS: &[Check] = &[ACTIONS[0], Check::Custom(action_arn)];
+
+/// CloudWatch's StandardUnit.
+const UNITS: &[&str] = &[
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// Alarm actions are ARNs (SNS topics, Auto Scaling policies, EC2 and Lambda actions, ...).
+fn action_arn(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(a) if a.split(':').count() < 5 || !a.starts_with("arn:") => Err((
+            format!("`{a}` is not an ARN"),
+            "alarm actions are ARNs, such as arn:aws:sns:<region>:<account>:<topic>".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 const STATISTICS: &[&str] = &["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
 
 static ALARM_BODY: BlockSchema = BlockSchema::new(
@@ -33,9 +77,9 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
         Attr::string("statistic").checks(&[Check::OneOf(STATISTICS)]),
         Attr::string("percentile")
             .checks(&[Check::Custom(percentile)])
-            .doc("An extended statistic such as \"p95\" or \"p99.9\"."),
+            .doc("An extended statistic such as \"p95\", \"p99.9\", \"tm99\" or \"TM(10%:90%)\"."),
         Attr::int("period").checks(&[Check::Custom(period)]),
-        Attr::string("unit"),
+        Attr::string("unit").checks(&[Check::OneOf(UNITS)]),
         Attr::blocks("query", &METRIC_QUERY).checks(&[Check::Count(1, 10)]),
         Attr::int("evaluation-periods")
             .required()
@@ -58,9 +102,9 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
                 "ignore",
                 "missing",
             ])]),
-        Attr::strings("actions").checks(ACTIONS),
-        Attr::strings("ok-actions").checks(ACTIONS),
-        Attr::strings("insufficient-data-actions").checks(ACTIONS),
+        Attr::strings("actions").checks(ACTIONS_ARNS),
+        Attr::strings("ok-actions").checks(ACTIONS_ARNS),
+        Attr::strings("insufficient-data-actions").checks(ACTIONS_ARNS),
         Attr::bool("actions-enabled").default(Default::Bool(true)),
         TAGS,
     ],
@@ -69,8 +113,35 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
     Rule::ExactlyOneOf(&["metric", "query"]),
     Rule::Requires("metric", &["namespace", "period"]),
     Rule::AtMostOneOf(&["statistic", "percentile"]),
+    Rule::Custom(query_alone),
     Rule::Custom(alarm_rules),
 ]);
+
+/// An alarm on metric math describes its metrics in its queries only.
+fn query_alone(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    if !body.contains_key("query") {
+        return None;
+    }
+    let attribute = [
+        "namespace",
+        "metric",
+        "dimensions",
+        "statistic",
+        "percentile",
+        "period",
+        "unit",
+    ]
+    .into_iter()
+    .find(|k| body.contains_key(*k))?;
+    Some(Violation {
+        attribute,
+        message: format!("an alarm with `query` blocks cannot also set `{attribute}`"),
+        help: format!(
+            "move `{attribute}` into the query it belongs to (`stat` for statistics), or drop \
+             the queries"
+        ),
+    })
+}
 
 fn no_control_chars(value: &Value) -> Result<(), (String, String)> {
     match value.as_str() {
@@ -82,31 +153,70 @@ fn no_control_chars(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
+/// Extended statistics (PutMetricAlarm: ExtendedStatistic): `p99`, `p99.9`, `tm90`, `tc90`,
+/// `ts90`, `wm90`, `IQM`, `PR(n:m)` and `TM|TC|TS|WM(a%:b%)` with either bound optional.
 fn percentile(value: &Value) -> Result<(), (String, String)> {
     let Some(s) = value.as_str() else {
         return Ok(());
     };
-    let ok = s
-        .strip_prefix('p')
-        .and_then(|n| n.parse::<f64>().ok())
-        .is_some_and(|n| (0.0..=100.0).contains(&n));
-    if ok {
+    if extended_statistic(s) {
         Ok(())
     } else {
         Err((
-            format!("`{s}` is not a percentile"),
-            "write a percentile as \"p\" and a number from 0 to 100, such as \"p95\" or \"p99.9\""
+            format!("`{s}` is not a percentile or extended statistic"),
+            "write \"p\" and a number from 0 to 100 (\"p95\", \"p99.9\"), a trimmed or \
+             winsorized statistic (\"tm90\", \"wm99\", \"TM(10%:90%)\"), \"IQM\" or \"PR(n:m)\""
                 .into(),
         ))
     }
 }
 
-/// Alarm periods are 10, 30 or a multiple of 60 seconds.
+fn extended_statistic(s: &str) -> bool {
+    let percent = |n: &str| n.parse::<f64>().is_ok_and(|n| (0.0..=100.0).contains(&n));
+    let short = ["p", "tm", "tc", "ts", "wm"]
+        .iter()
+        .any(|prefix| s.strip_prefix(prefix).is_some_and(percent));
+    if short || s == "IQM" {
+        return true;
+    }
+    let Some((name, inner)) = s.strip_suffix(')').and_then(|s| s.split_once('(')) else {
+        return false;
+    };
+    let Some((low, high)) = inner.split_once(':') else {
+        return false;
+    };
+    match name {
+        "PR" => {
+            let bound = |b: &str| b.is_empty() || b.parse::<f64>().is_ok();
+            bound(low) && bound(high) && !(low.is_empty() && high.is_empty())
+        }
+        "TM" | "TC" | "TS" | "WM" => {
+            let bound = |b: &str| {
+                if b.is_empty() {
+                    Some(None)
+                } else {
+                    b.strip_suffix('%')
+                        .filter(|n| percent(n))
+                        .and_then(|n| n.parse::<f64>().ok())
+                        .map(Some)
+                }
+            };
+            match (bound(low), bound(high)) {
+                (Some(Some(l)), Some(Some(h))) => l < h,
+                (Some(l), Some(h)) => l.is_some() || h.is_some(),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Alarm periods are 10, 20, 30 (high resolution) or a multiple of 60 seconds.
 fn period(value: &Value) -> Result<(), (String, String)> {
     match value.as_int() {
-        Some(p) if !(p == 10 || p == 30 || (p >= 60 && p % 60 == 0)) => Err((
+        Some(p) if !(p == 10 || p == 20 || p == 30 || (p >= 60 && p % 60 == 0)) => Err((
             format!("{p} seconds is not a valid alarm period"),
-            "use 10, 30 or a multiple of 60 seconds".into(),
+            "use 10, 20, 30 or a multiple of 60 seconds".into(),
         )),
         _ => Ok(()),
     }
@@ -145,7 +255,8 @@ fn alarm_rules(body: &BTreeMap<String, Value>) -> Option<Violation> {
             .max()
     });
     if let (Some(period), Some(periods)) = (period, int("evaluation-periods")) {
-        let limit = if period < 60 { 3_600 } else { 86_400 };
+        // Seven days in all, and one day for periods under an hour (PutMetricAlarm: Period).
+        let limit = if period < 3_600 { 86_400 } else { 604_800 };
         if period * periods > limit {
             return Some(Violation {
                 attribute: "evaluation-periods",

@@ -31,6 +31,20 @@ fn tag_map(value: &Value) -> CheckResult {
                 "the `aws:` prefix belongs to AWS and `infra:` to infra's ownership tags".into(),
             ));
         }
+        if let Some(bad) = key.chars().find(|c| !tag_char(*c)) {
+            return Err((
+                format!("tag key `{key}` contains `{bad}`"),
+                TAG_CHARS.into(),
+            ));
+        }
+        if let Some(s) = val.as_str()
+            && let Some(bad) = s.chars().find(|c| !tag_char(*c))
+        {
+            return Err((
+                format!("the value of tag `{key}` contains `{bad}`"),
+                TAG_CHARS.into(),
+            ));
+        }
         if let Some(s) = val.as_str()
             && s.chars().count() > 256
         {
@@ -43,8 +57,20 @@ fn tag_map(value: &Value) -> CheckResult {
     Ok(())
 }
 
-/// ALB and target group names: 1–32 letters, digits and hyphens, no hyphen at either end.
-pub fn elb_name(value: &Value) -> CheckResult {
+/// Load balancer names: a target group name that does not begin with `internal-`.
+pub fn load_balancer_name(value: &Value) -> CheckResult {
+    target_group_name(value)?;
+    match string_of(value) {
+        Some(name) if name.starts_with("internal-") => Err((
+            format!("`{name}` begins with `internal-`"),
+            "AWS reserves the `internal-` prefix for load balancer names".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Target group names: 1–32 letters, digits and hyphens, no hyphen at either end.
+pub fn target_group_name(value: &Value) -> CheckResult {
     let Some(name) = string_of(value) else {
         return Ok(());
     };
@@ -71,13 +97,19 @@ pub fn elb_name(value: &Value) -> CheckResult {
             help.into(),
         ));
     }
-    if name.starts_with("internal-") {
-        return Err((
-            format!("`{name}` begins with `internal-`"),
-            "AWS reserves the `internal-` prefix for load balancer names".into(),
-        ));
-    }
     Ok(())
+}
+
+const TAG_CHARS: &str = "ECS, Elastic Load Balancing and CloudWatch Logs take tags of letters, \
+                         digits, spaces and _ . : / = + - @ only";
+
+/// The characters ECS, ELBv2 and CloudWatch Logs accept in tag keys and values (their API
+/// models' pattern `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`); the other services accept a superset.
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || c == ' '
+        || c.is_whitespace() && !c.is_control()
+        || "_.:/=+-@".contains(c)
 }
 
 /// ECS names (cluster, service, family, container): 1–255 letters, digits, hyphens, underscores.

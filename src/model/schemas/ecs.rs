@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::common::{PORT, TAGS, ecs_name};
+use crate::model::Kind;
 use crate::model::schema::{
-    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+    Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
 };
 use crate::model::value::Value;
 
@@ -84,7 +85,10 @@ static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
             .checks(&[Check::OneOf(&["awsvpc", "bridge", "host", "none"])]),
         Attr::strings("requires-compatibilities")
             .default(Default::StrList(&["FARGATE"]))
-            .checks(&[Check::Count(1, 3)]),
+            .checks(&[
+                Check::Count(1, 4),
+                Check::OneOf(&["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]),
+            ]),
         Attr::string("execution-role").doc("IAM role ARN ECS uses to pull images and secrets."),
         Attr::string("task-role").doc("IAM role ARN the containers run as."),
         Attr::string("cpu-architecture")
@@ -105,16 +109,32 @@ static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
     ],
 )
 .rules(&[
+    Rule::Custom(fargate_awsvpc),
     Rule::Custom(fargate_size),
     Rule::Custom(unique_container_names),
 ]);
 
+fn is_fargate(body: &BTreeMap<String, Value>) -> bool {
+    body.get("requires-compatibilities")
+        .and_then(Value::as_list)
+        .is_none_or(|l| l.iter().any(|v| v.as_str() == Some("FARGATE")))
+}
+
+/// Fargate runs tasks only in the awsvpc network mode.
+fn fargate_awsvpc(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let mode = body.get("network-mode").and_then(Value::as_str)?;
+    (is_fargate(body) && mode != "awsvpc").then(|| Violation {
+        attribute: "network-mode",
+        message: format!("Fargate task definitions use the awsvpc network mode, not `{mode}`"),
+        help: "remove `network-mode` (it defaults to \"awsvpc\"), or drop \"FARGATE\" from \
+               `requires-compatibilities`"
+            .into(),
+    })
+}
+
 /// Fargate's valid task-level CPU/memory combinations.
 fn fargate_size(body: &BTreeMap<String, Value>) -> Option<Violation> {
-    let fargate = body
-        .get("requires-compatibilities")
-        .and_then(Value::as_list)
-        .is_none_or(|l| l.iter().any(|v| v.as_str() == Some("FARGATE")));
+    let fargate = is_fargate(body);
     let (Some(cpu), Some(memory)) = (
         body.get("cpu").and_then(Value::as_int),
         body.get("memory").and_then(Value::as_int),
@@ -217,14 +237,82 @@ static CONTAINER: BlockSchema = BlockSchema::new(
         Attr::blocks("port-mapping", &PORT_MAPPING),
         Attr::string_map("environment").checks(&[Check::Custom(env_names)]),
         Attr::string_map("secrets")
-            .checks(&[Check::Custom(env_names)])
+            .checks(&[Check::Custom(env_names), Check::Custom(secret_sources)])
+            .refs(&[RefTo::new(Kind::Secret, "arn")])
             .doc("Environment variable → Secrets Manager secret ARN (usually a reference)."),
         Attr::block("log", &LOG_CONFIG),
         Attr::block("health-check", &CONTAINER_HEALTH_CHECK),
         Attr::blocks("mount-point", &MOUNT_POINT),
     ],
 )
-.label("name");
+.label("name")
+.rules(&[
+    Rule::Custom(environment_or_secret),
+    Rule::Custom(reservation_within_memory),
+]);
+
+/// A secret's source: a Secrets Manager secret ARN (with an optional JSON key, version stage
+/// and version id after it), a Systems Manager parameter ARN, or a parameter name.
+fn secret_sources(value: &Value) -> Result<(), (String, String)> {
+    for (key, v) in value.as_map().into_iter().flatten() {
+        let Some(s) = v.as_str() else { continue };
+        let Some(rest) = s.strip_prefix("arn:") else {
+            continue; // a Systems Manager parameter name in the task's region
+        };
+        let parts: Vec<&str> = rest.splitn(6, ':').collect();
+        let ok = match parts.as_slice() {
+            [_, "secretsmanager", region, account, rest] => {
+                !region.is_empty() && !account.is_empty() && rest.starts_with("secret:")
+            }
+            [_, "secretsmanager", region, account, kind, _] => {
+                !region.is_empty() && !account.is_empty() && *kind == "secret"
+            }
+            [_, "ssm", _, _, rest] => rest.starts_with("parameter/"),
+            _ => false,
+        };
+        if !ok {
+            return Err((
+                format!("the source of secret `{key}` is not a secret or parameter ARN"),
+                "write a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:\
+                 secret:<name>), a Systems Manager parameter ARN, or (ref)\"secret.<name>\""
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn names(body: &BTreeMap<String, Value>, key: &str) -> Vec<String> {
+    body.get(key)
+        .and_then(Value::as_map)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A variable comes from `environment` or from `secrets`, not both.
+fn environment_or_secret(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let plain = names(body, "environment");
+    let both = names(body, "secrets")
+        .into_iter()
+        .find(|n| plain.contains(n))?;
+    Some(Violation {
+        attribute: "secrets",
+        message: format!("`{both}` is set both in `environment` and in `secrets`"),
+        help: format!("remove `{both}` from one of them; a secret belongs in `secrets` only"),
+    })
+}
+
+fn reservation_within_memory(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let memory = body.get("memory").and_then(Value::as_int)?;
+    let reservation = body.get("memory-reservation").and_then(Value::as_int)?;
+    (reservation > memory).then(|| Violation {
+        attribute: "memory-reservation",
+        message: format!(
+            "the memory reservation {reservation} MiB is above the hard limit {memory} MiB"
+        ),
+        help: "memory-reservation (the soft limit) must be at most memory (the hard limit)".into(),
+    })
+}
 
 fn env_names(value: &Value) -> Result<(), (String, String)> {
     for key in value.as_map().into_iter().flat_map(|m| m.keys()) {
@@ -262,18 +350,35 @@ static LOG_CONFIG: BlockSchema = BlockSchema::new(
     &[
         Attr::string("driver")
             .default(Default::Str("awslogs"))
-            .checks(&[Check::OneOf(&[
-                "awslogs",
-                "awsfirelens",
-                "splunk",
-                "json-file",
-            ])]),
-        Attr::string("group").doc("The log group name (usually a reference to a log-group)."),
+            .checks(&[Check::Custom(log_driver)]),
+        Attr::string("group")
+            .refs(&[RefTo::new(Kind::LogGroup, "name")])
+            .doc("The log group name (usually a reference to a log-group)."),
         Attr::string("stream-prefix"),
-        Attr::string("region").doc("Defaults to the stack's region."),
+        Attr::string("region")
+            .checks(&[Check::Custom(crate::model::regions::check)])
+            .doc("Defaults to the stack's region."),
     ],
 )
 .rules(&[Rule::Requires("stream-prefix", &["group"])]);
+
+/// The log drivers infra can configure: `awslogs` everywhere, `json-file` off Fargate. The
+/// others need options infra does not pass (splunk-url, a FireLens router container, ...).
+fn log_driver(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        None | Some("awslogs" | "json-file") => Ok(()),
+        Some(d @ ("splunk" | "awsfirelens" | "fluentd" | "gelf" | "syslog" | "journald")) => Err((
+            format!("infra cannot configure the `{d}` log driver"),
+            "it needs options (and, for awsfirelens, a log router container) infra does not \
+             pass; use \"awslogs\""
+                .into(),
+        )),
+        Some(d) => Err((
+            format!("\"{d}\" is not an ECS log driver"),
+            "use \"awslogs\" (or \"json-file\" on EC2)".into(),
+        )),
+    }
+}
 
 static CONTAINER_HEALTH_CHECK: BlockSchema = BlockSchema::new(
     "health-check",
@@ -287,7 +392,7 @@ static CONTAINER_HEALTH_CHECK: BlockSchema = BlockSchema::new(
             .checks(&[Check::Range(5, 300)]),
         Attr::int("timeout")
             .default(Default::Int(5))
-            .checks(&[Check::Range(2, 120)]),
+            .checks(&[Check::Range(2, 60)]),
         Attr::int("retries")
             .default(Default::Int(3))
             .checks(&[Check::Range(1, 10)]),
@@ -347,8 +452,14 @@ static SERVICE_BODY: BlockSchema = BlockSchema::new(
             .required()
             .force_new()
             .checks(&[Check::Custom(ecs_name)]),
-        Attr::string("cluster").required().force_new(),
-        Attr::string("task-definition").required(),
+        Attr::string("cluster").required().force_new().refs(&[
+            RefTo::new(Kind::Cluster, "arn"),
+            RefTo::new(Kind::Cluster, "name"),
+        ]),
+        Attr::string("task-definition").required().refs(&[
+            RefTo::new(Kind::TaskDefinition, "arn"),
+            RefTo::new(Kind::TaskDefinition, "family"),
+        ]),
         Attr::int("desired-count")
             .default(Default::Int(1))
             .checks(&[Check::Range(0, 5000)]),
@@ -395,8 +506,11 @@ static SERVICE_NETWORK: BlockSchema = BlockSchema::new(
     &[
         Attr::strings("subnets")
             .required()
-            .checks(&[Check::Count(1, 16)]),
-        Attr::strings("security-groups").checks(&[Check::Count(0, 5)]),
+            .checks(&[Check::Count(1, 16)])
+            .refs(&[RefTo::new(Kind::LookupSubnets, "ids")]),
+        Attr::strings("security-groups")
+            .checks(&[Check::Count(0, 5)])
+            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")]),
         Attr::bool("assign-public-ip").default(Default::Bool(false)),
     ],
 );
@@ -404,7 +518,9 @@ static SERVICE_NETWORK: BlockSchema = BlockSchema::new(
 static SERVICE_LOAD_BALANCER: BlockSchema = BlockSchema::new(
     "load-balancer",
     &[
-        Attr::string("target-group").required(),
+        Attr::string("target-group")
+            .required()
+            .refs(&[RefTo::new(Kind::TargetGroup, "arn")]),
         Attr::string("container").required(),
         Attr::int("port").required().checks(PORT),
     ],

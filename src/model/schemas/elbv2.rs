@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{PORT, TAGS, elb_name};
+use super::common::{PORT, TAGS, load_balancer_name, target_group_name};
+use crate::model::Kind;
 use crate::model::schema::{
-    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+    Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
 };
 use crate::model::value::Value;
 
@@ -38,19 +39,26 @@ static LOAD_BALANCER_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(elb_name)]),
+            .checks(&[Check::Custom(load_balancer_name)]),
         Attr::string("scheme")
             .default(Default::Str("internet-facing"))
             .force_new()
             .checks(&[Check::OneOf(&["internet-facing", "internal"])]),
         Attr::string("ip-address-type")
             .default(Default::Str("ipv4"))
-            .checks(&[Check::OneOf(&["ipv4", "dualstack"])]),
+            .checks(&[Check::OneOf(&[
+                "ipv4",
+                "dualstack",
+                "dualstack-without-public-ipv4",
+            ])]),
         Attr::strings("subnets")
             .required()
             .checks(&[Check::Count(2, 200)])
+            .refs(&[RefTo::new(Kind::LookupSubnets, "ids")])
             .doc("At least two subnets in different availability zones."),
-        Attr::strings("security-groups").checks(&[Check::Count(0, 5)]),
+        Attr::strings("security-groups")
+            .checks(&[Check::Count(0, 5)])
+            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")]),
         Attr::int("idle-timeout")
             .default(Default::Int(60))
             .checks(&[Check::Range(1, 4000)]),
@@ -85,7 +93,7 @@ static TARGET_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(elb_name)]),
+            .checks(&[Check::Custom(target_group_name)]),
         Attr::string("protocol")
             .default(Default::Str("HTTP"))
             .force_new()
@@ -94,11 +102,12 @@ static TARGET_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::string("vpc")
             .required()
             .force_new()
+            .refs(&[RefTo::new(Kind::LookupVpc, "id")])
             .doc("The VPC id."),
         Attr::string("target-type")
             .default(Default::Str("instance"))
             .force_new()
-            .checks(&[Check::OneOf(&["ip", "instance", "lambda", "alb"])])
+            .checks(&[Check::Custom(target_type)])
             .doc("Fargate services need `ip`."),
         Attr::string("protocol-version")
             .default(Default::Str("HTTP1"))
@@ -113,7 +122,57 @@ static TARGET_GROUP_BODY: BlockSchema = BlockSchema::new(
             .checks(&[Check::Custom(slow_start)]),
         TAGS,
     ],
-);
+)
+.expand(health_check_defaults);
+
+/// Infra registers targets through ECS services (instances or IP addresses); it has no way
+/// to name a Lambda function or a load balancer as a target.
+fn target_type(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        None | Some("ip" | "instance") => Ok(()),
+        Some(t @ ("lambda" | "alb")) => Err((
+            format!("infra cannot manage the targets of a `{t}` target group"),
+            "use \"ip\" for ECS services on awsvpc (Fargate) or \"instance\" for EC2".into(),
+        )),
+        Some(t) => Err((
+            format!("\"{t}\" is not a target type"),
+            "use \"ip\" or \"instance\"".into(),
+        )),
+    }
+}
+
+/// What AWS uses for an omitted health check setting of an ALB target group, which depends
+/// on the target group's protocol and protocol version (CreateTargetGroup): so that omitting
+/// a setting equals writing AWS's default, the health check is filled in here.
+fn health_check_defaults(body: &mut BTreeMap<String, Value>) {
+    let https = body.get("protocol").and_then(Value::as_str) == Some("HTTPS");
+    let grpc = body.get("protocol-version").and_then(Value::as_str) == Some("GRPC");
+    let defaults = [
+        ("timeout", Value::Int(if https { 10 } else { 6 })),
+        (
+            "path",
+            Value::String(if grpc { "/AWS.ALB/healthcheck" } else { "/" }.into()),
+        ),
+        (
+            "matcher",
+            Value::String(if grpc { "12" } else { "200" }.into()),
+        ),
+    ];
+    let Value::Map(hc) = body
+        .entry("health-check".to_string())
+        .or_insert_with(|| Value::Map(BTreeMap::new()))
+    else {
+        return;
+    };
+    for (k, v) in defaults {
+        hc.entry(k.to_string()).or_insert(v);
+    }
+    for attr in TARGET_HEALTH_CHECK.attrs {
+        if let (Some(d), false) = (attr.default, hc.contains_key(attr.name)) {
+            hc.insert(attr.name.to_string(), d.to_value());
+        }
+    }
+}
 
 fn slow_start(value: &Value) -> Result<(), (String, String)> {
     match value.as_int() {
@@ -130,8 +189,8 @@ static TARGET_HEALTH_CHECK: BlockSchema = BlockSchema::new(
     &[
         Attr::bool("enabled").default(Default::Bool(true)),
         Attr::string("path")
-            .default(Default::Str("/"))
-            .checks(&[Check::Length(1, 1024)]),
+            .checks(&[Check::Length(1, 1024)])
+            .doc("\"/\", or \"/AWS.ALB/healthcheck\" for gRPC, when omitted."),
         Attr::string("protocol")
             .default(Default::Str("HTTP"))
             .checks(&[Check::OneOf(&["HTTP", "HTTPS"])]),
@@ -140,17 +199,17 @@ static TARGET_HEALTH_CHECK: BlockSchema = BlockSchema::new(
             .default(Default::Int(30))
             .checks(&[Check::Range(5, 300)]),
         Attr::int("timeout")
-            .default(Default::Int(5))
-            .checks(&[Check::Range(2, 120)]),
+            .checks(&[Check::Range(2, 120)])
+            .doc("6 s for HTTP and 10 s for HTTPS target groups when omitted."),
         Attr::int("healthy-threshold")
             .default(Default::Int(5))
             .checks(&[Check::Range(2, 10)]),
         Attr::int("unhealthy-threshold")
             .default(Default::Int(2))
             .checks(&[Check::Range(2, 10)]),
-        Attr::string("matcher")
-            .default(Default::Str("200"))
-            .doc("HTTP codes: \"200\", \"200,204\" or \"200-399\"."),
+        Attr::string("matcher").doc(
+            "HTTP codes: \"200\", \"200,204\" or \"200-399\" (gRPC codes, \"12\" when omitted).",
+        ),
     ],
 )
 .rules(&[Rule::Custom(timeout_below_interval)]);
@@ -169,10 +228,12 @@ fn timeout_below_interval(body: &BTreeMap<String, Value>) -> Option<Violation> {
 
 // ---------------------------------------------------------------- actions (listeners, rules)
 
+const TO_TARGET_GROUP: &[RefTo] = &[RefTo::new(Kind::TargetGroup, "arn")];
+
 static FORWARD: BlockSchema = BlockSchema::new(
     "forward",
     &[
-        Attr::string("target-group"),
+        Attr::string("target-group").refs(TO_TARGET_GROUP),
         Attr::blocks("target", &WEIGHTED_TARGET).checks(&[Check::Count(1, 5)]),
         Attr::int("stickiness")
             .checks(&[Check::Range(1, 604_800)])
@@ -185,7 +246,9 @@ static FORWARD: BlockSchema = BlockSchema::new(
 static WEIGHTED_TARGET: BlockSchema = BlockSchema::new(
     "target",
     &[
-        Attr::string("target-group").required(),
+        Attr::string("target-group")
+            .required()
+            .refs(TO_TARGET_GROUP),
         Attr::int("weight")
             .default(Default::Int(1))
             .checks(&[Check::Range(0, 999)]),
@@ -207,14 +270,39 @@ static REDIRECT: BlockSchema = BlockSchema::new(
             .required()
             .checks(&[Check::OneOf(&["HTTP_301", "HTTP_302"])]),
     ],
-);
+)
+.rules(&[Rule::Custom(redirect_loop)]);
+
+/// A redirect that keeps every part of the request sends the client back where it was.
+fn redirect_loop(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let unchanged = [
+        ("protocol", "#{protocol}"),
+        ("port", "#{port}"),
+        ("host", "#{host}"),
+        ("path", "/#{path}"),
+        ("query", "#{query}"),
+    ]
+    .iter()
+    .all(|(k, original)| {
+        body.get(*k)
+            .and_then(Value::as_str)
+            .is_none_or(|v| v == *original)
+    });
+    unchanged.then(|| Violation {
+        attribute: "status-code",
+        message: "this redirect sends every request back to itself".into(),
+        help: "change at least one of protocol, port, host, path or query, e.g. \
+               `protocol \"HTTPS\" port \"443\"`"
+            .into(),
+    })
+}
 
 static FIXED_RESPONSE: BlockSchema = BlockSchema::new(
     "fixed-response",
     &[
         Attr::int("status-code")
             .required()
-            .checks(&[Check::Range(200, 599)]),
+            .checks(&[Check::Custom(fixed_response_status)]),
         Attr::string("content-type").checks(&[Check::OneOf(&[
             "text/plain",
             "text/css",
@@ -225,6 +313,17 @@ static FIXED_RESPONSE: BlockSchema = BlockSchema::new(
         Attr::string("body").checks(&[Check::Length(0, 1024)]),
     ],
 );
+
+/// Fixed responses answer 2XX, 4XX or 5XX (FixedResponseActionStatusCode: `^(2|4|5)\d\d$`).
+fn fixed_response_status(value: &Value) -> Result<(), (String, String)> {
+    match value.as_int() {
+        Some(code) if !(200..600).contains(&code) || (300..400).contains(&code) => Err((
+            format!("{code} is not a status code a fixed response can send"),
+            "fixed responses send 2XX, 4XX or 5XX codes; to send 301 or 302 use `redirect`".into(),
+        )),
+        _ => Ok(()),
+    }
+}
 
 const FORWARD_ATTR: Attr = Attr::block("forward", &FORWARD);
 const REDIRECT_ATTR: Attr = Attr::block("redirect", &REDIRECT);
@@ -245,12 +344,17 @@ pub static LISTENER: ResourceSchema = ResourceSchema {
 static LISTENER_BODY: BlockSchema = BlockSchema::new(
     "listener",
     &[
-        Attr::string("load-balancer").required().force_new(),
+        Attr::string("load-balancer")
+            .required()
+            .force_new()
+            .refs(&[RefTo::new(Kind::LoadBalancer, "arn")]),
         Attr::int("port").required().force_new().checks(PORT),
         Attr::string("protocol")
             .required()
             .checks(&[Check::OneOf(&["HTTP", "HTTPS"])]),
-        Attr::string("certificate").doc("ACM certificate ARN; required for HTTPS."),
+        Attr::string("certificate")
+            .refs(&[RefTo::new(Kind::LookupCertificate, "arn")])
+            .doc("ACM certificate ARN; required for HTTPS."),
         Attr::string("ssl-policy"),
         FORWARD_ATTR,
         REDIRECT_ATTR,
@@ -297,7 +401,10 @@ pub static LISTENER_RULE: ResourceSchema = ResourceSchema {
 static LISTENER_RULE_BODY: BlockSchema = BlockSchema::new(
     "listener-rule",
     &[
-        Attr::string("listener").required().force_new(),
+        Attr::string("listener")
+            .required()
+            .force_new()
+            .refs(&[RefTo::new(Kind::Listener, "arn")]),
         Attr::int("priority")
             .required()
             .checks(&[Check::Range(1, 50_000)]),

@@ -29,14 +29,32 @@ static LOG_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::int("retention-days")
             .checks(&[Check::OneOfInt(RETENTION_DAYS)])
             .doc("Days to keep events; never expire when omitted."),
-        Attr::string("kms-key"),
+        Attr::string("kms-key")
+            .checks(&[Check::Custom(kms_key_arn)])
+            .doc("The ARN of a KMS key (CloudWatch Logs takes no key ids or aliases)."),
         Attr::string("class")
             .default(Default::Str("STANDARD"))
             .force_new()
-            .checks(&[Check::OneOf(&["STANDARD", "INFREQUENT_ACCESS"])]),
+            .checks(&[Check::OneOf(&[
+                "STANDARD",
+                "INFREQUENT_ACCESS",
+                "DELIVERY",
+                "ESSENTIALS",
+            ])]),
         TAGS,
     ],
 );
+
+fn kms_key_arn(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(k) if !(k.starts_with("arn:") && k.contains(":kms:")) => Err((
+            format!("`{k}` is not a KMS key ARN"),
+            "CloudWatch Logs takes the key's ARN: arn:aws:kms:<region>:<account>:key/<key-id>"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
 
 fn log_group_name(value: &Value) -> Result<(), (String, String)> {
     let Some(name) = value.as_str() else {

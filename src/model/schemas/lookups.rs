@@ -1,8 +1,9 @@
 //! Look-ups: things a stack reads but does not own.
 
 use super::common::dns_name;
+use crate::model::Kind;
 use crate::model::schema::{
-    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type,
+    Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type,
 };
 
 const STRINGS: Type = Type::List(&Type::String);
@@ -44,7 +45,7 @@ static SUBNETS_BODY: BlockSchema = BlockSchema::new(
     &[
         Attr::strings("ids"),
         Attr::string_map("tags"),
-        Attr::string("vpc"),
+        Attr::string("vpc").refs(&[RefTo::new(Kind::LookupVpc, "id")]),
     ],
 )
 .rules(&[Rule::ExactlyOneOf(&["ids", "tags"])]);
@@ -64,7 +65,7 @@ static SECURITY_GROUPS_BODY: BlockSchema = BlockSchema::new(
         Attr::strings("ids"),
         Attr::strings("names"),
         Attr::string_map("tags"),
-        Attr::string("vpc"),
+        Attr::string("vpc").refs(&[RefTo::new(Kind::LookupVpc, "id")]),
     ],
 )
 .rules(&[Rule::ExactlyOneOf(&["ids", "names", "tags"])]);

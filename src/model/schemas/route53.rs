@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::common::dns_name;
+use crate::model::Kind;
 use crate::model::schema::{
-    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+    Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
 };
 use crate::model::value::{RefTarget, Reference, Value};
 
@@ -27,6 +28,7 @@ static RECORD_BODY: BlockSchema = BlockSchema::new(
         Attr::string("zone")
             .required()
             .force_new()
+            .refs(&[RefTo::new(Kind::LookupHostedZone, "id")])
             .doc("Hosted zone id (usually a look-up)."),
         Attr::string("name")
             .required()
@@ -35,9 +37,7 @@ static RECORD_BODY: BlockSchema = BlockSchema::new(
         Attr::string("type")
             .required()
             .force_new()
-            .checks(&[Check::OneOf(&[
-                "A", "AAAA", "CNAME", "TXT", "MX", "NS", "SRV", "CAA", "PTR", "SPF", "DS",
-            ])]),
+            .checks(&[Check::OneOf(RECORD_TYPES)]),
         Attr::int("ttl").checks(&[Check::Range(0, 2_147_483_647)]),
         Attr::strings("values").checks(&[Check::Count(1, 100)]),
         Attr::block("alias", &ALIAS),
@@ -52,7 +52,122 @@ static RECORD_BODY: BlockSchema = BlockSchema::new(
     Rule::Requires("weight", &["set-identifier"]),
     Rule::Requires("set-identifier", &["weight"]),
     Rule::Custom(ttl_rules),
+    Rule::Custom(values_fit_type),
 ]);
+
+/// The record types Route53 accepts in a change batch (RRType, without SOA, which belongs to
+/// the zone).
+pub const RECORD_TYPES: &[&str] = &[
+    "A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SPF", "SRV", "SSHFP",
+    "SVCB", "TLSA", "TXT",
+];
+
+/// Route53 checks the data of each record against its type.
+fn values_fit_type(body: &BTreeMap<String, Value>) -> Option<Violation> {
+    let kind = body.get("type").and_then(Value::as_str)?;
+    let values = body.get("values")?.as_list()?;
+    for v in values.iter().filter_map(Value::as_str) {
+        let problem = match kind {
+            "A" if v.parse::<std::net::Ipv4Addr>().is_err() => Some((
+                format!("`{v}` is not an IPv4 address"),
+                "an A record holds IPv4 addresses such as 192.0.2.10; use AAAA for IPv6 and \
+                 CNAME (or an alias) for names"
+                    .to_string(),
+            )),
+            "AAAA" if v.parse::<std::net::Ipv6Addr>().is_err() => Some((
+                format!("`{v}` is not an IPv6 address"),
+                "an AAAA record holds IPv6 addresses such as 2001:db8::10".to_string(),
+            )),
+            "MX" if !fields_ok(v, &[Field::Int(65_535), Field::Name]) => Some((
+                format!("`{v}` is not an MX value"),
+                "write an MX value as a priority and a mail server: \"10 mail.example.com\""
+                    .to_string(),
+            )),
+            "SRV"
+                if !fields_ok(
+                    v,
+                    &[
+                        Field::Int(65_535),
+                        Field::Int(65_535),
+                        Field::Int(65_535),
+                        Field::Name,
+                    ],
+                ) =>
+            {
+                Some((
+                    format!("`{v}` is not an SRV value"),
+                    "write an SRV value as priority, weight, port and target: \
+                     \"10 5 5060 sip.example.com\""
+                        .to_string(),
+                ))
+            }
+            "CAA" if !caa(v) => Some((
+                format!("`{v}` is not a CAA value"),
+                "write a CAA value as flags, tag and quoted value: `0 issue \"amazon.com\"`"
+                    .to_string(),
+            )),
+            "TXT" | "SPF" => txt(v),
+            _ => None,
+        };
+        if let Some((message, help)) = problem {
+            return Some(Violation {
+                attribute: "values",
+                message,
+                help,
+            });
+        }
+    }
+    None
+}
+
+enum Field {
+    Int(u32),
+    Name,
+}
+
+fn fields_ok(value: &str, fields: &[Field]) -> bool {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    parts.len() == fields.len()
+        && parts.iter().zip(fields).all(|(p, f)| match f {
+            Field::Int(max) => p.parse::<u32>().is_ok_and(|n| n <= *max),
+            Field::Name => dns_name(&Value::String((*p).to_string())).is_ok() || *p == ".",
+        })
+}
+
+fn caa(value: &str) -> bool {
+    let mut parts = value.splitn(3, ' ');
+    let flags = parts.next().and_then(|f| f.parse::<u8>().ok());
+    let tag = parts.next().unwrap_or_default();
+    let rest = parts.next().unwrap_or_default();
+    flags.is_some()
+        && !tag.is_empty()
+        && tag.chars().all(|c| c.is_ascii_alphanumeric())
+        && rest.len() >= 2
+        && rest.starts_with('"')
+        && rest.ends_with('"')
+}
+
+/// TXT strings are at most 255 characters; a longer value is written as several quoted
+/// strings (infra quotes a value that is not quoted already, and never splits one).
+fn txt(value: &str) -> Option<(String, String)> {
+    let strings: Vec<usize> = if value.starts_with('"') {
+        value
+            .split("\" \"")
+            .map(|s| s.trim_matches('"').chars().count())
+            .collect()
+    } else {
+        vec![value.chars().count()]
+    };
+    let longest = strings.into_iter().max().unwrap_or(0);
+    (longest > 255).then(|| {
+        (
+            format!("a TXT string is {longest} characters long; DNS allows 255"),
+            "split the value into quoted strings of at most 255 characters, written as one \
+             value: \"\\\"first part\\\" \\\"second part\\\"\""
+                .to_string(),
+        )
+    })
+}
 
 fn ttl_rules(body: &BTreeMap<String, Value>) -> Option<Violation> {
     if body.contains_key("alias") && body.contains_key("ttl") {
@@ -84,9 +199,17 @@ static ALIAS: BlockSchema = BlockSchema::new(
     "alias",
     &[
         Attr::string("load-balancer")
+            .refs(&[RefTo::new(Kind::LoadBalancer, "arn")])
             .doc("Shorthand: a reference to a load balancer fills dns-name and zone-id."),
-        Attr::string("dns-name"),
-        Attr::string("zone-id"),
+        Attr::string("dns-name").refs(&[
+            RefTo::new(Kind::LoadBalancer, "dns-name"),
+            RefTo::new(Kind::Record, "fqdn"),
+            RefTo::new(Kind::Record, "name"),
+        ]),
+        Attr::string("zone-id").refs(&[
+            RefTo::new(Kind::LoadBalancer, "zone-id"),
+            RefTo::new(Kind::LookupHostedZone, "id"),
+        ]),
         Attr::bool("evaluate-target-health").default(Default::Bool(false)),
     ],
 )

@@ -48,15 +48,6 @@ fn secret_name(value: &Value) -> Result<(), (String, String)> {
             "secret names use letters, digits and /_+=.@-".into(),
         ));
     }
-    // AWS appends "-" and six random characters to the ARN; a name ending the same way
-    // makes look-ups by partial ARN ambiguous.
-    let tail: Vec<char> = name.chars().rev().take(7).collect();
-    if tail.len() == 7 && tail[6] == '-' && tail[..6].iter().all(char::is_ascii_alphanumeric) {
-        return Err((
-            format!("secret name `{name}` ends with a hyphen and six characters"),
-            "AWS adds such a suffix to secret ARNs; names that end like one are ambiguous".into(),
-        ));
-    }
     Ok(())
 }
 

@@ -41,14 +41,16 @@ const ATTRIBUTES: [(&str, &str); 2] = [
     ("slow-start", "slow_start.duration_seconds"),
 ];
 
-/// Health check settings AWS applies when none are given (HTTP and HTTPS target groups).
+/// Health check settings AWS applies when none are given (HTTP target groups of HTTP/1.1).
+/// Desired target groups always carry a whole health check (the schema fills the defaults
+/// that depend on protocol and protocol version); these complete a live one.
 const HEALTH_CHECK_DEFAULTS: [(&str, HealthDefault); 9] = [
     ("enabled", HealthDefault::Bool(true)),
     ("path", HealthDefault::Str("/")),
     ("protocol", HealthDefault::Str("HTTP")),
     ("port", HealthDefault::Str("traffic-port")),
     ("interval", HealthDefault::Int(30)),
-    ("timeout", HealthDefault::Int(5)),
+    ("timeout", HealthDefault::Int(6)),
     ("healthy-threshold", HealthDefault::Int(5)),
     ("unhealthy-threshold", HealthDefault::Int(2)),
     ("matcher", HealthDefault::Str("200")),
@@ -258,10 +260,16 @@ fn health_check(attrs: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
     hc
 }
 
+fn grpc(attrs: &BTreeMap<String, Value>) -> bool {
+    attrs.get("protocol-version").and_then(Value::as_str) == Some("GRPC")
+}
+
 /// Sets the health check of a create or modify request (both builders have these methods).
+/// A gRPC target group's matcher holds gRPC codes, any other's HTTP codes.
 macro_rules! with_health_check {
-    ($request:expr, $hc:expr) => {{
+    ($request:expr, $hc:expr, $grpc:expr) => {{
         let hc = $hc;
+        let grpc: bool = $grpc;
         let text = |k: &str| hc.get(k).and_then(Value::as_str).map(str::to_string);
         let int = |k: &str| hc.get(k).and_then(int_of).map(|i| i as i32);
         $request
@@ -276,7 +284,13 @@ macro_rules! with_health_check {
             .set_health_check_timeout_seconds(int("timeout"))
             .set_healthy_threshold_count(int("healthy-threshold"))
             .set_unhealthy_threshold_count(int("unhealthy-threshold"))
-            .set_matcher(text("matcher").map(|code| Matcher::builder().http_code(code).build()))
+            .set_matcher(text("matcher").map(|code| {
+                if grpc {
+                    Matcher::builder().grpc_code(code).build()
+                } else {
+                    Matcher::builder().http_code(code).build()
+                }
+            }))
     }};
 }
 
@@ -492,7 +506,7 @@ impl ResourceKind for TargetGroups {
                     .set_vpc_id(text("vpc"))
                     .set_protocol_version(text("protocol-version"))
             };
-            let request = with_health_check!(request, &health_check(&d));
+            let request = with_health_check!(request, &health_check(&d), grpc(&d));
             let out = request.send().await.map_err(aws("CreateTargetGroup"))?;
             let tg = out.target_groups().first().ok_or_else(|| {
                 ProviderError::NotFound("CreateTargetGroup returned no target group".into())
@@ -529,7 +543,7 @@ impl ResourceKind for TargetGroups {
             let changed = changed(self, &d, &live.attrs);
             if changed.contains("health-check") {
                 let request = self.elb.client.modify_target_group().target_group_arn(arn);
-                with_health_check!(request, &health_check(&d))
+                with_health_check!(request, &health_check(&d), grpc(&d))
                     .send()
                     .await
                     .map_err(aws("ModifyTargetGroup"))?;
