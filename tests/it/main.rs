@@ -18,6 +18,7 @@ mod ownership;
 mod plan_json;
 mod proxy;
 mod reference;
+mod rules;
 mod saved;
 mod scale;
 mod select;

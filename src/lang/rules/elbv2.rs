@@ -142,6 +142,22 @@ fn health_check(ctx: &mut Ctx<'_>, tg: &Resource) {
             "remove `enabled #false`; to tolerate slow targets raise `interval` and `unhealthy-threshold`".into(),
         );
     }
+    // A timeout left to AWS's default (6 s for HTTP, 10 s for HTTPS) must still be shorter
+    // than the interval; a written one is checked where the block is decoded.
+    if let (Some(timeout), Some(interval)) = (
+        hc.get("timeout").and_then(Value::as_int),
+        hc.get("interval").and_then(Value::as_int),
+    ) && timeout >= interval
+    {
+        ctx.error(
+            ctx.at(tg, "health-check.interval"),
+            format!(
+                "the health check interval {interval}s is not longer than its default timeout {timeout}s"
+            ),
+            "interval",
+            format!("raise `interval` above {timeout}s, or set a shorter `timeout`"),
+        );
+    }
     let grpc = text(&tg.attrs, "protocol-version") == Some("GRPC");
     if let Some(matcher) = text(hc, "matcher") {
         let (low, high, what) = if grpc {

@@ -52,13 +52,17 @@ const UNITS: &[&str] = &[
 
 /// Alarm actions are ARNs (SNS topics, Auto Scaling policies, EC2 and Lambda actions, ...).
 fn action_arn(value: &Value) -> Result<(), (String, String)> {
-    match value.as_str() {
-        Some(a) if a.split(':').count() < 5 || !a.starts_with("arn:") => Err((
-            format!("`{a}` is not an ARN"),
-            "alarm actions are ARNs, such as arn:aws:sns:<region>:<account>:<topic>".into(),
-        )),
-        _ => Ok(()),
+    for action in value.as_list().unwrap_or_default() {
+        if let Some(a) = action.as_str()
+            && (a.split(':').count() < 5 || !a.starts_with("arn:"))
+        {
+            return Err((
+                format!("`{a}` is not an ARN"),
+                "alarm actions are ARNs, such as arn:aws:sns:<region>:<account>:<topic>".into(),
+            ));
+        }
     }
+    Ok(())
 }
 
 const STATISTICS: &[&str] = &["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
