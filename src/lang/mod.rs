@@ -20,6 +20,7 @@ mod variables;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use decode::run_check;
 pub use diagnostic::{Diagnostic, Diagnostics, Rendered};
 pub use suggest::{closest, did_you_mean};
 

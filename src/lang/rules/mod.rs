@@ -11,6 +11,9 @@ mod refs;
 mod route53;
 mod unique;
 
+#[cfg(test)]
+mod accepted;
+
 use std::collections::HashMap;
 
 use super::decode::AttrSpans;

@@ -30,7 +30,7 @@ static LOG_GROUP_BODY: BlockSchema = BlockSchema::new(
             .checks(&[Check::OneOfInt(RETENTION_DAYS)])
             .doc("Days to keep events; never expire when omitted."),
         Attr::string("kms-key")
-            .checks(&[Check::Custom(kms_key_arn)])
+            .checks(&[Check::Length(1, 256), Check::Custom(kms_key_arn)])
             .doc("The ARN of a KMS key (CloudWatch Logs takes no key ids or aliases)."),
         Attr::string("class")
             .default(Default::Str("STANDARD"))

@@ -23,7 +23,9 @@ static SECRET_BODY: BlockSchema = BlockSchema::new(
             .force_new()
             .checks(&[Check::Length(1, 512), Check::Custom(secret_name)]),
         Attr::string("description").checks(&[Check::Length(0, 2048)]),
-        Attr::string("kms-key").doc("KMS key id, ARN or alias; aws/secretsmanager when omitted."),
+        Attr::string("kms-key")
+            .checks(&[Check::Length(1, 2048)])
+            .doc("KMS key id, ARN or alias; aws/secretsmanager when omitted."),
         Attr::block("value", &SECRET_VALUE)
             .sensitive()
             .doc("Where the value comes from; omitted means operators set it by hand."),
@@ -74,7 +76,7 @@ static GENERATE: BlockSchema = BlockSchema::new(
             .default(Default::Int(32))
             .checks(&[Check::Range(1, 4096)]),
         Attr::bool("exclude-punctuation").default(Default::Bool(false)),
-        Attr::string("exclude-characters"),
+        Attr::string("exclude-characters").checks(&[Check::Length(0, 4096)]),
         Attr::bool("include-space").default(Default::Bool(false)),
     ],
 );
