@@ -24,7 +24,7 @@ static SECRET_BODY: BlockSchema = BlockSchema::new(
             .checks(&[Check::Length(1, 512), Check::Custom(secret_name)]),
         Attr::string("description").checks(&[Check::Length(0, 2048)]),
         Attr::string("kms-key")
-            .checks(&[Check::Length(1, 2048)])
+            .checks(&[Check::Length(0, 2048)])
             .doc("KMS key id, ARN or alias; aws/secretsmanager when omitted."),
         Attr::block("value", &SECRET_VALUE)
             .sensitive()
