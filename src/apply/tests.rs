@@ -254,7 +254,7 @@ fn ignore_changes_keeps_the_live_value_even_when_something_else_changes() {
         .replace("retention-days 7", "retention-days 30")
         .replace(
             "    name \"/a\"\n",
-            "    name \"/a\"\n    kms-key \"alias/logs\"\n",
+            "    name \"/a\"\n    kms-key \"arn:aws:kms:us-east-1:123456789012:key/logs\"\n",
         );
     let e2 = Engine {
         stack: engine("ignore-2", &changed).stack,

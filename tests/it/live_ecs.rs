@@ -78,6 +78,7 @@ task-definition "app" {{
     cpu 512
     memory 1024
     keep-revisions 2
+    execution-role "arn:aws:iam::123456789012:role/{stack}-execution"
     container "web" {{
         image "nginx:${{var.image-tag}}"
         port-mapping 8080 name="http" app-protocol="http"

@@ -123,7 +123,8 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
 
 /// An alarm on metric math describes its metrics in its queries only.
 fn query_alone(body: &BTreeMap<String, Value>) -> Option<Violation> {
-    if !body.contains_key("query") {
+    // With `metric` too, the rule of exactly one of `metric` and `query` says it already.
+    if !body.contains_key("query") || body.contains_key("metric") {
         return None;
     }
     let attribute = [
