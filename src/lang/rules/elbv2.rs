@@ -16,7 +16,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
 }
 
 /// The target groups an action forwards to, with the path of each reference.
-fn forwards<'v>(body: &'v Body) -> Vec<(String, &'v Value)> {
+fn forwards(body: &Body) -> Vec<(String, &Value)> {
     let mut out = Vec::new();
     let Some(forward) = body.get("forward").and_then(Value::as_map) else {
         return out;
