@@ -73,6 +73,22 @@ fn task_definition(ctx: &mut Ctx<'_>, td: &Resource) {
                     .into(),
             );
         }
+        let plain = c.get("environment").and_then(Value::as_map);
+        for key in c
+            .get("secrets")
+            .and_then(Value::as_map)
+            .into_iter()
+            .flat_map(|m| m.keys())
+        {
+            if plain.is_some_and(|p| p.contains_key(key)) {
+                ctx.error(
+                    ctx.at(td, &at(&format!("secrets.{key}"))),
+                    format!("`{key}` is set both in `environment` and in `secrets` of container `{name}`"),
+                    "also in environment",
+                    format!("remove `{key}` from `environment`; a secret belongs in `secrets` only"),
+                );
+            }
+        }
         let log = c.get("log").and_then(Value::as_map);
         let driver = log.and_then(|l| text(l, "driver"));
         if fargate(td) && !role && driver == Some("awslogs") {

@@ -246,10 +246,7 @@ static CONTAINER: BlockSchema = BlockSchema::new(
     ],
 )
 .label("name")
-.rules(&[
-    Rule::Custom(environment_or_secret),
-    Rule::Custom(reservation_within_memory),
-]);
+.rules(&[Rule::Custom(reservation_within_memory)]);
 
 /// A secret's source: a Secrets Manager secret ARN (with an optional JSON key, version stage
 /// and version id after it), a Systems Manager parameter ARN, or a parameter name.
@@ -280,26 +277,6 @@ fn secret_sources(value: &Value) -> Result<(), (String, String)> {
         }
     }
     Ok(())
-}
-
-fn names(body: &BTreeMap<String, Value>, key: &str) -> Vec<String> {
-    body.get(key)
-        .and_then(Value::as_map)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// A variable comes from `environment` or from `secrets`, not both.
-fn environment_or_secret(body: &BTreeMap<String, Value>) -> Option<Violation> {
-    let plain = names(body, "environment");
-    let both = names(body, "secrets")
-        .into_iter()
-        .find(|n| plain.contains(n))?;
-    Some(Violation {
-        attribute: "secrets",
-        message: format!("`{both}` is set both in `environment` and in `secrets`"),
-        help: format!("remove `{both}` from one of them; a secret belongs in `secrets` only"),
-    })
 }
 
 fn reservation_within_memory(body: &BTreeMap<String, Value>) -> Option<Violation> {
