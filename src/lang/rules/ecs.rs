@@ -12,8 +12,9 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     for td in ctx.all(Kind::TaskDefinition) {
         task_definition(ctx, td);
     }
+    let attached = super::elbv2::attached(ctx);
     for service in ctx.all(Kind::Service) {
-        service_rules(ctx, service);
+        service_rules(ctx, service, &attached);
     }
 }
 
@@ -212,7 +213,11 @@ fn log_rules(ctx: &mut Ctx<'_>, td: &Resource, i: usize, name: &str, log: &Body)
     }
 }
 
-fn service_rules(ctx: &mut Ctx<'_>, service: &Resource) {
+fn service_rules(
+    ctx: &mut Ctx<'_>,
+    service: &Resource,
+    attached: &std::collections::HashSet<crate::model::Address>,
+) {
     let Some(td) = service
         .attrs
         .get("task-definition")
@@ -313,7 +318,7 @@ fn service_rules(ctx: &mut Ctx<'_>, service: &Resource) {
                 format!("set `target-type \"ip\"` on `{}`", tg.address),
             );
         }
-        if !super::elbv2::attached(ctx, tg) {
+        if !attached.contains(&tg.address) {
             ctx.error(
                 ctx.at(service, &at("target-group")),
                 format!(

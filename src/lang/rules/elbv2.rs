@@ -53,11 +53,12 @@ fn edges<'a>(ctx: &Ctx<'a>) -> Vec<(&'a Resource, String, &'a Resource, Option<&
     out
 }
 
-/// Whether a listener or listener rule of the stack forwards to a target group.
-pub(super) fn attached(ctx: &Ctx<'_>, tg: &Resource) -> bool {
+/// The target groups a listener or listener rule of the stack forwards to.
+pub(super) fn attached(ctx: &Ctx<'_>) -> std::collections::HashSet<Address> {
     edges(ctx)
-        .iter()
-        .any(|(_, _, t, _)| t.address == tg.address)
+        .into_iter()
+        .map(|(_, _, tg, _)| tg.address.clone())
+        .collect()
 }
 
 /// The load balancer a listener belongs to: the resource, or the ARN written.
