@@ -110,7 +110,8 @@ pub struct Session {
     pub providers: Providers,
     pub refreshed: Refreshed,
     pub calls: CallCounter,
-    /// `None` when planning against the in-memory fake (`INFRA_FAKE_AWS=1`, benchmarks only).
+    /// `None` when planning against the in-memory fake (`INFRA_FAKE_AWS=1` in a build with the
+    /// `fake-aws` feature: benchmarks only).
     clients: Option<Clients>,
     /// The apply lock this session holds: table, key, our id.
     held: Option<(LockTable, String, String)>,
@@ -162,7 +163,9 @@ impl Session {
                 .unwrap_or_default(),
         };
         let calls = CallCounter::default();
-        // Benchmarks measure the engine without AWS: a plan against empty in-memory providers.
+        // Benchmarks measure the engine without AWS: a plan against empty in-memory providers,
+        // only in a build with the `fake-aws` feature (never in what users run).
+        #[cfg(feature = "fake-aws")]
         if lock.is_none() && std::env::var("INFRA_FAKE_AWS").is_ok_and(|v| v == "1") {
             let providers = crate::providers::fake::in_memory();
             let refreshed = crate::refresh::refresh(&stack, &providers).await;

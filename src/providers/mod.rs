@@ -6,6 +6,7 @@
 //! calls per kind rather than one per resource.
 
 pub mod aws;
+#[cfg(any(test, feature = "fake-aws"))]
 pub mod fake;
 
 use std::collections::BTreeMap;

@@ -16,6 +16,7 @@ mod lookups;
 mod moto;
 mod ownership;
 mod plan_json;
+mod promises;
 mod proxy;
 mod reference;
 mod saved;
