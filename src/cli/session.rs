@@ -43,20 +43,22 @@ pub struct PlanArgs {
 /// Which part of the stack to act on.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SelectArgs {
-    /// Only this resource or module (with what it depends on), e.g. --target module.web
-    /// (repeatable).
+    /// Only this resource or module, e.g. --target module.web (repeatable): with what it
+    /// depends on when applying, with what depends on it when destroying (never what it uses).
     #[arg(long, value_name = "ADDRESS")]
     pub target: Vec<String>,
-    /// Leave out this resource or module (with what depends on it) (repeatable).
+    /// Leave out this resource or module (repeatable): with what depends on it when applying,
+    /// with what it depends on when destroying.
     #[arg(long, value_name = "ADDRESS")]
     pub exclude: Vec<String>,
 }
 
 impl SelectArgs {
-    fn selection(&self) -> Selection {
+    fn selection(&self, destroy: bool) -> Selection {
         Selection {
             targets: self.target.clone(),
             excludes: self.exclude.clone(),
+            destroy,
         }
     }
 }
@@ -293,7 +295,7 @@ impl Session {
             &self.providers,
             &options,
         )
-        .and_then(|plan| select(plan, &self.stack, &self.graph, &args.select.selection()))
+        .and_then(|plan| select(plan, &self.stack, &self.graph, &args.select.selection(destroy)))
         .map_err(|diagnostics| {
             ui.diagnostics(&diagnostics, &self.stack.sources);
             ExitCode::from(1)

@@ -8,7 +8,7 @@ const REGION: &str = "eu-central-1";
 
 /// The example's network: public and private subnets of the default VPC, a security group
 /// named `app`, and a certificate for the test's domain.
-fn prepared() -> World {
+pub(super) fn prepared() -> World {
     let w = World::new("select");
     let ec2 = aws_sdk_ec2::Client::new(&w.config_in(REGION));
     w.rt.block_on(async {
@@ -65,7 +65,7 @@ fn prepared() -> World {
 }
 
 /// The resource lines of a plan (`+ address: create`), without their attributes.
-fn headlines(stdout: &str) -> String {
+pub(super) fn headlines(stdout: &str) -> String {
     stdout
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.is_empty())
