@@ -107,7 +107,7 @@ pub async fn execute(
         }
     }
 
-    let steps = steps(plan, providers);
+    let steps = steps(plan);
     let deps = dependencies(graph, plan, &steps);
     let n = steps.len();
     let mut state = vec![State::Waiting; n];
@@ -221,9 +221,8 @@ pub async fn execute(
             });
             let action = match step.work {
                 Work::Retire => Action::Delete,
-                Work::Main
-                    if provider.create_before_destroy() && change.action == Action::Replace =>
-                {
+                // The new half of a create-before-destroy replacement; `live` is the old one.
+                Work::Main if change.create_before_destroy && change.action == Action::Replace => {
                     Action::Create
                 }
                 Work::Main => change.action,
@@ -398,13 +397,14 @@ async fn run(
             Action::NoOp => return Ok(None),
             Action::Delete => {
                 let live = live.as_ref().ok_or_else(missing)?;
-                return recover::delete(provider.as_ref(), live, &address)
+                return recover::delete(provider.as_ref(), live, &address, &stack)
                     .await
                     .map(|()| None);
             }
             Action::Create => {
+                // `live`, if any, is the resource this create replaces.
                 let desired = desired.as_ref().ok_or_else(missing)?;
-                recover::create(provider.as_ref(), desired, &stack).await?
+                recover::create(provider.as_ref(), desired, &stack, live.as_ref()).await?
             }
             Action::Update | Action::Adopt => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
@@ -414,8 +414,10 @@ async fn run(
             Action::Replace => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
                 let live = live.as_ref().ok_or_else(missing)?;
-                recover::delete(provider.as_ref(), live, &desired.address).await?;
-                recover::create(provider.as_ref(), desired, &stack).await?
+                // Deleted, and gone, before its successor of the same name is made.
+                recover::delete(provider.as_ref(), live, &desired.address, &stack).await?;
+                provider.wait_gone(live, wait_timeout, &report).await?;
+                recover::create(provider.as_ref(), desired, &stack, None).await?
             }
         };
         let desired = desired.as_ref().ok_or_else(missing)?;
@@ -429,7 +431,7 @@ async fn run(
 }
 
 /// One step per change, and a second one for replacements created before they are destroyed.
-fn steps(plan: &Plan, providers: &Providers) -> Vec<Step> {
+fn steps(plan: &Plan) -> Vec<Step> {
     let mut out: Vec<Step> = (0..plan.changes.len())
         .map(|change| Step {
             change,
@@ -437,10 +439,7 @@ fn steps(plan: &Plan, providers: &Providers) -> Vec<Step> {
         })
         .collect();
     for (change, c) in plan.changes.iter().enumerate() {
-        let cbd = providers
-            .get(c.kind)
-            .is_some_and(|p| p.create_before_destroy());
-        if c.action == Action::Replace && cbd {
+        if c.action == Action::Replace && c.create_before_destroy {
             out.push(Step {
                 change,
                 work: Work::Retire,

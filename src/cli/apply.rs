@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
+use super::session::{AwsArgs, Intent, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
 use crate::plan::render::{Style, write_text};
 use crate::plan::saved;
@@ -81,7 +81,7 @@ async fn apply_locked(
     ui: &Ui,
     stop: &Arc<AtomicBool>,
 ) -> ExitCode {
-    let plan = match session.plan(plan_args, false, ui) {
+    let plan = match session.plan(plan_args, Intent::Apply, ui) {
         Ok(p) => p,
         Err(code) => {
             session.report_calls(&args.aws, ui);

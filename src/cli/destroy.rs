@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::apply::{Confirm, converge, interrupted};
-use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
+use super::session::{AwsArgs, Intent, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -39,7 +39,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 adopt: Vec::new(),
                 select: args.select.clone(),
             },
-            true,
+            Intent::Destroy,
             ui,
         ) {
             Ok(p) => p,

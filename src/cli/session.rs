@@ -28,6 +28,10 @@ pub struct AwsArgs {
     /// AWS throttles.
     #[arg(long, value_name = "PER_SECOND", env = "INFRA_MAX_RATE", default_value_t = crate::providers::aws::rate::DEFAULT_MAX_RATE)]
     pub max_rate: f64,
+    /// How long one AWS request may take before infra gives up on it, e.g. 30s. A create that
+    /// times out is looked up before it is tried again, so it is never made twice.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
 }
 
 /// Choices about what the plan may do.
@@ -105,6 +109,17 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(seconds))
 }
 
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// `plan` and `apply`: converge to the stack.
+    Apply,
+    /// `destroy`: delete what the stack owns.
+    Destroy,
+    /// `drift`: read-only, never applied (protections are not checked).
+    Report,
+}
+
 /// A loaded stack, connected and refreshed.
 pub struct Session {
     pub stack: Stack,
@@ -157,6 +172,7 @@ impl Session {
             region: stack.region.clone(),
             endpoint_url: aws.endpoint_url.clone(),
             max_rate: aws.max_rate,
+            attempt_timeout: aws.request_timeout,
             stack: stack.name.clone(),
             base_dir: stack_args
                 .stack
@@ -281,8 +297,10 @@ impl Session {
         })
     }
 
-    /// Diffs; on failure prints every diagnostic.
-    pub fn plan(&self, args: &PlanArgs, destroy: bool, ui: &Ui) -> Result<Plan, ExitCode> {
+    /// Diffs and narrows to the selection; a plan that would be applied is checked against
+    /// `prevent-destroy`. On failure prints every diagnostic.
+    pub fn plan(&self, args: &PlanArgs, intent: Intent, ui: &Ui) -> Result<Plan, ExitCode> {
+        let destroy = intent == Intent::Destroy;
         let options = DiffOptions {
             adopt: args.adopt.iter().cloned().collect::<BTreeSet<_>>(),
             destroy,
@@ -295,7 +313,20 @@ impl Session {
             &self.providers,
             &options,
         )
-        .and_then(|plan| select(plan, &self.stack, &self.graph, &args.select.selection(destroy)))
+        .and_then(|plan| {
+            select(
+                plan,
+                &self.stack,
+                &self.graph,
+                &args.select.selection(destroy),
+            )
+        })
+        .and_then(|plan| {
+            if intent != Intent::Report {
+                crate::plan::protect::check(&plan, &self.stack)?;
+            }
+            Ok(plan)
+        })
         .map_err(|diagnostics| {
             ui.diagnostics(&diagnostics, &self.stack.sources);
             ExitCode::from(1)

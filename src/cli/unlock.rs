@@ -32,6 +32,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             region: stack.region.clone(),
             endpoint_url: args.endpoint_url.clone(),
             max_rate: crate::providers::aws::rate::DEFAULT_MAX_RATE,
+            attempt_timeout: crate::providers::aws::DEFAULT_ATTEMPT_TIMEOUT,
             stack: stack.name.clone(),
             base_dir: Default::default(),
         };

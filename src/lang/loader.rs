@@ -874,8 +874,15 @@ fn lifecycle_block(
     body: &'static BlockSchema,
 ) -> Lifecycle {
     let values = d.block(NodeView::whole(node), &LIFECYCLE);
+    let protect_span = node
+        .iter_children()
+        .find(|c| c.name().value() == "prevent-destroy")
+        .map(|c| c.span())
+        .or_else(|| node.entry("prevent-destroy").map(|e| e.span()))
+        .map_or_else(|| d.span(node.name().span()), |s| d.span(s));
     let mut lifecycle = Lifecycle {
-        prevent_destroy: values.get("prevent-destroy") == Some(&Value::Bool(true)),
+        prevent_destroy: (values.get("prevent-destroy") == Some(&Value::Bool(true)))
+            .then_some(protect_span),
         ignore_changes: Vec::new(),
     };
     let paths: Vec<String> = values

@@ -129,7 +129,9 @@ mod tests {
                     },
                 ],
                 live: None,
+                create_before_destroy: false,
             }],
+            destroying: false,
         };
         let text = json(&plan);
         assert!(

@@ -148,6 +148,7 @@ mod tests {
             reasons: Vec::new(),
             attrs,
             live: None,
+            create_before_destroy: false,
         }
     }
 
@@ -166,6 +167,7 @@ mod tests {
             stack: "shop".into(),
             region: "eu-west-1".into(),
             changes,
+            destroying: false,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod json;
 pub mod markdown;
 #[cfg(test)]
 mod properties;
+pub mod protect;
 pub mod render;
 pub mod saved;
 pub mod select;
@@ -88,6 +89,10 @@ pub struct Change {
     pub attrs: Vec<AttrChange>,
     /// The live resource, for update, replace, delete and adopt.
     pub live: Option<Live>,
+    /// For a replacement: the new resource is created before the old one is deleted (its
+    /// natural key changed, or the kind can exist twice under an alternate AWS name), so that
+    /// dependents move over first; otherwise the old one is deleted, and gone, first.
+    pub create_before_destroy: bool,
 }
 
 /// Counts per action, for the summary line.
@@ -113,6 +118,8 @@ pub struct Plan {
     pub region: String,
     /// Declared resources in dependency order, then resources to delete.
     pub changes: Vec<Change>,
+    /// A plan of `infra destroy`.
+    pub destroying: bool,
 }
 
 impl Plan {

@@ -280,6 +280,7 @@ mod tests {
             reasons: Vec::new(),
             attrs,
             live: None,
+            create_before_destroy: false,
         }
     }
 
@@ -303,6 +304,7 @@ mod tests {
             stack: "shop".into(),
             region: "eu-west-1".into(),
             changes,
+            destroying: false,
         }
     }
 

@@ -278,7 +278,8 @@ fn stack_fingerprint(stack: &Stack) -> String {
         let _ = writeln!(
             text,
             "  lifecycle {} {:?}",
-            r.lifecycle.prevent_destroy, r.lifecycle.ignore_changes
+            r.lifecycle.prevent_destroy.is_some(),
+            r.lifecycle.ignore_changes
         );
     }
     digest(&text)

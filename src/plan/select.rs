@@ -111,12 +111,14 @@ pub fn select(
     };
     // Building: targets bring their dependencies, exclusions take their dependents.
     // Destroying: targets take their dependents, exclusions keep their dependencies.
-    let (brought_by_target, taken_by_exclusion): (&dyn Fn(usize) -> Vec<usize>, &dyn Fn(usize) -> Vec<usize>) =
-        if selection.destroy {
-            (&dependents, &dependencies)
-        } else {
-            (&dependencies, &dependents)
-        };
+    let (brought_by_target, taken_by_exclusion): (
+        &dyn Fn(usize) -> Vec<usize>,
+        &dyn Fn(usize) -> Vec<usize>,
+    ) = if selection.destroy {
+        (&dependents, &dependencies)
+    } else {
+        (&dependencies, &dependents)
+    };
     let mut keep: BTreeMap<usize, Option<usize>> = if selection.targets.is_empty() {
         (0..addresses.len()).map(|i| (i, None)).collect()
     } else {

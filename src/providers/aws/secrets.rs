@@ -12,7 +12,7 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 use super::error::aws;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    BoxFuture, Desired, Live, ProviderError, ResourceKind, client_token, next_page,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, next_page,
     owner_from_tags, tag_changes, tags_value,
 };
 
@@ -455,6 +455,35 @@ impl ResourceKind for Secrets {
                 .await
                 .map_err(aws("DeleteSecret"))?;
             Ok(())
+        })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let described = match self
+                .client
+                .describe_secret()
+                .secret_id(arn(live)?)
+                .send()
+                .await
+            {
+                Ok(d) => d,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(aws("DescribeSecret")(e)),
+            };
+            let tags = described
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+            Ok(Some(owner_from_tags(tags)))
         })
     }
 }
