@@ -36,43 +36,18 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         args.paths.clone()
     };
     let files = files(&paths, &mut diagnostics);
-    let mut unformatted = 0;
+    let mut count = 0;
     for file in &files {
         let name = display(file);
-        let text = match std::fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(e) => {
-                diagnostics.push(file_error("read", &name, &e));
+        let (text, formatted) = match read_and_format(file, &name, &mut sources) {
+            Ok(Some(both)) => both,
+            Ok(None) => continue,
+            Err(d) => {
+                diagnostics.push(d);
                 continue;
             }
         };
-        let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        let formatted = match format(body) {
-            Ok(formatted) => formatted,
-            Err(FormatError::Syntax(err)) => {
-                let source = sources.add(name.clone(), body);
-                let fallback = Diagnostic::new("infra::syntax", "syntax error: invalid KDL")
-                    .label(Span::new(source, (0, 0).into()), "in this file")
-                    .help("stack files are KDL v2, see docs/language.md");
-                diagnostics
-                    .push(syntax_error(err, |span| Span::new(source, span)).unwrap_or(fallback));
-                continue;
-            }
-            Err(FormatError::Unsupported) => {
-                diagnostics.push(
-                    Diagnostic::new(
-                        "infra::fmt",
-                        format!("cannot format `{name}` without changing what it means"),
-                    )
-                    .help("the file is left as it is; please report this with the file"),
-                );
-                continue;
-            }
-        };
-        if formatted == text {
-            continue;
-        }
-        unformatted += 1;
+        count += 1;
         if args.check {
             ui.out_diff(&diff(&name, &text, &formatted));
         } else if let Err(e) = std::fs::write(file, &formatted) {
@@ -81,24 +56,49 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             ui.out(&format!("{name}\n"));
         }
     }
-    if args.check && unformatted > 0 {
-        let files = if unformatted == 1 {
-            "file is"
-        } else {
-            "files are"
-        };
+    let failed = !diagnostics.is_empty();
+    if failed {
+        ui.diagnostics(&diagnostics, &sources);
+    }
+    let unformatted = args.check && count > 0;
+    if unformatted {
+        let files = if count == 1 { "file is" } else { "files are" };
         ui.err(&format!(
-            "{unformatted} {files} not formatted; run `infra fmt` to format them\n"
+            "{count} {files} not formatted; run `infra fmt` to format them\n"
         ));
     }
-    if !diagnostics.is_empty() {
-        ui.diagnostics(&diagnostics, &sources);
-        return ExitCode::from(1);
+    if failed || unformatted {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
-    if args.check && unformatted > 0 {
-        return ExitCode::from(1);
+}
+
+/// A file's text and its formatted text when they differ, `None` when it is formatted; a
+/// file that cannot be read or parsed is a diagnostic (its text goes to `sources`).
+fn read_and_format(
+    file: &Path,
+    name: &str,
+    sources: &mut Sources,
+) -> Result<Option<(String, String)>, Diagnostic> {
+    let text = std::fs::read_to_string(file).map_err(|e| file_error("read", name, &e))?;
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    match format(body) {
+        Ok(formatted) if formatted == text => Ok(None),
+        Ok(formatted) => Ok(Some((text, formatted))),
+        Err(FormatError::Syntax(err)) => {
+            let source = sources.add(name, body);
+            let fallback = Diagnostic::new("infra::syntax", "syntax error: invalid KDL")
+                .label(Span::new(source, (0, 0).into()), "in this file")
+                .help("stack files are KDL v2, see docs/language.md");
+            Err(syntax_error(err, |span| Span::new(source, span)).unwrap_or(fallback))
+        }
+        Err(FormatError::Unsupported) => Err(Diagnostic::new(
+            "infra::fmt",
+            format!("cannot format `{name}` without changing what it means"),
+        )
+        .help("the file is left as it is; please report this with the file")),
     }
-    ExitCode::SUCCESS
 }
 
 /// The files the paths name, directories searched recursively, each file once.

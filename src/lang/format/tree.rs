@@ -154,10 +154,7 @@ impl<'a> Parser<'_, 'a> {
         let mut parts = Vec::new();
         let name = self.value(&mut parts)?;
         parts.push(Part::Entry(name));
-        loop {
-            let Some(token) = self.peek() else {
-                break;
-            };
+        while let Some(token) = self.peek() {
             match *token {
                 Token::Newline | Token::CloseBrace => break,
                 Token::Semicolon => {
