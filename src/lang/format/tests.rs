@@ -185,6 +185,10 @@ fn unusual_but_valid_layouts_format_and_stay_formatted() {
         "a key = /* c */ 1\n",
         "a { b { c { d { e 1 } } } }\n",
         "a 1 // trailing   \n",
+        "(t)/* after the type */a\nb\n",
+        "(t /* in the type */)a\n",
+        "a (t /* in an entry's type */)1\n",
+        "/* before a node */ a 1\n",
     ];
     for text in cases {
         let once = fmt(text);

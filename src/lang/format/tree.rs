@@ -141,7 +141,18 @@ impl<'a> Parser<'_, 'a> {
                             }
                         }
                     }
-                    let node = self.node()?;
+                    // Comments inside the name's type annotation go on a line of their own.
+                    let mut before = Vec::new();
+                    let name = self.value(&mut before)?;
+                    for part in before {
+                        if let Part::Comment(text) | Part::Continuation(text) = part {
+                            items.push(Item::Comment {
+                                text,
+                                same_line: false,
+                            });
+                        }
+                    }
+                    let node = self.node(name)?;
                     items.push(Item::Node { node, slashdash });
                     newlines = 0;
                     started = true;
@@ -150,10 +161,9 @@ impl<'a> Parser<'_, 'a> {
         }
     }
 
-    fn node(&mut self) -> Result<Node<'a>, TreeError> {
-        let mut parts = Vec::new();
-        let name = self.value(&mut parts)?;
-        parts.push(Part::Entry(name));
+    /// The rest of a node whose name (with its type) has been read.
+    fn node(&mut self, name: String) -> Result<Node<'a>, TreeError> {
+        let mut parts = vec![Part::Entry(name)];
         while let Some(token) = self.peek() {
             match *token {
                 Token::Newline | Token::CloseBrace => break,
