@@ -122,43 +122,47 @@ impl<'a> Parser<'_, 'a> {
                     if blank {
                         items.push(Item::Blank);
                     }
-                    let mut slashdash = false;
-                    if *token == Token::Slashdash {
-                        self.bump();
-                        slashdash = true;
-                        // Comments between `/-` and its node move in front of it.
-                        while let Some(t) = self.peek() {
-                            match *t {
-                                Token::Space | Token::Newline | Token::Escline => self.bump(),
-                                Token::LineComment(text) | Token::BlockComment(text) => {
-                                    items.push(Item::Comment {
-                                        text,
-                                        same_line: false,
-                                    });
-                                    self.bump();
-                                }
-                                _ => break,
-                            }
-                        }
-                    }
-                    // Comments inside the name's type annotation go on a line of their own.
-                    let mut before = Vec::new();
-                    let name = self.value(&mut before)?;
-                    for part in before {
-                        if let Part::Comment(text) | Part::Continuation(text) = part {
-                            items.push(Item::Comment {
-                                text,
-                                same_line: false,
-                            });
-                        }
-                    }
-                    let node = self.node(name)?;
-                    items.push(Item::Node { node, slashdash });
+                    self.node_item(&mut items)?;
                     newlines = 0;
                     started = true;
                 }
             }
         }
+    }
+
+    /// A node, perhaps commented out, as an item of `items`; comments inside its `/-` or its
+    /// name's type annotation go in front of it, each on a line of its own.
+    fn node_item(&mut self, items: &mut Vec<Item<'a>>) -> Result<(), TreeError> {
+        let slashdash = self.peek() == Some(&Token::Slashdash);
+        if slashdash {
+            self.bump();
+            while let Some(t) = self.peek() {
+                match *t {
+                    Token::Space | Token::Newline | Token::Escline => self.bump(),
+                    Token::LineComment(text) | Token::BlockComment(text) => {
+                        items.push(Item::Comment {
+                            text,
+                            same_line: false,
+                        });
+                        self.bump();
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let mut before = Vec::new();
+        let name = self.value(&mut before)?;
+        for part in before {
+            if let Part::Comment(text) | Part::Continuation(text) = part {
+                items.push(Item::Comment {
+                    text,
+                    same_line: false,
+                });
+            }
+        }
+        let node = self.node(name)?;
+        items.push(Item::Node { node, slashdash });
+        Ok(())
     }
 
     /// The rest of a node whose name (with its type) has been read.
