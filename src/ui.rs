@@ -94,6 +94,29 @@ impl Ui {
         self.out_color
     }
 
+    /// Writes a unified diff to stdout, removed lines red and added lines green on a terminal.
+    pub fn out_diff(&self, diff: &str) {
+        if !self.out_color {
+            return self.out(diff);
+        }
+        let mut text = String::with_capacity(diff.len());
+        for line in diff.split_inclusive('\n') {
+            let code = match line.as_bytes().first() {
+                Some(b'-') => "31",
+                Some(b'+') => "32",
+                Some(b'@') => "36",
+                _ => {
+                    text.push_str(line);
+                    continue;
+                }
+            };
+            let body = line.trim_end_matches('\n');
+            text.push_str(&format!("\x1b[{code}m{body}\x1b[0m"));
+            text.push_str(&line[body.len()..]);
+        }
+        self.out(&text);
+    }
+
     /// Whether stdin is a terminal someone can answer a question on.
     pub fn can_ask(&self) -> bool {
         std::io::stdin().is_terminal()

@@ -3,6 +3,7 @@
 mod apply;
 mod destroy;
 mod drift;
+mod fmt;
 mod graph;
 mod plan;
 mod session;
@@ -46,6 +47,8 @@ pub enum Command {
     Drift(drift::Args),
     /// Release a stack's apply lock left behind by a run that died.
     Unlock(unlock::Args),
+    /// Format stack, module and variable files in the one canonical layout; --check to verify.
+    Fmt(fmt::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -100,5 +103,6 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
+        Command::Fmt(args) => fmt::run(&args, ui),
     }
 }

@@ -57,6 +57,28 @@ impl Diagnostic {
     }
 }
 
+/// The diagnostic of a KDL syntax error, its span placed by `span` (a file may be parsed a
+/// piece at a time). One mistake often yields several parser diagnostics; the first is the
+/// useful one.
+pub fn syntax_error(
+    err: kdl::KdlError,
+    span: impl Fn(miette::SourceSpan) -> Span,
+) -> Option<Diagnostic> {
+    let d = err.diagnostics.into_iter().next()?;
+    let message = d.message.unwrap_or_else(|| "invalid KDL".into());
+    let label = d.label.unwrap_or_else(|| "here".into());
+    let help = d.help.unwrap_or_else(|| {
+        "stack files are KDL v2: strings in quotes, booleans as #true/#false, \
+         see docs/language.md"
+            .into()
+    });
+    Some(
+        Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
+            .label(span(d.span), label)
+            .help(help),
+    )
+}
+
 /// Diagnostics collected by a stage.
 #[derive(Debug, Default)]
 pub struct Diagnostics {

@@ -11,7 +11,7 @@ use kdl::{KdlDocument, KdlNode};
 use super::LoadOptions;
 use super::chunks::{self, Chunk};
 use super::decode::{Decoder, NodeView};
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::diagnostic::{Diagnostic, Diagnostics, syntax_error};
 use super::scope::{Scope, StackInfo};
 use super::stack_header::STACK_HEADER;
 use super::suggest::did_you_mean;
@@ -204,20 +204,8 @@ impl<'o> Loader<'o> {
 
     fn syntax(&mut self, here: Here, err: kdl::KdlError) {
         self.out.syntax_errors = true;
-        // One mistake often yields several parser diagnostics; the first is the useful one.
-        for d in err.diagnostics.into_iter().take(1) {
-            let message = d.message.unwrap_or_else(|| "invalid KDL".into());
-            let label = d.label.unwrap_or_else(|| "here".into());
-            let help = d.help.unwrap_or_else(|| {
-                "stack files are KDL v2: strings in quotes, booleans as #true/#false, \
-                 see docs/language.md"
-                    .into()
-            });
-            self.out.diags.push(
-                Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
-                    .label(here.span(d.span), label)
-                    .help(help),
-            );
+        if let Some(d) = syntax_error(err, |span| here.span(span)) {
+            self.out.diags.push(d);
         }
     }
 

@@ -7,6 +7,7 @@
 mod chunks;
 mod decode;
 pub mod diagnostic;
+pub mod format;
 mod interpolate;
 mod loader;
 mod reference;

@@ -3,6 +3,7 @@
 mod canary;
 mod docs;
 mod faults;
+mod fmt;
 mod graph;
 mod harness;
 mod invalid;
