@@ -1,9 +1,12 @@
 //! Command-line interface: argument parsing and one function per subcommand.
 
 mod apply;
+mod completions;
 mod destroy;
 mod drift;
+mod explain;
 mod graph;
+mod man;
 mod plan;
 mod session;
 mod unlock;
@@ -46,6 +49,12 @@ pub enum Command {
     Drift(drift::Args),
     /// Release a stack's apply lock left behind by a run that died.
     Unlock(unlock::Args),
+    /// Explain a kind or an attribute: type, default, limits, whether a change replaces it.
+    Explain(explain::Args),
+    /// Print a shell completion script: `infra completions bash > /etc/bash_completion.d/infra`.
+    Completions(completions::Args),
+    /// Print the man page (roff): `infra man | man -l -`.
+    Man(man::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -100,5 +109,8 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
+        Command::Explain(args) => explain::run(&args, ui),
+        Command::Completions(args) => completions::run(&args, ui),
+        Command::Man(args) => man::run(&args, ui),
     }
 }
