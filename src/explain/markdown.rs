@@ -2,8 +2,9 @@
 //! paragraph, its rules, a table of attributes per block and a table of computed attributes.
 //!
 //! In the document each kind's reference sits between `<!-- generated:kind=KIND -->` and
-//! `<!-- end generated -->`; [`regenerate`] rewrites what is between the markers and leaves
-//! every other line (hand-written prose and examples) as it is.
+//! `<!-- end generated -->`, and the table of what references read between
+//! `<!-- generated:references -->` and the same end; [`regenerate`] rewrites what is between
+//! the markers and leaves every other line (hand-written prose and examples) as it is.
 
 use crate::model::Kind;
 use crate::model::schema::{Attr, BlockSchema, ResourceSchema, Type};
@@ -14,17 +15,17 @@ use super::topic::all_kinds;
 /// Paragraphs are wrapped like the rest of the document.
 const WIDTH: usize = 100;
 
-const START: &str = "<!-- generated:kind=";
+const START: &str = "<!-- generated:";
 const START_END: &str = " -->";
 const END: &str = "<!-- end generated -->";
 
 /// A generated region that cannot be rewritten.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RegenerateError {
-    #[error("line {line}: `{kind}` is not a kind")]
-    UnknownKind { line: usize, kind: String },
-    #[error("line {line}: the generated region of `{kind}` has no `{END}`")]
-    Unterminated { line: usize, kind: String },
+    #[error("line {line}: `{what}` is neither `kind=KIND` nor `references`")]
+    Unknown { line: usize, what: String },
+    #[error("line {line}: the generated region `{what}` has no `{END}`")]
+    Unterminated { line: usize, what: String },
 }
 
 /// The reference of one kind, as it stands between its markers.
@@ -56,39 +57,65 @@ pub fn regenerate(document: &str) -> Result<String, RegenerateError> {
     let mut lines = document.split_inclusive('\n').enumerate();
     while let Some((i, line)) = lines.next() {
         out.push_str(line);
-        let Some(word) = line
+        let Some(what) = line
             .trim_end()
             .strip_prefix(START)
             .and_then(|rest| rest.strip_suffix(START_END))
         else {
             continue;
         };
-        let Some(kind) = all_kinds().find(|k| k.keyword() == word) else {
-            return Err(RegenerateError::UnknownKind {
-                line: i + 1,
-                kind: word.to_string(),
-            });
+        let kind = what
+            .strip_prefix("kind=")
+            .and_then(|word| all_kinds().find(|k| k.keyword() == word));
+        let generated = match (kind, what) {
+            (Some(kind), _) => self::kind(kind),
+            (None, "references") => references(),
+            (None, _) => {
+                return Err(RegenerateError::Unknown {
+                    line: i + 1,
+                    what: what.to_string(),
+                });
+            }
         };
         let end = lines.by_ref().find(|(_, l)| l.trim_end() == END);
         let Some((_, end)) = end else {
             return Err(RegenerateError::Unterminated {
                 line: i + 1,
-                kind: word.to_string(),
+                what: what.to_string(),
             });
         };
-        out.push_str(&self::kind(kind));
+        out.push_str(&generated);
         out.push_str(end);
     }
     Ok(out)
 }
 
-/// The kinds that have a generated region in `document`, in order.
+/// What each generated region of `document` holds (`kind=service`, `references`), in order.
 pub fn regions(document: &str) -> Vec<String> {
     document
         .lines()
         .filter_map(|l| l.trim_end().strip_prefix(START)?.strip_suffix(START_END))
         .map(str::to_string)
         .collect()
+}
+
+/// What a reference to each kind reads: its default attribute and its computed attributes.
+pub fn references() -> String {
+    let mut out = String::from(
+        "| kind | default attribute | computed attributes |\n\
+         |---|---|---|\n",
+    );
+    for kind in all_kinds() {
+        let schema = kind.schema();
+        let computed: Vec<String> = schema.computed.iter().map(|c| code(c.name)).collect();
+        out.push_str(&format!(
+            "| {} | {} | {} |\n",
+            code(kind.keyword()),
+            code(schema.default_attribute),
+            computed.join(", ")
+        ));
+    }
+    out
 }
 
 /// The tables of the blocks inside `block`, depth first, each under its path.
@@ -192,7 +219,7 @@ mod tests {
         assert!(!out.contains("stale"));
         assert!(out.contains("| `retention-days` | integer |"));
         assert_eq!(regenerate(&out).as_deref(), Ok(out.as_str()));
-        assert_eq!(regions(&out), ["log-group"]);
+        assert_eq!(regions(&out), ["kind=log-group"]);
     }
 
     #[test]
@@ -200,7 +227,7 @@ mod tests {
         let unknown = "<!-- generated:kind=database -->\n<!-- end generated -->\n";
         assert!(matches!(
             regenerate(unknown),
-            Err(RegenerateError::UnknownKind { line: 1, .. })
+            Err(RegenerateError::Unknown { line: 1, .. })
         ));
         let open = "x\n<!-- generated:kind=secret -->\nno end\n";
         assert!(matches!(
