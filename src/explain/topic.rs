@@ -4,7 +4,7 @@
 
 use miette::SourceSpan;
 
-use crate::lang::{Diagnostic, did_you_mean};
+use crate::lang::{Diagnostic, closest, did_you_mean};
 use crate::model::schema::{Attr, BlockSchema, Computed, with_article};
 use crate::model::{Kind, SourceId, Span};
 
@@ -48,20 +48,7 @@ pub fn resolve(text: &str, source: SourceId) -> Result<Topic, Diagnostic> {
         .map_or(text.len(), |(o, w)| o + w.len());
     let kind_word = &text[..kind_end.min(text.len())];
     let Some(kind) = all_kinds().find(|k| k.keyword() == kind_word) else {
-        let lookup = kind_len == 2;
-        let candidates = all_kinds()
-            .filter(|k| !lookup || k.is_lookup())
-            .map(Kind::keyword);
-        return Err(Diagnostic::new(
-            "infra::unknown-kind",
-            format!("`{kind_word}` is not a kind"),
-        )
-        .label(at((0, kind_word)), "unknown kind")
-        .help(did_you_mean(
-            kind_word,
-            candidates,
-            if lookup { "look-ups" } else { "kinds" },
-        )));
+        return Err(unknown_kind(kind_word, at((0, kind_word))));
     };
     let schema = kind.schema();
     let mut block: &'static BlockSchema = schema.body;
@@ -140,6 +127,55 @@ pub fn resolve(text: &str, source: SourceId) -> Result<Topic, Diagnostic> {
     })
 }
 
+/// `word` is no kind: suggest a kind, or the kinds that have an attribute of that name.
+fn unknown_kind(word: &str, span: Span) -> Diagnostic {
+    let lookups = || all_kinds().filter(|k| k.is_lookup()).map(Kind::keyword);
+    let message = if word.is_empty() {
+        "the argument names no kind".to_string()
+    } else {
+        format!("`{word}` is not a kind")
+    };
+    let homes = attribute_homes(word);
+    let help = if word == "lookup" {
+        format!("look-ups: {}", lookups().collect::<Vec<_>>().join(", "))
+    } else if let Some(word) = word.strip_prefix("lookup.") {
+        let full: Vec<String> = lookups().map(str::to_string).collect();
+        did_you_mean(
+            &format!("lookup.{word}"),
+            full.iter().map(String::as_str),
+            "look-ups",
+        )
+    } else if !homes.is_empty() && closest(word, all_kinds().map(Kind::keyword)).is_none() {
+        let shown: Vec<String> = homes.iter().take(3).map(|h| format!("`{h}`")).collect();
+        format!("`{word}` is an attribute: try {}", shown.join(", "))
+    } else {
+        did_you_mean(word, all_kinds().map(Kind::keyword), "kinds")
+    };
+    Diagnostic::new("infra::unknown-kind", message)
+        .label(span, "unknown kind")
+        .help(help)
+}
+
+/// Every `kind.path` whose last attribute is named `word`, at any depth.
+fn attribute_homes(word: &str) -> Vec<String> {
+    fn walk(block: &BlockSchema, prefix: &str, word: &str, out: &mut Vec<String>) {
+        for attr in block.attrs {
+            let path = format!("{prefix}.{}", attr.name);
+            if attr.name == word {
+                out.push(path.clone());
+            }
+            if let Some(inner) = block_of(attr) {
+                walk(inner, &path, word, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for kind in all_kinds() {
+        walk(kind.schema().body, kind.keyword(), word, &mut out);
+    }
+    out
+}
+
 /// The dot-separated words of `text` with their byte offsets (empty words included).
 fn segments(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
@@ -190,6 +226,15 @@ mod tests {
 
         let d = resolve("lookup.subnet").expect_err("unknown look-up");
         assert_eq!(d.help.as_deref(), Some("did you mean `lookup.subnets`?"));
+
+        let d = resolve("container").expect_err("an attribute, not a kind");
+        assert_eq!(
+            d.help.as_deref(),
+            Some(
+                "`container` is an attribute: try `task-definition.container`, \
+                 `service.load-balancer.container`"
+            )
+        );
 
         let d = resolve("alarm.threshold.value").expect_err("not a block");
         assert_eq!(d.code, "infra::not-a-block");
