@@ -84,7 +84,10 @@ pub fn regenerate(document: &str) -> Result<String, RegenerateError> {
                 what: what.to_string(),
             });
         };
+        // Blank lines keep the markers apart from the tables in every Markdown renderer.
+        out.push('\n');
         out.push_str(&generated);
+        out.push('\n');
         out.push_str(end);
     }
     Ok(out)
@@ -214,8 +217,8 @@ mod tests {
         let doc = "# Title\n\nprose\n<!-- generated:kind=log-group -->\nstale\n\
                    <!-- end generated -->\nexample\n";
         let out = regenerate(doc).expect("regenerates");
-        assert!(out.starts_with("# Title\n\nprose\n<!-- generated:kind=log-group -->\n"));
-        assert!(out.ends_with("<!-- end generated -->\nexample\n"));
+        assert!(out.starts_with("# Title\n\nprose\n<!-- generated:kind=log-group -->\n\nA "));
+        assert!(out.ends_with("|\n\n<!-- end generated -->\nexample\n"));
         assert!(!out.contains("stale"));
         assert!(out.contains("| `retention-days` | integer |"));
         assert_eq!(regenerate(&out).as_deref(), Ok(out.as_str()));

@@ -192,7 +192,7 @@ fn explain_markdown_prints_the_generated_region_of_a_kind() {
     let out = infra(&["explain", "--markdown", "record"]);
     expect(&out, 0);
     let region = format!(
-        "<!-- generated:kind=record -->\n{}<!-- end generated -->",
+        "<!-- generated:kind=record -->\n\n{}\n<!-- end generated -->",
         out.stdout
     );
     assert!(document.contains(&region), "{}", out.stdout);
