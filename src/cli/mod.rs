@@ -1,10 +1,13 @@
 //! Command-line interface: argument parsing and one function per subcommand.
 
 mod apply;
+mod completions;
 mod destroy;
 mod drift;
 mod fmt;
+mod explain;
 mod graph;
+mod man;
 mod plan;
 mod session;
 mod unlock;
@@ -49,6 +52,12 @@ pub enum Command {
     Unlock(unlock::Args),
     /// Format stack, module and variable files in the one canonical layout; --check to verify.
     Fmt(fmt::Args),
+    /// Explain a kind or an attribute: type, default, limits, whether a change replaces it.
+    Explain(explain::Args),
+    /// Print a shell completion script: `infra completions bash > /etc/bash_completion.d/infra`.
+    Completions(completions::Args),
+    /// Print the man page (roff): `infra man | man -l -`.
+    Man(man::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -104,5 +113,8 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Drift(args) => drift::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
         Command::Fmt(args) => fmt::run(&args, ui),
+        Command::Explain(args) => explain::run(&args, ui),
+        Command::Completions(args) => completions::run(&args, ui),
+        Command::Man(args) => man::run(&args, ui),
     }
 }

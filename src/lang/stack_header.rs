@@ -7,12 +7,13 @@ use crate::model::value::Value;
 pub static STACK_HEADER: BlockSchema = BlockSchema::new(
     "stack",
     &[
-        Attr::string("name")
-            .required()
-            .checks(&[Check::Length(1, 64), Check::Custom(stack_name)]),
+        Attr::string("name").required().checks(&[
+            Check::Length(1, 64),
+            Check::Custom(stack_name, "letters, digits, `-`, `_`"),
+        ]),
         Attr::string("region")
             .required()
-            .checks(&[Check::Custom(region)]),
+            .checks(&[Check::Custom(region, "an AWS region such as `us-east-1`")]),
         TAGS,
     ],
 )

@@ -2,6 +2,7 @@
 
 mod canary;
 mod docs;
+mod explain;
 mod faults;
 mod fmt;
 mod graph;

@@ -10,6 +10,8 @@ use crate::model::value::Value;
 
 pub static ALARM: ResourceSchema = ResourceSchema {
     title: "CloudWatch alarm",
+    doc: "A CloudWatch metric alarm, on one metric (`namespace`, `metric`, `dimensions`, `period` and a `statistic` or `percentile`) or on metric math (`query` blocks).",
+    rules_doc: "exactly one of `metric` and `query`; a metric alarm needs `namespace`, `period` and one of `statistic` and `percentile`; `datapoints-to-alarm` ≤ `evaluation-periods`; `evaluation-periods` × `period` may look back at most one day (one hour for periods under a minute); exactly one query has `return-data=#true`. A query has exactly one of `expression` and `metric`, and a metric query needs `namespace`, `stat` and `period`.",
     body: &ALARM_BODY,
     computed: &[Computed::new("arn", Type::String, "The alarm's ARN.")],
     default_attribute: "arn",
@@ -25,23 +27,48 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Length(1, 255), Check::Custom(no_control_chars)]),
-        Attr::string("description").checks(&[Check::Length(0, 1024)]),
-        Attr::string("namespace").checks(&[Check::Length(1, 255)]),
-        Attr::string("metric").checks(&[Check::Length(1, 255)]),
-        Attr::string_map("dimensions").checks(&[Check::Count(0, 30)]),
-        Attr::string("statistic").checks(&[Check::OneOf(STATISTICS)]),
+            .checks(&[
+                Check::Length(1, 255),
+                Check::Custom(no_control_chars, "no control characters"),
+            ])
+            .doc("The alarm name (natural key)."),
+        Attr::string("description")
+            .checks(&[Check::Length(0, 1024)])
+            .doc("Shown in the console and in notifications."),
+        Attr::string("namespace")
+            .checks(&[Check::Length(1, 255)])
+            .doc("The metric's namespace, e.g. \"AWS/ECS\"."),
+        Attr::string("metric")
+            .checks(&[Check::Length(1, 255)])
+            .doc("The metric name."),
+        Attr::string_map("dimensions")
+            .checks(&[Check::Count(0, 30)])
+            .doc("The metric's dimensions, name → value."),
+        Attr::string("statistic")
+            .checks(&[Check::OneOf(STATISTICS)])
+            .doc("How the datapoints of a period are combined."),
         Attr::string("percentile")
-            .checks(&[Check::Custom(percentile)])
+            .checks(&[Check::Custom(percentile, "`p0`–`p100`, e.g. `p99.9`")])
             .doc("An extended statistic such as \"p95\" or \"p99.9\"."),
-        Attr::int("period").checks(&[Check::Custom(period)]),
-        Attr::string("unit"),
-        Attr::blocks("query", &METRIC_QUERY).checks(&[Check::Count(1, 10)]),
+        Attr::int("period")
+            .checks(&[PERIOD])
+            .doc("Seconds per datapoint."),
+        Attr::string("unit").doc("The metric's unit, for metrics published with several."),
+        Attr::blocks("query", &METRIC_QUERY)
+            .checks(&[Check::Count(1, 10)])
+            .doc("Metric math: metrics and expressions, one of which the alarm watches."),
         Attr::int("evaluation-periods")
             .required()
-            .checks(&[Check::Range(1, 100_000)]),
-        Attr::int("datapoints-to-alarm").checks(&[Check::Range(1, 100_000)]),
-        Attr::number("threshold").required(),
+            .checks(&[Check::Range(1, 100_000)])
+            .doc("How many of the latest periods are evaluated."),
+        Attr::int("datapoints-to-alarm")
+            .checks(&[Check::Range(1, 100_000)])
+            .doc(
+                "Breaching datapoints among them that set the alarm off; all of them when omitted.",
+            ),
+        Attr::number("threshold")
+            .required()
+            .doc("The value the statistic is compared with."),
         Attr::string("comparison")
             .required()
             .checks(&[Check::OneOf(&[
@@ -49,7 +76,8 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
                 "GreaterThanOrEqualToThreshold",
                 "LessThanThreshold",
                 "LessThanOrEqualToThreshold",
-            ])]),
+            ])])
+            .doc("How the statistic is compared with the threshold."),
         Attr::string("treat-missing-data")
             .default(Default::Str("missing"))
             .checks(&[Check::OneOf(&[
@@ -57,11 +85,20 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
                 "notBreaching",
                 "ignore",
                 "missing",
-            ])]),
-        Attr::strings("actions").checks(ACTIONS),
-        Attr::strings("ok-actions").checks(ACTIONS),
-        Attr::strings("insufficient-data-actions").checks(ACTIONS),
-        Attr::bool("actions-enabled").default(Default::Bool(true)),
+            ])])
+            .doc("How a period without data counts."),
+        Attr::strings("actions")
+            .checks(ACTIONS)
+            .doc("ARNs notified when the alarm goes off (SNS topics, auto scaling policies)."),
+        Attr::strings("ok-actions")
+            .checks(ACTIONS)
+            .doc("ARNs notified when the alarm returns to OK."),
+        Attr::strings("insufficient-data-actions")
+            .checks(ACTIONS)
+            .doc("ARNs notified when the alarm has too little data."),
+        Attr::bool("actions-enabled")
+            .default(Default::Bool(true))
+            .doc("Whether state changes notify the actions."),
         TAGS,
     ],
 )
@@ -102,6 +139,8 @@ fn percentile(value: &Value) -> Result<(), (String, String)> {
 }
 
 /// Alarm periods are 10, 30 or a multiple of 60 seconds.
+const PERIOD: Check = Check::Custom(period, "10, 30 or a multiple of 60");
+
 fn period(value: &Value) -> Result<(), (String, String)> {
     match value.as_int() {
         Some(p) if !(p == 10 || p == 30 || (p >= 60 && p % 60 == 0)) => Err((
@@ -180,15 +219,30 @@ static METRIC_QUERY: BlockSchema = BlockSchema::new(
     &[
         Attr::string("id")
             .required()
-            .checks(&[Check::Length(1, 255), Check::Custom(query_id)]),
-        Attr::string("expression").checks(&[Check::Length(1, 2048)]),
-        Attr::string("label"),
-        Attr::bool("return-data").default(Default::Bool(false)),
-        Attr::string("namespace"),
-        Attr::string("metric"),
-        Attr::string_map("dimensions").checks(&[Check::Count(0, 30)]),
+            .checks(&[
+                Check::Length(1, 255),
+                Check::Custom(
+                    query_id,
+                    "starts with a lowercase letter; letters, digits, `_`",
+                ),
+            ])
+            .doc("The query's id, which expressions refer to."),
+        Attr::string("expression")
+            .checks(&[Check::Length(1, 2048)])
+            .doc("A metric math expression over other queries' ids."),
+        Attr::string("label").doc("A name shown in the console and in notifications."),
+        Attr::bool("return-data")
+            .default(Default::Bool(false))
+            .doc("Marks the query the alarm watches; exactly one query has it."),
+        Attr::string("namespace").doc("The metric's namespace."),
+        Attr::string("metric").doc("The metric name."),
+        Attr::string_map("dimensions")
+            .checks(&[Check::Count(0, 30)])
+            .doc("The metric's dimensions, name → value."),
         Attr::string("stat").doc("A statistic or a percentile such as p95."),
-        Attr::int("period").checks(&[Check::Custom(period)]),
+        Attr::int("period")
+            .checks(&[PERIOD])
+            .doc("Seconds per datapoint."),
     ],
 )
 .label("id")

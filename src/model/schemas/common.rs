@@ -11,8 +11,14 @@ fn string_of(value: &Value) -> Option<&str> {
 
 /// Tags: at most 50 per resource, keys ≤ 128 and values ≤ 256 characters, no `aws:` prefix.
 pub const TAGS: Attr = Attr::string_map("tags")
-    .checks(&[Check::Count(0, 50), Check::Custom(tag_map)])
+    .checks(&[Check::Count(0, 50), TAG_KEYS])
     .doc("Tags added to the stack's default tags and infra's ownership tags.");
+
+/// Tag keys and values: lengths and reserved prefixes.
+const TAG_KEYS: Check = Check::Custom(
+    tag_map,
+    "keys ≤ 128, values ≤ 256 characters; no `aws:` or `infra:` prefix",
+);
 
 fn tag_map(value: &Value) -> CheckResult {
     let Some(map) = value.as_map() else {
@@ -44,7 +50,12 @@ fn tag_map(value: &Value) -> CheckResult {
 }
 
 /// ALB and target group names: 1–32 letters, digits and hyphens, no hyphen at either end.
-pub fn elb_name(value: &Value) -> CheckResult {
+pub const ELB_NAME: Check = Check::Custom(
+    elb_name,
+    "1–32 letters, digits, `-`; no `-` at either end; not `internal-…`",
+);
+
+fn elb_name(value: &Value) -> CheckResult {
     let Some(name) = string_of(value) else {
         return Ok(());
     };
@@ -81,7 +92,9 @@ pub fn elb_name(value: &Value) -> CheckResult {
 }
 
 /// ECS names (cluster, service, family, container): 1–255 letters, digits, hyphens, underscores.
-pub fn ecs_name(value: &Value) -> CheckResult {
+pub const ECS_NAME: Check = Check::Custom(ecs_name, "1–255 letters, digits, `-`, `_`");
+
+fn ecs_name(value: &Value) -> CheckResult {
     let Some(name) = string_of(value) else {
         return Ok(());
     };
@@ -104,8 +117,14 @@ pub fn ecs_name(value: &Value) -> CheckResult {
 /// A port number, 1–65535.
 pub const PORT: &[Check] = &[Check::Range(1, 65535)];
 
+/// A DNS name: labels of 1–63 characters, at most 255 in all.
+pub const DNS_NAME: Check = Check::Custom(
+    dns_name,
+    "a DNS name (labels ≤ 63, ≤ 255 in all; `*` only as first label)",
+);
+
 /// Whether a string is a valid DNS name (labels of 1–63 characters, at most 255 in all).
-pub fn dns_name(value: &Value) -> CheckResult {
+fn dns_name(value: &Value) -> CheckResult {
     let Some(name) = string_of(value) else {
         return Ok(());
     };

@@ -6,6 +6,8 @@ use crate::model::value::Value;
 
 pub static LOG_GROUP: ResourceSchema = ResourceSchema {
     title: "log group",
+    doc: "A CloudWatch Logs log group. Its name is what a container's `log group=` takes.",
+    rules_doc: "",
     body: &LOG_GROUP_BODY,
     computed: &[Computed::new("arn", Type::String, "The log group's ARN.")],
     default_attribute: "name",
@@ -25,15 +27,20 @@ static LOG_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Length(1, 512), Check::Custom(log_group_name)]),
+            .checks(&[
+                Check::Length(1, 512),
+                Check::Custom(log_group_name, "letters, digits, `._-/#`"),
+            ])
+            .doc("The log group name (natural key)."),
         Attr::int("retention-days")
             .checks(&[Check::OneOfInt(RETENTION_DAYS)])
             .doc("Days to keep events; never expire when omitted."),
-        Attr::string("kms-key"),
+        Attr::string("kms-key").doc("ARN of the KMS key that encrypts the events."),
         Attr::string("class")
             .default(Default::Str("STANDARD"))
             .force_new()
-            .checks(&[Check::OneOf(&["STANDARD", "INFREQUENT_ACCESS"])]),
+            .checks(&[Check::OneOf(&["STANDARD", "INFREQUENT_ACCESS"])])
+            .doc("The log class; INFREQUENT_ACCESS costs less and offers fewer features."),
         TAGS,
     ],
 );

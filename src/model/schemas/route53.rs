@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::dns_name;
+use super::common::DNS_NAME;
 use crate::model::schema::{
     Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
 };
@@ -10,6 +10,8 @@ use crate::model::value::{RefTarget, Reference, Value};
 
 pub static RECORD: ResourceSchema = ResourceSchema {
     title: "Route53 record",
+    doc: "A Route53 record: either `values` (with an optional `ttl`, 300 seconds when omitted) or an `alias`. Records carry no tags: infra keeps ownership in a companion TXT record.",
+    rules_doc: "exactly one of `values` and `alias`; `weight` and `set-identifier` go together; an alias has no `ttl`; a `CNAME` has one value. In an `alias`, `alias (ref)\"load-balancer.<name>\"` is shorthand for that load balancer's `dns-name` and `zone-id`; otherwise give `dns-name` and `zone-id`.",
     body: &RECORD_BODY,
     computed: &[Computed::new(
         "fqdn",
@@ -31,20 +33,30 @@ static RECORD_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(dns_name)]),
+            .checks(&[DNS_NAME])
+            .doc("The record's DNS name."),
         Attr::string("type")
             .required()
             .force_new()
             .checks(&[Check::OneOf(&[
                 "A", "AAAA", "CNAME", "TXT", "MX", "NS", "SRV", "CAA", "PTR", "SPF", "DS",
-            ])]),
-        Attr::int("ttl").checks(&[Check::Range(0, 2_147_483_647)]),
-        Attr::strings("values").checks(&[Check::Count(1, 100)]),
-        Attr::block("alias", &ALIAS),
-        Attr::int("weight").checks(&[Check::Range(0, 255)]),
+            ])])
+            .doc("The record type."),
+        Attr::int("ttl")
+            .checks(&[Check::Range(0, 2_147_483_647)])
+            .doc("Seconds resolvers may cache the answer; 300 when `values` are given without it."),
+        Attr::strings("values")
+            .checks(&[Check::Count(1, 100)])
+            .doc("The record's values, one argument each."),
+        Attr::block("alias", &ALIAS)
+            .doc("Points the record at a load balancer (or another AWS target) instead of values."),
+        Attr::int("weight")
+            .checks(&[Check::Range(0, 255)])
+            .doc("Share of the answers among weighted records of the same name and type."),
         Attr::string("set-identifier")
             .force_new()
-            .checks(&[Check::Length(1, 128)]),
+            .checks(&[Check::Length(1, 128)])
+            .doc("Tells weighted records of the same name and type apart."),
     ],
 )
 .rules(&[
@@ -85,9 +97,11 @@ static ALIAS: BlockSchema = BlockSchema::new(
     &[
         Attr::string("load-balancer")
             .doc("Shorthand: a reference to a load balancer fills dns-name and zone-id."),
-        Attr::string("dns-name"),
-        Attr::string("zone-id"),
-        Attr::bool("evaluate-target-health").default(Default::Bool(false)),
+        Attr::string("dns-name").doc("The target's DNS name."),
+        Attr::string("zone-id").doc("The target's hosted zone id."),
+        Attr::bool("evaluate-target-health")
+            .default(Default::Bool(false))
+            .doc("Answers with this record only while its target is healthy."),
     ],
 )
 .label("load-balancer")
