@@ -22,7 +22,7 @@ use crate::plan::{Action, Plan, keep_ignored};
 use crate::providers::{Desired, Live, ProviderError, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApplyOptions {
     /// Calls to AWS in flight at once, at most.
     pub parallelism: usize,
@@ -30,6 +30,9 @@ pub struct ApplyOptions {
     pub wait_timeout: Duration,
     /// Set (by Ctrl-C or SIGTERM) to start nothing new; what is in flight finishes.
     pub stop: Arc<AtomicBool>,
+    /// Checked before each round of writes (the stack's lock is still this run's); a failed
+    /// check starts nothing new, as an interruption does.
+    pub fence: Option<Arc<dyn super::Fence>>,
 }
 
 /// How often a long apply says what is still running.
@@ -162,21 +165,37 @@ pub async fn execute(
             }
         }
 
-        // Interrupted: start nothing new; everything not started is skipped.
-        if options.stop.load(Ordering::SeqCst) {
+        // Before a round of writes, the fence: this run may still write.
+        let ready = (0..n).any(|s| {
+            state[s] == State::Waiting && deps[s].iter().all(|d| state[*d] == State::Done)
+        });
+        if ready
+            && outcome.halted.is_none()
+            && let Some(fence) = &options.fence
+            && let Err(why) = fence.check().await
+        {
+            outcome.halted = Some(why);
+        }
+        // Interrupted, or fenced off: start nothing new; everything not started is skipped.
+        let halt = match &outcome.halted {
+            Some(why) => Some(why.clone()),
+            None => options
+                .stop
+                .load(Ordering::SeqCst)
+                .then(|| INTERRUPTED.to_string()),
+        };
+        if let Some(because) = halt {
             for s in 0..n {
                 if state[s] == State::Waiting {
                     let change = &plan.changes[steps[s].change];
                     on_event(Event::Skipped {
                         address: change.address.clone(),
                         action: change.action,
-                        because: INTERRUPTED.into(),
+                        because: because.clone(),
                     });
-                    outcome.skipped.push((
-                        change.address.clone(),
-                        change.action,
-                        INTERRUPTED.into(),
-                    ));
+                    outcome
+                        .skipped
+                        .push((change.address.clone(), change.action, because.clone()));
                     state[s] = State::Skipped;
                 }
             }

@@ -61,7 +61,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             ),
             None => (args.stack.clone(), args.plan.clone()),
         };
-        let lock = Some(("apply", args.run.lock_timeout));
+        let lock = Some(args.run.lock("apply"));
         let session = match Session::open_locked(&stack_args, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,
@@ -183,6 +183,7 @@ pub async fn converge(
             parallelism: run.parallelism.into(),
             wait_timeout: run.wait_timeout(),
             stop: stop.clone(),
+            fence: session.fence(),
         },
         &mut on_event,
     )
@@ -192,6 +193,10 @@ pub async fn converge(
         Confirm::StackName => "Destroy",
     };
     ui.out(&summary(&outcome, verb));
+    if let Some(why) = &outcome.halted {
+        ui.err(&format!("error: {verb} stopped: {why}\n"));
+        return ExitCode::from(1);
+    }
     if stop.load(Ordering::SeqCst) {
         ExitCode::from(130)
     } else if outcome.succeeded() {

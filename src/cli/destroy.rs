@@ -29,7 +29,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
     rt.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         let listener = tokio::spawn(interrupted(stop.clone()));
-        let lock = Some(("destroy", args.run.lock_timeout));
+        let lock = Some(args.run.lock("destroy"));
         let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,

@@ -83,9 +83,29 @@ pub struct RunArgs {
     /// How long to wait for another apply of the stack to release its lock, e.g. 5m.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// How long the stack's lock outlives this run if it stops renewing it (killed, machine
+    /// lost): after that, others see the lock as stale, e.g. 90s.
+    #[arg(long, default_value = "90s", value_parser = parse_duration)]
+    pub lock_lease: std::time::Duration,
+}
+
+/// What taking a stack's lock needs.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRequest<'a> {
+    pub command: &'a str,
+    pub timeout: std::time::Duration,
+    pub lease: std::time::Duration,
 }
 
 impl RunArgs {
+    pub fn lock<'a>(&self, command: &'a str) -> LockRequest<'a> {
+        LockRequest {
+            command,
+            timeout: self.lock_timeout,
+            lease: self.lock_lease.max(std::time::Duration::from_secs(1)),
+        }
+    }
+
     pub fn wait_timeout(&self) -> std::time::Duration {
         self.wait_timeout
     }
@@ -130,8 +150,94 @@ pub struct Session {
     /// `None` when planning against the in-memory fake (`INFRA_FAKE_AWS=1` in a build with the
     /// `fake-aws` feature: benchmarks only).
     clients: Option<Clients>,
-    /// The apply lock this session holds: table, key, our id.
-    held: Option<(LockTable, String, String)>,
+    /// The apply lock this session holds, renewed while it runs.
+    held: Option<HeldLock>,
+}
+
+/// The stack's lock while this run holds it: a heartbeat renews it, and whether it was lost
+/// (broken by `infra unlock --force`) is known to every write that follows.
+struct HeldLock {
+    table: LockTable,
+    key: String,
+    id: String,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl HeldLock {
+    /// Starts renewing the lock every quarter of its lease.
+    fn keep(table: LockTable, key: String, id: String, lease: std::time::Duration) -> HeldLock {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let heartbeat = {
+            let (table, key, id, lost) = (table.clone(), key.clone(), id.clone(), lost.clone());
+            tokio::spawn(async move {
+                let every = (lease / 4).max(std::time::Duration::from_millis(250));
+                loop {
+                    tokio::time::sleep(every).await;
+                    // A failed renewal is tried again; the fence reads the lock before writes.
+                    if let Ok(false) = table.renew(&key, &id, lease).await {
+                        lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
+                }
+            })
+        };
+        HeldLock {
+            table,
+            key,
+            id,
+            lost,
+            heartbeat,
+        }
+    }
+
+    fn fence(&self) -> LockFence {
+        LockFence {
+            table: self.table.clone(),
+            key: self.key.clone(),
+            id: self.id.clone(),
+            lost: self.lost.clone(),
+        }
+    }
+}
+
+/// Reads the lock before a round of writes: still ours, or the apply stops.
+struct LockFence {
+    table: LockTable,
+    key: String,
+    id: String,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::apply::Fence for LockFence {
+    fn check(&self) -> crate::providers::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let broken = |now: String| {
+                format!(
+                    "the stack's lock was broken ({now}); nothing more is written: check who \
+                     holds it, then apply again"
+                )
+            };
+            if self.lost.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(broken("its heartbeat found it gone".into()));
+            }
+            match self.table.holder(&self.key).await {
+                Ok(Some(h)) if h.id == self.id => Ok(()),
+                Ok(Some(h)) => {
+                    self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(broken(format!("now {h}")))
+                }
+                Ok(None) => {
+                    self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(broken("nobody holds it now".into()))
+                }
+                Err(e) => Err(format!(
+                    "the stack's lock could not be read before writing ({e}); nothing more is \
+                     written"
+                )),
+            }
+        })
+    }
 }
 
 /// A tokio runtime for one command.
@@ -160,7 +266,7 @@ impl Session {
     pub async fn open_locked(
         stack_args: &super::StackArgs,
         aws: &AwsArgs,
-        lock: Option<(&str, std::time::Duration)>,
+        lock: Option<LockRequest<'_>>,
         ui: &Ui,
     ) -> Result<Session, ExitCode> {
         let stack = stack_args.load(ui)?;
@@ -205,10 +311,15 @@ impl Session {
             }
         };
         let mut held = None;
-        if let Some((command, timeout)) = lock {
+        if let Some(LockRequest {
+            command,
+            timeout,
+            lease,
+        }) = lock
+        {
             let table = LockTable::new(clients.dynamodb.clone());
             let key = format!("{}@{}", stack.name, stack.region);
-            let me = Holder::me(&format!("{command} {}", stack_args.stack.display()));
+            let me = Holder::me(&format!("{command} {}", stack_args.stack.display()), lease);
             let mut waiting = |h: &Holder| {
                 ui.err(&format!(
                     "Waiting up to {}s for the lock of stack `{}`: {h}\n",
@@ -217,13 +328,13 @@ impl Session {
                 ));
             };
             match table.acquire(&key, &me, timeout, &mut waiting).await {
-                Ok(()) => held = Some((table, key, me.id)),
+                Ok(()) => held = Some(HeldLock::keep(table, key, me.id, lease)),
                 Err(LockError::Held(h)) if h.stale() => {
                     ui.err(&format!(
-                        "error: stack `{}` is locked: {h}\n  help: the run that took it was \
-                         killed; once you have checked nobody else is applying, release it with \
-                         `infra unlock {} {}` and apply again (the next apply converges whatever \
-                         it left half done)\n",
+                        "error: stack `{}` is locked: {h}\n  help: the run that took it stopped \
+                         renewing it; once you have checked nobody else is applying, release it \
+                         with `infra unlock {} {}` and apply again (the next apply converges \
+                         whatever it left half done)\n",
                         stack.name,
                         stack_args.stack.display(),
                         h.id
@@ -262,11 +373,27 @@ impl Session {
         })
     }
 
+    /// The check an apply makes before each round of writes: that this session still holds
+    /// the stack's lock.
+    pub fn fence(&self) -> Option<std::sync::Arc<dyn crate::apply::Fence>> {
+        self.held
+            .as_ref()
+            .map(|h| std::sync::Arc::new(h.fence()) as std::sync::Arc<dyn crate::apply::Fence>)
+    }
+
     /// Releases the lock this session holds, if any.
     pub async fn release_lock(&self, ui: &Ui) {
-        let Some((table, key, id)) = &self.held else {
+        let Some(HeldLock {
+            table,
+            key,
+            id,
+            heartbeat,
+            ..
+        }) = &self.held
+        else {
             return;
         };
+        heartbeat.abort();
         match table.release(key, id).await {
             Ok(true) => {}
             // A retried delete whose first attempt went through finds nothing left.

@@ -2,6 +2,10 @@
 //! protections hold whatever the command, and the plan says exactly what will happen. Each
 //! test here walks a path where an earlier version broke that promise.
 
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
 use super::harness::{expect, infra_with_env, root};
 use super::inventory::owned;
 use super::moto::World;
@@ -200,4 +204,234 @@ fn prevent_destroy_holds_whatever_the_command() {
     expect(&w.infra(&["apply", &lifted, "--auto-approve"], &env), 0);
     expect(&w.infra(&["destroy", &lifted, "--auto-approve"], &env), 0);
     assert!(owned(&w, "us-east-1", &w.stack).is_empty());
+}
+
+/// A weighted A record of `weight` at `api.<domain>`, answering `value`.
+fn weighted(w: &World, action: ChangeAction, id: &str, weight: i64, value: &str) {
+    let route53 = aws_sdk_route53::Client::new(&w.config);
+    let set = ResourceRecordSet::builder()
+        .name(format!("api.{}", w.domain))
+        .r#type(RrType::A)
+        .ttl(60)
+        .set_identifier(id)
+        .weight(weight)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(value)
+                .build()
+                .expect("a value"),
+        )
+        .build()
+        .expect("a record set");
+    let batch = ChangeBatch::builder()
+        .changes(
+            Change::builder()
+                .action(action)
+                .resource_record_set(set)
+                .build()
+                .expect("a change"),
+        )
+        .build()
+        .expect("a batch");
+    w.rt.block_on(
+        route53
+            .change_resource_record_sets()
+            .hosted_zone_id(&w.zone_id)
+            .change_batch(batch)
+            .send(),
+    )
+    .expect("moto takes the change");
+}
+
+/// Every record set of the world's zone, claims left out: (name, type, set id, values).
+fn record_sets(w: &World) -> Vec<(String, String, Option<String>, Vec<String>)> {
+    let route53 = aws_sdk_route53::Client::new(&w.config);
+    let out =
+        w.rt.block_on(
+            route53
+                .list_resource_record_sets()
+                .hosted_zone_id(&w.zone_id)
+                .max_items(300)
+                .send(),
+        )
+        .expect("the zone is listed");
+    let mut sets: Vec<_> = out
+        .resource_record_sets()
+        .iter()
+        .filter(|s| {
+            !s.name().starts_with("_infra-") && !matches!(s.r#type(), RrType::Ns | RrType::Soa)
+        })
+        .map(|s| {
+            (
+                s.name().trim_end_matches('.').to_string(),
+                s.r#type().as_str().to_string(),
+                s.set_identifier().map(str::to_string),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    sets.sort();
+    sets
+}
+
+/// A stack of weighted records at `api.<domain>`, one per `(address, set id, value)`.
+fn weighted_stack(w: &World, region: &str, records: &[(&str, &str, &str)]) -> String {
+    let mut text = format!(
+        "stack \"{}\" region=\"{region}\"\n\nvariable \"domain\" type=\"string\"\n\nlookup \"hosted-zone\" \"main\" name=(var)\"domain\"\n",
+        w.stack
+    );
+    for (address, id, value) in records {
+        text.push_str(&format!(
+            "\nrecord \"{address}\" {{\n    zone (ref)\"lookup.hosted-zone.main\"\n    name \"api.${{var.domain}}\"\n    type \"A\"\n    set-identifier \"{id}\"\n    weight 10\n    ttl 60\n    values \"{value}\"\n}}\n"
+        ));
+    }
+    let path = w
+        .dir
+        .join(format!("weighted-{region}-{}.kdl", records.len()));
+    std::fs::write(&path, text).expect("the stack file is written");
+    path.to_string_lossy().into_owned()
+}
+
+/// A claim names exactly one record set: identifiers that differ only in case and punctuation
+/// get claims of their own, and a claim left beside a record someone made later does not hand
+/// that record to the stack.
+#[test]
+fn dns_claims_name_exactly_one_record_set() {
+    let w = World::new("claims");
+    let stack = weighted_stack(&w, "us-east-1", &[("blue", "Blue_1", "192.0.2.10")]);
+    expect(&w.infra(&["apply", &stack, "--auto-approve"], &[]), 0);
+    // A hand-made record whose identifier a lossy claim name would have merged with ours.
+    weighted(&w, ChangeAction::Create, "blue-1", 20, "198.51.100.1");
+    let plan = w.infra(&["plan", &stack, "--detailed-exitcode"], &[]);
+    expect(&plan, 0);
+    let empty = weighted_stack(&w, "us-east-1", &[]);
+    let prune = w.infra(&["plan", &empty], &[]);
+    insta::assert_snapshot!(
+        "claims_prune_only_the_stacks_record",
+        w.redact(&prune.stdout)
+    );
+    expect(&w.infra(&["apply", &empty, "--auto-approve"], &[]), 0);
+    let left = record_sets(&w);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].2.as_deref(), Some("blue-1"), "{left:?}");
+
+    // Ours again; then someone deletes it (its claim stays) and makes their own in its place.
+    expect(&w.infra(&["apply", &stack, "--auto-approve"], &[]), 0);
+    weighted(&w, ChangeAction::Delete, "Blue_1", 10, "192.0.2.10");
+    weighted(&w, ChangeAction::Create, "Blue_1", 10, "203.0.113.9");
+    let plan = w.infra(&["plan", &stack], &[]);
+    expect(&plan, 1);
+    insta::assert_snapshot!(
+        "claims_a_leftover_claim_owns_nothing",
+        w.redact(&plan.stderr)
+    );
+    expect(&w.infra(&["apply", &empty, "--auto-approve"], &[]), 0);
+    expect(&w.infra(&["destroy", &empty, "--auto-approve"], &[]), 0);
+    let theirs: Vec<_> = record_sets(&w).into_iter().map(|s| (s.2, s.3)).collect();
+    assert_eq!(
+        theirs,
+        [
+            (Some("Blue_1".to_string()), vec!["203.0.113.9".to_string()]),
+            (Some("blue-1".to_string()), vec!["198.51.100.1".to_string()])
+        ]
+    );
+}
+
+/// Route53 is global: the same stack name in two regions is two owners. Neither region sees
+/// the other's records as its own orphans, and one record set cannot be claimed by both.
+#[test]
+fn one_stack_name_in_two_regions_keeps_its_records_apart() {
+    let w = World::new("regions");
+    let east = weighted_stack(&w, "us-east-1", &[("api", "use1", "192.0.2.1")]);
+    let west = weighted_stack(&w, "eu-west-1", &[("api", "euw1", "192.0.2.2")]);
+    expect(&w.infra(&["apply", &east, "--auto-approve"], &[]), 0);
+    expect(&w.infra(&["apply", &west, "--auto-approve"], &[]), 0);
+    for stack in [&east, &west] {
+        let plan = w.infra(&["plan", stack, "--detailed-exitcode"], &[]);
+        expect(&plan, 0);
+    }
+    // West drops its record: east's stays.
+    let west_empty = weighted_stack(&w, "eu-west-1", &[]);
+    let prune = w.infra(&["plan", &west_empty], &[]);
+    insta::assert_snapshot!("regions_prune_only_their_own", w.redact(&prune.stdout));
+    expect(&w.infra(&["destroy", &west, "--auto-approve"], &[]), 0);
+    let left: Vec<_> = record_sets(&w).into_iter().map(|s| s.2).collect();
+    assert_eq!(left, [Some("use1".to_string())]);
+    // The very same record set wanted by both regions: the second is told whose it is.
+    let clash = weighted_stack(&w, "eu-west-1", &[("api", "use1", "192.0.2.1")]);
+    let plan = w.infra(&["plan", &clash], &[]);
+    expect(&plan, 1);
+    assert!(
+        plan.stderr.contains(&format!("{}@us-east-1", w.stack)),
+        "{}",
+        plan.stderr
+    );
+}
+
+/// A task-definition family is this stack's while its newest ACTIVE revision is: a family
+/// another stack took over is left alone, with every revision of it.
+#[test]
+fn a_task_definition_family_taken_over_elsewhere_is_never_deregistered() {
+    let w = World::new("family");
+    let family = format!("{}-web", w.stack);
+    let with_task = |declared: bool| {
+        let mut text = format!("stack \"{}\" region=\"us-east-1\"\n", w.stack);
+        if declared {
+            text.push_str(&format!(
+                "\ntask-definition \"web\" {{\n    family \"{family}\"\n    cpu 256\n    memory 512\n    container \"app\" {{\n        image \"nginx:1.27\"\n    }}\n}}\n"
+            ));
+        }
+        let path = w.dir.join(format!("family-{declared}.kdl"));
+        std::fs::write(&path, text).expect("the stack file is written");
+        path.to_string_lossy().into_owned()
+    };
+    expect(
+        &w.infra(&["apply", &with_task(true), "--auto-approve"], &[]),
+        0,
+    );
+    // Another stack registers the next revision of the family.
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
+    let theirs =
+        w.rt.block_on(
+            ecs.register_task_definition()
+                .family(&family)
+                .cpu("256")
+                .memory("512")
+                .container_definitions(
+                    aws_sdk_ecs::types::ContainerDefinition::builder()
+                        .name("app")
+                        .image("nginx:1.28")
+                        .build(),
+                )
+                .tags(tag("infra:stack", "another-stack"))
+                .tags(tag("infra:address", "task-definition.web"))
+                .send(),
+        )
+        .expect("moto registers the revision")
+        .task_definition()
+        .and_then(|t| t.task_definition_arn())
+        .expect("an ARN")
+        .to_string();
+    // Dropping the task definition from this stack deletes nothing: the family is theirs now.
+    let removed = with_task(false);
+    let plan = w.infra(&["plan", &removed, "--detailed-exitcode"], &[]);
+    expect(&plan, 0);
+    expect(&w.infra(&["destroy", &removed, "--auto-approve"], &[]), 0);
+    let status =
+        w.rt.block_on(
+            ecs.describe_task_definition()
+                .task_definition(&theirs)
+                .send(),
+        )
+        .expect("the revision is described")
+        .task_definition()
+        .and_then(|t| t.status().cloned());
+    assert_eq!(
+        status,
+        Some(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+    );
 }
