@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::lang::{Diagnostic, Rendered};
+use crate::lang::{Diagnostic, LineIndexes, LoadFailure, Rendered};
 use crate::model::Sources;
 
 /// Width diagnostics are wrapped at; fixed so that output is the same on every terminal.
@@ -113,10 +113,30 @@ impl Ui {
     pub fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
         self.err(&render_diagnostics(diagnostics, sources, self.color));
     }
+
+    /// Writes why a stack did not load: its diagnostics, then a count that includes those
+    /// found beyond the ones kept.
+    pub fn load_failure(&self, failure: &LoadFailure) {
+        self.err(&render_load_failure(failure, self.color));
+    }
+}
+
+/// Renders a failed load the way `infra` prints it.
+pub fn render_load_failure(failure: &LoadFailure, color: bool) -> String {
+    render(
+        &failure.diagnostics,
+        failure.omitted,
+        &failure.sources,
+        color,
+    )
 }
 
 /// Renders diagnostics the way `infra` prints them (without colour for tests and pipes).
 pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    render(diagnostics, 0, sources, color)
+}
+
+fn render(diagnostics: &[Diagnostic], omitted: usize, sources: &Sources, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -126,18 +146,26 @@ pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: 
         .with_width(WIDTH)
         .with_links(false);
     let mut out = String::new();
+    let mut indexes = LineIndexes::default();
     for d in diagnostics {
-        let rendered = Rendered::new(d, sources);
+        let rendered = Rendered::new(d, sources, &mut indexes);
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&d.message);
             out.push('\n');
         }
         out.push('\n');
     }
-    let n = diagnostics.len();
+    let n = diagnostics.len() + omitted;
     out.push_str(&format!(
-        "error: {n} problem{} found\n",
+        "error: {n} problem{} found",
         if n == 1 { "" } else { "s" }
     ));
+    if omitted > 0 {
+        out.push_str(&format!(
+            " (the first {} are shown; fix them and run again)",
+            diagnostics.len()
+        ));
+    }
+    out.push('\n');
     out
 }
