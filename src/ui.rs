@@ -125,7 +125,10 @@ impl Ui {
 pub fn render_load_failure(failure: &LoadFailure, color: bool) -> String {
     render(
         &failure.diagnostics,
-        failure.omitted,
+        Omitted {
+            count: failure.omitted,
+            stopped: failure.stopped,
+        },
         &failure.sources,
         color,
     )
@@ -133,10 +136,18 @@ pub fn render_load_failure(failure: &LoadFailure, color: bool) -> String {
 
 /// Renders diagnostics the way `infra` prints them (without colour for tests and pipes).
 pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    render(diagnostics, 0, sources, color)
+    render(diagnostics, Omitted::default(), sources, color)
 }
 
-fn render(diagnostics: &[Diagnostic], omitted: usize, sources: &Sources, color: bool) -> String {
+/// Diagnostics a failed load found but did not keep.
+#[derive(Default)]
+struct Omitted {
+    count: usize,
+    /// It stopped looking: there may be more.
+    stopped: bool,
+}
+
+fn render(diagnostics: &[Diagnostic], omitted: Omitted, sources: &Sources, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -155,12 +166,13 @@ fn render(diagnostics: &[Diagnostic], omitted: usize, sources: &Sources, color: 
         }
         out.push('\n');
     }
-    let n = diagnostics.len() + omitted;
+    let n = diagnostics.len() + omitted.count;
     out.push_str(&format!(
-        "error: {n} problem{} found",
-        if n == 1 { "" } else { "s" }
+        "error: {}{n} problem{} found",
+        if omitted.stopped { "more than " } else { "" },
+        if n == 1 && !omitted.stopped { "" } else { "s" }
     ));
-    if omitted > 0 {
+    if omitted.count > 0 || omitted.stopped {
         out.push_str(&format!(
             " (the first {} are shown; fix them and run again)",
             diagnostics.len()

@@ -29,7 +29,7 @@ pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
 pub const MAX_DIAGNOSTICS: usize = 100;
 
 /// Widest part of a source line a diagnostic shows, in bytes.
-pub const MAX_SHOWN_LINE: usize = 120;
+pub const MAX_SHOWN_LINE: usize = 160;
 
 /// Human form of a byte count: `10 MiB`.
 pub fn mib(bytes: u64) -> String {

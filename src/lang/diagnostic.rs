@@ -66,6 +66,7 @@ impl Diagnostic {
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
     omitted: usize,
+    stopped: bool,
 }
 
 impl Diagnostics {
@@ -96,6 +97,15 @@ impl Diagnostics {
         self.omitted
     }
 
+    /// Work stopped once no more could be kept: there may be more than were counted.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
     /// Drops those found after the first `len` (they are replaced by one about the whole file).
     pub fn truncate(&mut self, len: usize) {
         self.items.truncate(len);
@@ -104,6 +114,7 @@ impl Diagnostics {
 
     pub fn extend(&mut self, other: Diagnostics) {
         self.omitted += other.omitted;
+        self.stopped |= other.stopped;
         for d in other.items {
             self.push(d);
         }

@@ -349,6 +349,7 @@ impl<'o> Loader<'o> {
             if self.out.diags.full() {
                 // Nothing more could be reported.
                 self.out.syntax_errors = true;
+                self.out.diags.stop();
                 return;
             }
             // The rest of a file the splitter gave up on: every pass visits it, and only the
@@ -527,10 +528,15 @@ impl<'o> Loader<'o> {
                     Ok(v) => {
                         given.insert(decl.name.clone(), (v, format!("INFRA_VAR_{}", decl.name)));
                     }
-                    Err(reason) => self.out.diags.push(
+                    // The environment may hold secrets: its values are never shown.
+                    Err(_) => self.out.diags.push(
                         Diagnostic::new(
                             "infra::variable-value",
-                            format!("INFRA_VAR_{} is invalid: {reason}", decl.name),
+                            format!(
+                                "INFRA_VAR_{} is not {} (its value is not shown)",
+                                decl.name,
+                                decl.ty.ty().describe()
+                            ),
                         )
                         .label(decl.span, "declared here")
                         .help(format!("set {}", decl.ty.ty().describe())),

@@ -68,6 +68,8 @@ pub struct LoadFailure {
     pub diagnostics: Vec<Diagnostic>,
     /// Problems found beyond the diagnostics kept.
     pub omitted: usize,
+    /// Loading stopped early, once no more diagnostics could be kept.
+    pub stopped: bool,
 }
 
 /// Loads and resolves a stack file.
@@ -81,6 +83,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
         // its problem is reported once.
         let mut seen = std::collections::HashSet::new();
         let omitted = loaded.diags.omitted();
+        let stopped = loaded.diags.stopped();
         let diagnostics = loaded
             .diags
             .into_vec()
@@ -91,6 +94,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
             sources: loaded.sources,
             diagnostics,
             omitted,
+            stopped,
         });
     }
     Ok(Stack {

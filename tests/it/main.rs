@@ -5,6 +5,7 @@ mod docs;
 mod faults;
 mod graph;
 mod harness;
+mod hostile;
 mod invalid;
 mod inventory;
 mod limits;
