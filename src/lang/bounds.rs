@@ -28,6 +28,10 @@ pub const MAX_EXPANDED_BYTES: u64 = 32 * 1024 * 1024;
 /// Most diagnostics kept; the count of the rest is still reported.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
+/// Largest top-level node, in bytes (1 MiB): the largest value AWS takes is a 64 KiB secret,
+/// and parsing costs time in proportion to a node's size.
+pub const MAX_NODE_BYTES: usize = 1024 * 1024;
+
 /// Widest part of a source line a diagnostic shows, in bytes.
 pub const MAX_SHOWN_LINE: usize = 160;
 

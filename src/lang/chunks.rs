@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::bounds::{MAX_NESTING, MAX_NODE_TOKENS};
+use super::bounds::{MAX_NESTING, MAX_NODE_BYTES, MAX_NODE_TOKENS};
 
 /// What a chunk starts with, as far as the passes over a file care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub enum Refusal {
     TooDeep { at: usize },
     /// One top-level node holds more than [`MAX_NODE_TOKENS`] entries; `at` is its start.
     TooLarge { at: usize },
+    /// One top-level node is longer than [`MAX_NODE_BYTES`]; `at` is its start.
+    TooLong { at: usize },
     /// The scanner found `what` at `at` and the rest of the file holds too many braces to
     /// hand to the parser (which recurses once per brace) safely.
     Unbalanced { at: usize, what: &'static str },
@@ -79,6 +81,9 @@ pub fn split(text: &str) -> Result<Vec<Chunk>, Refusal> {
                 let rest = &b[scan.start..];
                 if rest.iter().filter(|c| **c == b'{').count() > MAX_NESTING {
                     return Err(Refusal::Unbalanced { at, what });
+                }
+                if rest.len() > MAX_NODE_BYTES {
+                    return Err(Refusal::TooLong { at: scan.start });
                 }
                 if words(rest) > MAX_NODE_TOKENS {
                     return Err(Refusal::TooLarge { at: scan.start });
@@ -196,6 +201,9 @@ impl Scan {
             }
             if self.tokens > MAX_NODE_TOKENS {
                 return Step::Refuse(Refusal::TooLarge { at: self.start });
+            }
+            if self.i - self.start > MAX_NODE_BYTES {
+                return Step::Refuse(Refusal::TooLong { at: self.start });
             }
         }
         if self.depth != 0 {
@@ -414,6 +422,10 @@ mod tests {
     fn a_node_with_too_many_entries_is_refused() {
         let text = format!("stack \"x\"\nx {}\n", "1 ".repeat(MAX_NODE_TOKENS));
         assert_eq!(split(&text), Err(Refusal::TooLarge { at: 10 }));
+        let long = format!("x \"{}\"\n", "s".repeat(MAX_NODE_BYTES));
+        assert_eq!(split(&long), Err(Refusal::TooLong { at: 0 }));
+        let unclosed = format!("x \"{}\n", "s".repeat(MAX_NODE_BYTES));
+        assert_eq!(split(&unclosed), Err(Refusal::TooLong { at: 0 }));
         let many_nodes = "x\n".repeat(MAX_NODE_TOKENS * 2);
         assert_eq!(split(&many_nodes).map(|c| c.len()), Ok(MAX_NODE_TOKENS * 2));
     }

@@ -10,7 +10,8 @@ use kdl::{KdlDocument, KdlNode};
 
 use super::LoadOptions;
 use super::bounds::{
-    MAX_EXPANDED_BYTES, MAX_MODULE_DEPTH, MAX_MODULE_INSTANCES, MAX_NESTING, MAX_NODE_TOKENS, mib,
+    MAX_EXPANDED_BYTES, MAX_MODULE_DEPTH, MAX_MODULE_INSTANCES, MAX_NESTING, MAX_NODE_BYTES,
+    MAX_NODE_TOKENS, mib,
 };
 use super::chunks::{self, Chunk, Refusal, Word};
 use super::read::{ReadError, read_text};
@@ -302,6 +303,14 @@ impl<'o> Loader<'o> {
                 format!("this node holds more than {MAX_NODE_TOKENS} entries"),
                 "this node",
                 "no resource needs that many; split it, or check that this is the file you meant"
+                    .to_string(),
+            ),
+            Refusal::TooLong { at } => (
+                at,
+                format!("this node is longer than {}", mib(MAX_NODE_BYTES as u64)),
+                "this node",
+                "no AWS value is that long (the longest, a secret, is 64 KiB); check that this is \
+                 the file you meant"
                     .to_string(),
             ),
             Refusal::Unbalanced { at, what: found } => (
