@@ -351,10 +351,25 @@ mod tests {
 
     #[test]
     fn durations_are_overflow_checked_and_capped_at_a_day() {
-        assert_eq!(parse_duration("90s"), Ok(std::time::Duration::from_secs(90)));
-        assert_eq!(parse_duration("24h"), Ok(std::time::Duration::from_secs(86_400)));
-        assert_eq!(parse_duration("1440m"), Ok(std::time::Duration::from_secs(86_400)));
-        for text in ["25h", "86401", "18446744073709551615s", "99999999999999999999h", "5124095576030432h"] {
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("24h"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            parse_duration("1440m"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        for text in [
+            "25h",
+            "86401",
+            "18446744073709551615s",
+            "99999999999999999999h",
+            "5124095576030432h",
+        ] {
             assert_eq!(
                 parse_duration(text),
                 Err(format!("`{text}` is longer than the maximum of 24h")),
@@ -362,7 +377,10 @@ mod tests {
             );
         }
         for text in ["", "h", "1d", "-1s", "1.5h", "1 h"] {
-            assert!(parse_duration(text).is_err_and(|e| e.contains("is not a duration")), "{text}");
+            assert!(
+                parse_duration(text).is_err_and(|e| e.contains("is not a duration")),
+                "{text}"
+            );
         }
     }
 }

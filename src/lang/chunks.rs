@@ -324,7 +324,9 @@ pub fn declared_name(chunk: &str) -> Option<&str> {
     if word == "lookup" {
         strings.next();
     }
-    strings.next().filter(|s| !s.is_empty() && !s.contains('\n'))
+    strings
+        .next()
+        .filter(|s| !s.is_empty() && !s.contains('\n'))
 }
 
 #[cfg(test)]
@@ -343,7 +345,11 @@ mod tests {
     #[test]
     fn splits_top_level_nodes_only() {
         let text = "stack \"a\" region=\"x\" {\n  tags {\n    k \"v\"\n  }\n}\n\ncluster \"c\" { name \"n\"; }\nlog-group \"l\" name=\"x\"; alarm \"y\"\n";
-        let words: Vec<Word> = split(text).expect("accepted").iter().map(|c| c.word).collect();
+        let words: Vec<Word> = split(text)
+            .expect("accepted")
+            .iter()
+            .map(|c| c.word)
+            .collect();
         assert_eq!(words, [Word::Stack, Word::Other, Word::Other, Word::Other]);
         assert_eq!(texts(text)[2], "log-group \"l\" name=\"x\";");
     }
@@ -385,7 +391,11 @@ mod tests {
 
     #[test]
     fn nesting_deeper_than_the_bound_is_refused_at_the_brace_that_crosses_it() {
-        let ok = format!("a {}{}", "{ b ".repeat(MAX_NESTING), "}".repeat(MAX_NESTING));
+        let ok = format!(
+            "a {}{}",
+            "{ b ".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
         assert!(split(&ok).is_ok());
         let deep = format!("a {}", "{ b ".repeat(100_000));
         assert_eq!(
@@ -413,8 +423,14 @@ mod tests {
 
     #[test]
     fn the_name_of_a_broken_node_is_found() {
-        assert_eq!(declared_name("// c\nsecret \"db\" {\n x true\n}"), Some("db"));
-        assert_eq!(declared_name("lookup \"vpc\" \"main\" default=true"), Some("main"));
+        assert_eq!(
+            declared_name("// c\nsecret \"db\" {\n x true\n}"),
+            Some("db")
+        );
+        assert_eq!(
+            declared_name("lookup \"vpc\" \"main\" default=true"),
+            Some("main")
+        );
         assert_eq!(declared_name("x 1"), None);
     }
 

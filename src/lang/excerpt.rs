@@ -228,7 +228,11 @@ impl SourceCode for Excerpt {
             return Err(MietteError::OutOfBounds);
         }
         let first = self.line_at(span.offset());
-        let last = self.line_at((span.offset() + span.len()).saturating_sub(1).max(span.offset()));
+        let last = self.line_at(
+            (span.offset() + span.len())
+                .saturating_sub(1)
+                .max(span.offset()),
+        );
         let segment = self.lines[first].segment;
         if self.lines[last].segment != segment {
             return Err(MietteError::OutOfBounds);
@@ -261,7 +265,12 @@ impl SourceCode for Excerpt {
             self.name.clone(),
             &self.text.as_bytes()[start..end],
             SourceSpan::new(start.into(), end - start),
-            self.lines[if context_lines_before == 0 { first } else { from }].number,
+            self.lines[if context_lines_before == 0 {
+                first
+            } else {
+                from
+            }]
+            .number,
             column,
             to - from + 1,
         )))
@@ -271,8 +280,7 @@ impl SourceCode for Excerpt {
 /// Characters a terminal may be sent as they are: not control characters (which could move
 /// the cursor or change colours) and not the bidirectional overrides that reorder text.
 fn shown_as_is(c: char) -> bool {
-    c == '\t'
-        || !(c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+    c == '\t' || !(c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
 }
 
 fn floor_char(text: &str, mut i: usize) -> usize {
@@ -309,7 +317,10 @@ mod tests {
         let b = text.find("l90\n").expect("l90");
         let (e, spans) = excerpt(&text, &[(a, 3), (b, 3)]);
         assert_eq!(e.text, "l9\nl10\nl11\nl89\nl90\nl91\n");
-        let whole = SourceSpan::new(spans[0].offset().into(), spans[1].offset() - spans[0].offset());
+        let whole = SourceSpan::new(
+            spans[0].offset().into(),
+            spans[1].offset() - spans[0].offset(),
+        );
         assert!(e.read_span(&whole, 1, 1).is_err());
         let second = e.read_span(&spans[1], 1, 1).expect("readable");
         assert_eq!((second.line(), second.line_count()), (88, 3));
@@ -317,7 +328,11 @@ mod tests {
 
     #[test]
     fn a_long_line_is_cropped_around_its_label_with_the_true_column() {
-        let text = format!("x \"{}TARGET{}\"\n", "a".repeat(100_000), "b".repeat(100_000));
+        let text = format!(
+            "x \"{}TARGET{}\"\n",
+            "a".repeat(100_000),
+            "b".repeat(100_000)
+        );
         let at = text.find("TARGET").expect("target");
         let (e, spans) = excerpt(&text, &[(at, 6)]);
         assert!(e.text.len() < MAX_SHOWN_LINE + 10, "{}", e.text.len());

@@ -14,9 +14,9 @@ use super::bounds::{
     MAX_NODE_TOKENS, mib,
 };
 use super::chunks::{self, Chunk, Refusal, Word};
-use super::read::{ReadError, read_text};
 use super::decode::{Decoder, NodeView};
 use super::diagnostic::{Diagnostic, Diagnostics};
+use super::read::{ReadError, read_text};
 use super::scope::{Scope, StackInfo};
 use super::stack_header::STACK_HEADER;
 use super::suggest::did_you_mean;
@@ -265,8 +265,10 @@ impl<'o> Loader<'o> {
                 format!("`{shown}` is not a KDL file")
             };
             let help = match role {
-                Role::VarFile => "a variable file holds `name value` lines, one per variable of \
-                                  the stack; nothing of this file is shown, as it may hold secrets",
+                Role::VarFile => {
+                    "a variable file holds `name value` lines, one per variable of \
+                                  the stack; nothing of this file is shown, as it may hold secrets"
+                }
                 _ => "check the path; nothing of this file is shown, as it may hold secrets",
             };
             return refuse(self, message, help);
@@ -296,7 +298,9 @@ impl<'o> Loader<'o> {
                 at,
                 format!("blocks nest deeper than {MAX_NESTING} levels"),
                 "one level too deep",
-                format!("a {what} nests blocks a few levels deep; infra refuses more than {MAX_NESTING}"),
+                format!(
+                    "a {what} nests blocks a few levels deep; infra refuses more than {MAX_NESTING}"
+                ),
             ),
             Refusal::TooLarge { at } => (
                 at,
@@ -474,28 +478,33 @@ impl<'o> Loader<'o> {
         let info = self.out.info.clone();
         let mut decls: Vec<VarDecl> = Vec::new();
         let root = keyword == "variable";
-        self.nodes(parsed, Pass::Declarations { root }, module, |this, here, node| {
-            if node.name().value() != keyword {
-                return;
-            }
-            let mut d = this.decoder(here, module, &empty, &info);
-            let Some(decl) = d.var_decl(node, keyword) else {
-                return;
-            };
-            if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
-                d.diags.push(
-                    Diagnostic::new(
-                        "infra::duplicate-address",
-                        format!("{keyword} `{}` is declared twice", decl.name),
-                    )
-                    .label(decl.span, "declared again here")
-                    .label(first.span, "first declared here")
-                    .help("remove one of the declarations"),
-                );
-                return;
-            }
-            decls.push(decl);
-        });
+        self.nodes(
+            parsed,
+            Pass::Declarations { root },
+            module,
+            |this, here, node| {
+                if node.name().value() != keyword {
+                    return;
+                }
+                let mut d = this.decoder(here, module, &empty, &info);
+                let Some(decl) = d.var_decl(node, keyword) else {
+                    return;
+                };
+                if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
+                    d.diags.push(
+                        Diagnostic::new(
+                            "infra::duplicate-address",
+                            format!("{keyword} `{}` is declared twice", decl.name),
+                        )
+                        .label(decl.span, "declared again here")
+                        .label(first.span, "first declared here")
+                        .help("remove one of the declarations"),
+                    );
+                    return;
+                }
+                decls.push(decl);
+            },
+        );
         decls
     }
 
@@ -593,7 +602,9 @@ impl<'o> Loader<'o> {
                 }
             });
             // A variable file that does not parse says nothing about the stack's own files.
-            self.out.broken_modules.retain(|m| !m.is_empty() || root_broken);
+            self.out
+                .broken_modules
+                .retain(|m| !m.is_empty() || root_broken);
             if self.out.broken.len() > broken_before || self.out.syntax_errors {
                 unreadable = true;
             }
@@ -1035,7 +1046,10 @@ impl<'o> Loader<'o> {
         };
         let crossed = if path.len() > MAX_MODULE_DEPTH {
             Some((
-                format!("modules nest more than {MAX_MODULE_DEPTH} deep: {}", chain()),
+                format!(
+                    "modules nest more than {MAX_MODULE_DEPTH} deep: {}",
+                    chain()
+                ),
                 format!("a module may use modules, at most {MAX_MODULE_DEPTH} levels deep"),
             ))
         } else if bytes == 0 && self.instances + 1 > MAX_MODULE_INSTANCES {

@@ -68,10 +68,18 @@ fn a_stack_nested_thirty_thousand_levels_deep_is_refused_where_it_crosses_the_bo
     rejected(&out);
     insta::assert_snapshot!("deep-nesting", out.stderr);
     // The same through a module, and through plan.
-    write(&dir, "root.kdl", format!("{HEADER}module \"m\" source=\"stack.kdl\"\n"));
+    write(
+        &dir,
+        "root.kdl",
+        format!("{HEADER}module \"m\" source=\"stack.kdl\"\n"),
+    );
     let out = infra(&["plan", &format!("{rel}/root.kdl"), "--endpoint-url", DEAD]);
     rejected(&out);
-    assert!(out.stderr.contains("blocks nest deeper than 64 levels"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("blocks nest deeper than 64 levels"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -89,7 +97,11 @@ fn a_one_megabyte_line_of_mistakes_is_reported_briefly() {
     );
     let out = infra(&["validate", &format!("{rel}/stack.kdl")]);
     rejected(&out);
-    assert!(out.stderr.len() < 100_000, "{} bytes of output", out.stderr.len());
+    assert!(
+        out.stderr.len() < 100_000,
+        "{} bytes of output",
+        out.stderr.len()
+    );
     assert_eq!(out.stderr.matches("infra::unknown-attribute").count(), 100);
     let last = out.stderr.lines().last().unwrap_or_default();
     assert_eq!(
@@ -103,7 +115,10 @@ fn a_one_megabyte_line_of_mistakes_is_reported_briefly() {
     write(
         &dir,
         "string.kdl",
-        format!("{HEADER}secret \"a\" name=\"{}\" {{{{\n", "s".repeat(1_000_000)),
+        format!(
+            "{HEADER}secret \"a\" name=\"{}\" {{{{\n",
+            "s".repeat(1_000_000)
+        ),
     );
     let out = infra(&["validate", &format!("{rel}/string.kdl")]);
     rejected(&out);
@@ -122,12 +137,17 @@ fn a_one_megabyte_line_of_mistakes_is_reported_briefly() {
 #[test]
 fn millions_of_nodes_stop_at_a_hundred_diagnostics() {
     let (dir, rel) = case("many-nodes");
-    write(&dir, "stack.kdl", format!("{HEADER}{}", "x\n".repeat(4_000_000)));
+    write(
+        &dir,
+        "stack.kdl",
+        format!("{HEADER}{}", "x\n".repeat(4_000_000)),
+    );
     let out = infra(&["validate", &format!("{rel}/stack.kdl")]);
     rejected(&out);
     assert_eq!(out.stderr.matches("infra::unknown-node").count(), 100);
     assert!(
-        out.stderr.ends_with("(the first 100 are shown; fix them and run again)\n"),
+        out.stderr
+            .ends_with("(the first 100 are shown; fix them and run again)\n"),
         "{}",
         &out.stderr[out.stderr.len().saturating_sub(300)..]
     );
@@ -136,7 +156,11 @@ fn millions_of_nodes_stop_at_a_hundred_diagnostics() {
 #[test]
 fn a_node_of_a_million_entries_is_refused_before_parsing() {
     let (dir, rel) = case("wide-node");
-    write(&dir, "stack.kdl", format!("{HEADER}secret \"a\" {}\n", "1 ".repeat(1_000_000)));
+    write(
+        &dir,
+        "stack.kdl",
+        format!("{HEADER}secret \"a\" {}\n", "1 ".repeat(1_000_000)),
+    );
     let out = infra(&["validate", &format!("{rel}/stack.kdl")]);
     rejected(&out);
     insta::assert_snapshot!("wide-node", out.stderr);
@@ -164,7 +188,12 @@ fn devices_pipes_and_oversized_files_are_refused_as_var_files_and_modules() {
     write(&dir, "big.kdl", big);
     let stack = format!("{rel}/stack.kdl");
     let mut outputs = Vec::new();
-    for var_file in ["/dev/zero", &format!("{rel}/fifo"), &format!("{rel}/big.kdl"), &rel] {
+    for var_file in [
+        "/dev/zero",
+        &format!("{rel}/fifo"),
+        &format!("{rel}/big.kdl"),
+        &rel,
+    ] {
         let out = infra(&["validate", &stack, "--var-file", var_file]);
         rejected(&out);
         outputs.push(out.stderr);
@@ -192,10 +221,18 @@ fn modules_that_each_use_the_next_twice_stop_at_the_bound_on_instances() {
         );
     }
     write(&dir, &format!("m{levels}.kdl"), "");
-    write(&dir, "stack.kdl", format!("{HEADER}module \"top\" source=\"m0.kdl\"\n"));
+    write(
+        &dir,
+        "stack.kdl",
+        format!("{HEADER}module \"top\" source=\"m0.kdl\"\n"),
+    );
     let out = infra(&["validate", &format!("{rel}/stack.kdl")]);
     rejected(&out);
-    assert!(out.stderr.contains("error: 1 problem found"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: 1 problem found"),
+        "{}",
+        out.stderr
+    );
     insta::assert_snapshot!("exponential-modules", out.stderr);
 }
 
@@ -210,7 +247,11 @@ fn a_chain_of_modules_deeper_than_the_bound_is_named() {
         );
     }
     write(&dir, "m20.kdl", "");
-    write(&dir, "stack.kdl", format!("{HEADER}module \"m0\" source=\"m0.kdl\"\n"));
+    write(
+        &dir,
+        "stack.kdl",
+        format!("{HEADER}module \"m0\" source=\"m0.kdl\"\n"),
+    );
     let out = infra(&["validate", &format!("{rel}/stack.kdl")]);
     rejected(&out);
     insta::assert_snapshot!("deep-module-chain", out.stderr);
@@ -280,8 +321,16 @@ fn files_that_are_not_kdl_are_never_echoed() {
     let secrets = format!("DB_PASSWORD={CANARY}\nAPI_KEY={CANARY}-2\n");
     write(&dir, "secrets.env", &secrets);
     write(&dir, "export.env", format!("export DB_PASSWORD={CANARY}\n"));
-    write(&dir, "secrets.json", format!("{{\"password\": \"{CANARY}\"}}\n"));
-    write(&dir, "binary", [b"tag \"", CANARY.as_bytes(), b"\"\0\x01\x02"].concat());
+    write(
+        &dir,
+        "secrets.json",
+        format!("{{\"password\": \"{CANARY}\"}}\n"),
+    );
+    write(
+        &dir,
+        "binary",
+        [b"tag \"", CANARY.as_bytes(), b"\"\0\x01\x02"].concat(),
+    );
     write(&dir, "deep.env", format!("{CANARY} {}", "{".repeat(1000)));
     let stack = format!("{rel}/stack.kdl");
     let mut outputs = Vec::new();
@@ -302,7 +351,11 @@ fn files_that_are_not_kdl_are_never_echoed() {
         no_canary(&out);
         outputs.push(out.stderr);
         // The same file as a module, and as the stack itself.
-        write(&dir, "uses.kdl", format!("{HEADER}module \"m\" source=\"{}\"\n", abs(&file)));
+        write(
+            &dir,
+            "uses.kdl",
+            format!("{HEADER}module \"m\" source=\"{}\"\n", abs(&file)),
+        );
         let out = infra_with_env(
             &["plan", &format!("{rel}/uses.kdl"), "--endpoint-url", DEAD],
             &[("DB_PASSWORD", CANARY)],
@@ -343,7 +396,12 @@ fn huge_timeouts_are_usage_errors_not_panics() {
     insta::assert_snapshot!("huge-timeouts", outputs.join("\n---\n"));
     let help = infra(&["apply", "--help"]);
     expect(&help, 0);
-    assert_eq!(help.stdout.matches("at most 24h").count(), 2, "{}", help.stdout);
+    assert_eq!(
+        help.stdout.matches("at most 24h").count(),
+        2,
+        "{}",
+        help.stdout
+    );
 }
 
 /// The fixtures of `tests/fixtures/hostile/`: one real mistake each, reported once.
