@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::lang::{Diagnostic, Rendered};
+use crate::lang::{Diagnostic, LineIndexes, LoadFailure, Rendered};
 use crate::model::Sources;
 
 /// Width diagnostics are wrapped at; fixed so that output is the same on every terminal.
@@ -136,10 +136,41 @@ impl Ui {
     pub fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
         self.err(&render_diagnostics(diagnostics, sources, self.color));
     }
+
+    /// Writes why a stack did not load: its diagnostics, then a count that includes those
+    /// found beyond the ones kept.
+    pub fn load_failure(&self, failure: &LoadFailure) {
+        self.err(&render_load_failure(failure, self.color));
+    }
+}
+
+/// Renders a failed load the way `infra` prints it.
+pub fn render_load_failure(failure: &LoadFailure, color: bool) -> String {
+    render(
+        &failure.diagnostics,
+        Omitted {
+            count: failure.omitted,
+            stopped: failure.stopped,
+        },
+        &failure.sources,
+        color,
+    )
 }
 
 /// Renders diagnostics the way `infra` prints them (without colour for tests and pipes).
 pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    render(diagnostics, Omitted::default(), sources, color)
+}
+
+/// Diagnostics a failed load found but did not keep.
+#[derive(Default)]
+struct Omitted {
+    count: usize,
+    /// It stopped looking: there may be more.
+    stopped: bool,
+}
+
+fn render(diagnostics: &[Diagnostic], omitted: Omitted, sources: &Sources, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -149,18 +180,27 @@ pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: 
         .with_width(WIDTH)
         .with_links(false);
     let mut out = String::new();
+    let mut indexes = LineIndexes::default();
     for d in diagnostics {
-        let rendered = Rendered::new(d, sources);
+        let rendered = Rendered::new(d, sources, &mut indexes);
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&d.message);
             out.push('\n');
         }
         out.push('\n');
     }
-    let n = diagnostics.len();
+    let n = diagnostics.len() + omitted.count;
     out.push_str(&format!(
-        "error: {n} problem{} found\n",
-        if n == 1 { "" } else { "s" }
+        "error: {}{n} problem{} found",
+        if omitted.stopped { "more than " } else { "" },
+        if n == 1 && !omitted.stopped { "" } else { "s" }
     ));
+    if omitted.count > 0 || omitted.stopped {
+        out.push_str(&format!(
+            " (the first {} are shown; fix them and run again)",
+            diagnostics.len()
+        ));
+    }
+    out.push('\n');
     out
 }

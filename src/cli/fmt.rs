@@ -81,7 +81,11 @@ fn read_and_format(
     name: &str,
     sources: &mut Sources,
 ) -> Result<Option<(String, String)>, Diagnostic> {
-    let text = std::fs::read_to_string(file).map_err(|e| file_error("read", name, &e))?;
+    // Bounded, regular files only, like every file the loader reads.
+    let text = crate::lang::read::read_text(file).map_err(|e| {
+        Diagnostic::new("infra::file", format!("cannot read `{name}`: {e}"))
+            .help("infra fmt formats KDL stack, module and variable files")
+    })?;
     let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
     match format(body) {
         Ok(formatted) if formatted == text => Ok(None),
@@ -91,7 +95,7 @@ fn read_and_format(
             let fallback = Diagnostic::new("infra::syntax", "syntax error: invalid KDL")
                 .label(Span::new(source, (0, 0).into()), "in this file")
                 .help("stack files are KDL v2, see docs/language.md");
-            Err(syntax_error(err, |span| Span::new(source, span)).unwrap_or(fallback))
+            Err(syntax_error(err, body, |span| Span::new(source, span)).unwrap_or(fallback))
         }
         Err(FormatError::Unsupported) => Err(Diagnostic::new(
             "infra::fmt",

@@ -86,18 +86,14 @@ impl StackArgs {
         let options = LoadOptions {
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
-            env: LoadOptions::env_from(std::env::vars()),
-        };
+            ..LoadOptions::default()
+        }
+        .with_env(std::env::vars_os());
         let _stage = crate::ui::Stage::start("load");
-        crate::lang::load(&self.stack, &options).map_err(
-            |LoadFailure {
-                 sources,
-                 diagnostics,
-             }| {
-                ui.diagnostics(&diagnostics, &sources);
-                ExitCode::from(1)
-            },
-        )
+        crate::lang::load(&self.stack, &options).map_err(|failure: LoadFailure| {
+            ui.load_failure(&failure);
+            ExitCode::from(1)
+        })
     }
 }
 

@@ -77,10 +77,12 @@ pub struct RunArgs {
     /// keeps AWS from being flooded).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
-    /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m.
+    /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m;
+    /// at most 24h.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub wait_timeout: std::time::Duration,
-    /// How long to wait for another apply of the stack to release its lock, e.g. 5m.
+    /// How long to wait for another apply of the stack to release its lock, e.g. 5m; at most
+    /// 24h.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
     /// How long the stack's lock outlives this run if it stops renewing it (killed, machine
@@ -111,22 +113,34 @@ impl RunArgs {
     }
 }
 
-/// `90s`, `10m`, `1h` or plain seconds.
+/// The longest `--wait-timeout` or `--lock-timeout`: a day.
+pub const MAX_DURATION_SECS: u64 = 24 * 3600;
+
+/// `90s`, `10m`, `1h` or plain seconds, at most [`MAX_DURATION_SECS`].
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let not_a_duration = || format!("`{text}` is not a duration such as 90s, 10m or 1h");
+    let too_long = || format!("`{text}` is longer than the maximum of 24h");
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 90s, 10m or 1h"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("`{text}` is not a duration such as 90s, 10m or 1h")),
+    if number.is_empty() {
+        return Err(not_a_duration());
+    }
+    let per_unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(not_a_duration()),
     };
-    Ok(std::time::Duration::from_secs(seconds))
+    // Only digits are left, so a number that does not fit is too long, not malformed.
+    let n: u64 = number.parse().map_err(|_| too_long())?;
+    match n.checked_mul(per_unit) {
+        Some(seconds) if seconds <= MAX_DURATION_SECS => {
+            Ok(std::time::Duration::from_secs(seconds))
+        }
+        _ => Err(too_long()),
+    }
 }
 
 /// What a plan is for.
@@ -491,5 +505,45 @@ fn connect_diagnostic(error: &ConnectError) -> Diagnostic {
             format!("AWS credentials could not be loaded: {message}"),
         )
         .help("check AWS_PROFILE and the profile's settings in ~/.aws/config"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_overflow_checked_and_capped_at_a_day() {
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("24h"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            parse_duration("1440m"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        for text in [
+            "25h",
+            "86401",
+            "18446744073709551615s",
+            "99999999999999999999h",
+            "5124095576030432h",
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err(format!("`{text}` is longer than the maximum of 24h")),
+                "{text}"
+            );
+        }
+        for text in ["", "h", "1d", "-1s", "1.5h", "1 h"] {
+            assert!(
+                parse_duration(text).is_err_and(|e| e.contains("is not a duration")),
+                "{text}"
+            );
+        }
     }
 }

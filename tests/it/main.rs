@@ -7,6 +7,7 @@ mod faults;
 mod fmt;
 mod graph;
 mod harness;
+mod hostile;
 mod invalid;
 mod inventory;
 mod limits;

@@ -71,7 +71,11 @@ impl Secrets {
         match source(attrs) {
             Source::Env(var) => match std::env::var(var) {
                 Ok(text) => Ok(Some(Material(text))),
-                Err(_) => Err(format!(
+                Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+                    "the environment variable `{var}` that holds this secret's value is not \
+                     UTF-8 text"
+                )),
+                Err(std::env::VarError::NotPresent) => Err(format!(
                     "the environment variable `{var}` that holds this secret's value is not set"
                 )),
             },
