@@ -259,7 +259,9 @@ fn record_sets(w: &World) -> Vec<(String, String, Option<String>, Vec<String>)> 
         .resource_record_sets()
         .iter()
         .filter(|s| {
-            !s.name().starts_with("_infra-") && !matches!(s.r#type(), RrType::Ns | RrType::Soa)
+            !s.name().starts_with("_infra-")
+                && !s.name().starts_with("anchor-")
+                && !matches!(s.r#type(), RrType::Ns | RrType::Soa)
         })
         .map(|s| {
             (
@@ -283,6 +285,10 @@ fn weighted_stack(w: &World, region: &str, records: &[(&str, &str, &str)]) -> St
         "stack \"{}\" region=\"{region}\"\n\nvariable \"domain\" type=\"string\"\n\nlookup \"hosted-zone\" \"main\" name=(var)\"domain\"\n",
         w.stack
     );
+    // The zone is searched for the stack's records only while the stack declares one in it.
+    text.push_str(&format!(
+        "\nrecord \"anchor\" {{\n    zone (ref)\"lookup.hosted-zone.main\"\n    name \"anchor-{region}.${{var.domain}}\"\n    type \"TXT\"\n    values \"kept\"\n}}\n"
+    ));
     for (address, id, value) in records {
         text.push_str(&format!(
             "\nrecord \"{address}\" {{\n    zone (ref)\"lookup.hosted-zone.main\"\n    name \"api.${{var.domain}}\"\n    type \"A\"\n    set-identifier \"{id}\"\n    weight 10\n    ttl 60\n    values \"{value}\"\n}}\n"
@@ -378,7 +384,10 @@ fn a_task_definition_family_taken_over_elsewhere_is_never_deregistered() {
     let w = World::new("family");
     let family = format!("{}-web", w.stack);
     let with_task = |declared: bool| {
-        let mut text = format!("stack \"{}\" region=\"us-east-1\"\n", w.stack);
+        let mut text = format!(
+            "stack \"{}\" region=\"us-east-1\"\n\nvariable \"domain\" type=\"string\"\n",
+            w.stack
+        );
         if declared {
             text.push_str(&format!(
                 "\ntask-definition \"web\" {{\n    family \"{family}\"\n    cpu 256\n    memory 512\n    container \"app\" {{\n        image \"nginx:1.27\"\n    }}\n}}\n"

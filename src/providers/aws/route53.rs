@@ -566,7 +566,8 @@ impl Records {
             Some(region) if claim.set.is_some() => region,
             _ => {
                 live.note = Some(format!(
-                    "its claim by {by} was written by an earlier version of infra and does not                      say which region's stack wrote it, nor exactly which record set it covers"
+                    "its claim by {by} was written by an earlier version of infra and does not \
+                     say which region's stack wrote it, nor exactly which record set it covers"
                 ));
                 return live;
             }
@@ -577,7 +578,8 @@ impl Records {
         }
         if claim.content.as_deref() != Some(content_hash(&attrs).as_str()) {
             live.note = Some(format!(
-                "it no longer holds what {by} wrote: someone changed it since, so it may not be                  that stack's any more"
+                "it no longer holds what {by} wrote: someone changed it since, so it may not be \
+                 that stack's any more"
             ));
             return live;
         }
