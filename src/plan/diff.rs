@@ -255,6 +255,16 @@ pub fn diff(
                 }
             }
         };
+        let mut change = change;
+        if change.action == Action::Replace {
+            change.reasons.push(if change.create_before_destroy {
+                "the new one is made before the old one is deleted".into()
+            } else {
+                "the old one is deleted, and gone, before the new one is made: it is unavailable \
+                 in between"
+                    .into()
+            });
+        }
         if matches!(change.action, Action::Create | Action::Replace)
             || (change.action == Action::Update && provider.update_changes_identity())
         {

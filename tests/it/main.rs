@@ -22,6 +22,7 @@ mod plan_json;
 mod promises;
 mod proxy;
 mod reference;
+mod replacements;
 mod saved;
 mod scale;
 mod select;

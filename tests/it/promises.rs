@@ -9,6 +9,7 @@ use aws_sdk_route53::types::{
 use super::harness::{expect, infra_with_env, root};
 use super::inventory::owned;
 use super::moto::World;
+use super::proxy::{Faults, Proxy};
 use super::select::{headlines, prepared};
 
 const REGION: &str = "eu-central-1";
@@ -442,5 +443,108 @@ fn a_task_definition_family_taken_over_elsewhere_is_never_deregistered() {
     assert_eq!(
         status,
         Some(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+    );
+}
+
+/// Log groups `first..last` in a chain (each made after the one before), and `old` if asked.
+fn chain_stack(w: &World, first: usize, last: usize, old: bool) -> String {
+    let mut text = format!(
+        "stack \"{}\" region=\"us-east-1\"\n\nvariable \"domain\" type=\"string\"\n",
+        w.stack
+    );
+    for i in first..last {
+        text.push_str(&format!(
+            "\nlog-group \"g{i}\" {{\n    name \"/chain/{}/{i}\"\n",
+            w.stack
+        ));
+        if i > first {
+            text.push_str(&format!("    depends-on \"log-group.g{}\"\n", i - 1));
+        }
+        text.push_str("}\n");
+    }
+    if old {
+        text.push_str(&format!(
+            "\nlog-group \"old\" {{\n    name \"/chain/{}/old\"\n}}\n",
+            w.stack
+        ));
+    }
+    let path = w.dir.join(format!("chain-{first}-{last}-{old}.kdl"));
+    std::fs::write(&path, text).expect("the stack file is written");
+    path.to_string_lossy().into_owned()
+}
+
+/// Before a delete, the live resource's ownership is read again: a resource that became
+/// another stack's since the plan read it is not deleted.
+#[test]
+fn ownership_is_read_again_before_every_delete() {
+    let mut w = World::new("recheck");
+    expect(
+        &w.infra(
+            &["apply", &chain_stack(&w, 0, 1, true), "--auto-approve"],
+            &[],
+        ),
+        0,
+    );
+    let proxy = Proxy::start(
+        &w.url,
+        Faults {
+            latency: std::time::Duration::from_millis(250),
+            ..Faults::default()
+        },
+    );
+    w.through(&proxy);
+    // The orphan goes last, after a chain of creates that takes a few seconds.
+    let without_old = chain_stack(&w, 0, 12, false);
+    let running = w
+        .command(&["apply", &without_old, "--auto-approve"], &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("infra starts");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&w.config);
+    let first_new = format!("/chain/{}/1", w.stack);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        let made =
+            w.rt.block_on(
+                logs.describe_log_groups()
+                    .log_group_name_prefix(&first_new)
+                    .send(),
+            )
+            .is_ok_and(|d| !d.log_groups().is_empty());
+        if made {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Meanwhile another stack takes the old log group over.
+    let old = format!("/chain/{}/old", w.stack);
+    #[allow(deprecated)]
+    w.rt.block_on(
+        logs.tag_log_group()
+            .log_group_name(&old)
+            .tags("infra:stack", "another-stack")
+            .tags("infra:address", "log-group.old")
+            .send(),
+    )
+    .expect("the log group is retagged");
+    let out = running.wait_with_output().expect("the apply ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("log-group.old: delete failed: not deleted: it is no longer this stack's (now stack `another-stack` owns it as `log-group.old`)"),
+        "{stdout}"
+    );
+    let still =
+        w.rt.block_on(
+            logs.describe_log_groups()
+                .log_group_name_prefix(&old)
+                .send(),
+        )
+        .expect("log groups are described");
+    assert_eq!(
+        still.log_groups().len(),
+        1,
+        "the other stack's log group is kept"
     );
 }
