@@ -93,6 +93,19 @@ async fn apply_locked(
             Ok(a) => a,
             Err(code) => return code,
         };
+        // Applied already (by this plan or another): AWS matches the stack.
+        if saved::identity(saved, &session.stack, &account).is_empty()
+            && saved::already_applied(saved, &plan)
+        {
+            ui.out(&format!(
+                "The saved plan `{}` has already been applied: live AWS matches stack `{}`; \
+                 nothing to do.\n",
+                args.stack.stack.display(),
+                plan.stack
+            ));
+            session.report_calls(&args.aws, ui);
+            return ExitCode::SUCCESS;
+        }
         let moved = saved::staleness(saved, &session.stack, &session.refreshed, &plan, &account);
         if !moved.is_empty() {
             let mut text = format!(

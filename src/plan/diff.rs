@@ -1,6 +1,6 @@
 //! Desired vs live, per resource and attribute, using each kind's schema.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::graph::Graph;
 use crate::known::Known;
@@ -57,6 +57,17 @@ pub fn diff(
         }
     }
 
+    // What each live ARN of the stack's resources is called in the stack (`target-group.api`),
+    // so that blocks labelled by one read as the address.
+    let arns: HashMap<String, String> = refreshed
+        .live
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let arn = l.as_ref()?.computed.get("arn")?.as_str()?;
+            Some((arn.to_string(), stack.resources[i].address.to_string()))
+        })
+        .collect();
     // Owned resources no longer declared under their key; one that a declared resource of the
     // same address and kind replaces (its natural key changed: a rename) is taken by it.
     let mut orphans: Vec<Option<&(Kind, Live)>> = refreshed.orphans.iter().map(Some).collect();
@@ -256,6 +267,7 @@ pub fn diff(
             }
         };
         let mut change = change;
+        name_items(&mut change.attrs, kind, &resource.attrs, &known, &arns);
         if change.action == Action::Replace {
             change.reasons.push(if change.create_before_destroy {
                 "the new one is made before the old one is deleted".into()
@@ -357,6 +369,63 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// Names the items of repeated blocks labelled by a reference after the address they name
+/// (`[target-group.api]`): after, from the stack's own references (still unknown ones in
+/// order, which sorting keeps); before, from the resource each live ARN belongs to.
+fn name_items(
+    attrs: &mut [AttrChange],
+    kind: Kind,
+    raw: &BTreeMap<String, Value>,
+    known: &Known<'_>,
+    arns: &HashMap<String, String>,
+) {
+    for a in attrs.iter_mut() {
+        let Some(Type::Blocks(block)) = kind.schema().body.attr(&a.name).map(|x| x.ty) else {
+            continue;
+        };
+        let Some(label) = block.label else {
+            continue;
+        };
+        let labels = |v: Option<&Value>| -> Vec<Value> {
+            v.and_then(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .map(|item| {
+                    item.as_map()
+                        .and_then(|m| m.get(label))
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                })
+                .collect()
+        };
+        // The stack's references: what each resolves to now, and the address it names.
+        let mut written: Vec<(Value, String)> = labels(raw.get(&a.name))
+            .into_iter()
+            .filter_map(|v| match &v {
+                Value::Ref(r) => Some((known.resolve(&v), format!("[{}]", r.address()?))),
+                _ => None,
+            })
+            .collect();
+        if written.is_empty() {
+            continue;
+        }
+        let by_arn = |v: &Value| match v {
+            Value::String(s) => arns.get(s).map(|a| format!("[{a}]")).unwrap_or_default(),
+            _ => String::new(),
+        };
+        a.names.after = labels(a.after.as_ref())
+            .iter()
+            .map(
+                |v| match written.iter().position(|(resolved, _)| resolved == v) {
+                    Some(at) => written.remove(at).1,
+                    None => by_arn(v),
+                },
+            )
+            .collect();
+        a.names.before = labels(a.before.as_ref()).iter().map(by_arn).collect();
+    }
+}
+
 /// A declared resource whose natural key changed (a rename): the resource under its old key
 /// is replaced, the new one made before the old one goes where both can exist at once.
 fn rekeyed(
@@ -426,6 +495,7 @@ fn created_attrs(
                 after: Some(after.clone()),
                 sensitive: attr.sensitive,
                 forces_replacement: false,
+                names: Default::default(),
             })
         })
         .chain(protection)
@@ -472,6 +542,7 @@ pub fn attr_changes(
                 after: after.cloned(),
                 sensitive: attr.sensitive,
                 forces_replacement: attr.force_new,
+                names: Default::default(),
             })
         })
         .collect()
@@ -488,6 +559,7 @@ fn protection_change(before: bool, after: bool) -> AttrChange {
         after: Some(Value::Bool(after)),
         sensitive: false,
         forces_replacement: false,
+        names: Default::default(),
     }
 }
 

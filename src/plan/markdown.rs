@@ -159,6 +159,7 @@ mod tests {
             after: Some(Value::Int(after)),
             sensitive: false,
             forces_replacement: false,
+            names: Default::default(),
         }
     }
 

@@ -5,6 +5,7 @@ mod diff;
 pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod paths;
 #[cfg(test)]
 mod properties;
 pub mod protect;
@@ -74,6 +75,17 @@ pub struct AttrChange {
     pub after: Option<Value>,
     pub sensitive: bool,
     pub forces_replacement: bool,
+    /// For repeated blocks labelled by a reference (a service's `load-balancer` blocks, by
+    /// target group): the address each item's label names, before and after.
+    pub names: ItemNames,
+}
+
+/// What the items of a repeated block are called when their label is a reference:
+/// `[target-group.api]`, item by item (empty where the label is a plain value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemNames {
+    pub before: Vec<String>,
+    pub after: Vec<String>,
 }
 
 /// One resource's change.

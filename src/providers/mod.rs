@@ -163,6 +163,10 @@ pub const ACCESS_DENIED: [&str; 4] = [
     "UnauthorizedAccess",
 ];
 
+/// Key in [`Live::private`]: the id of the version of its value AWS serves now (a secret's
+/// AWSCURRENT), so that a saved plan can tell on which side a sensitive value changed.
+pub const CURRENT_VERSION: &str = "current-version";
+
 /// The code of an error whose response was lost after AWS may have acted on the request.
 pub const RESPONSE_LOST: &str = "infra.ResponseLost";
 

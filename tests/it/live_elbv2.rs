@@ -14,10 +14,10 @@ use super::moto::World;
 /// balancer. Its length is fixed (the stack name's is not), so that plan columns and
 /// wrapped diagnostics are the same on every run.
 pub(super) struct Network {
-    name: String,
+    pub(super) name: String,
     vpc: String,
-    subnets: [String; 2],
-    group: String,
+    pub(super) subnets: [String; 2],
+    pub(super) group: String,
     certificate: String,
 }
 
@@ -90,7 +90,7 @@ impl Network {
     }
 
     /// Output with this network's ids and moto's random ARN ids replaced by names.
-    fn scrub(&self, w: &World, text: &str) -> String {
+    pub(super) fn scrub(&self, w: &World, text: &str) -> String {
         let text = text
             .replace(&self.name, "NAME")
             .replace(&self.certificate, "CERTIFICATE")

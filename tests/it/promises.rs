@@ -8,6 +8,7 @@ use aws_sdk_route53::types::{
 
 use super::harness::{expect, infra_with_env, root};
 use super::inventory::owned;
+use super::live_elbv2::{Network, stack as elb_stack};
 use super::moto::World;
 use super::proxy::{Faults, Proxy};
 use super::select::{headlines, prepared};
@@ -547,4 +548,99 @@ fn ownership_is_read_again_before_every_delete() {
         1,
         "the other stack's log group is kept"
     );
+}
+
+/// A cluster, a task definition exposing three ports and a service behind the two target
+/// groups of the load-balancing test stack, the second on `port`.
+fn two_target_groups(n: &Network, port: u16) -> String {
+    format!(
+        r#"
+cluster "main" {{
+    name "{name}"
+}}
+
+task-definition "app" {{
+    family "{name}-app"
+    cpu 256
+    memory 512
+    container "web" {{
+        image "nginx:1.27"
+        port-mapping 8080
+        port-mapping 8081
+        port-mapping 8082
+    }}
+}}
+
+service "app" {{
+    name "app"
+    cluster (ref)"cluster.main"
+    task-definition (ref)"task-definition.app"
+    desired-count 2
+    network {{
+        subnets "{a}" "{b}"
+        security-groups "{group}"
+    }}
+    load-balancer (ref)"target-group.blue" container="web" port=8080
+    load-balancer (ref)"target-group.green" container="web" port={port}
+    depends-on "listener.https"
+}}
+"#,
+        name = n.name,
+        a = n.subnets[0],
+        b = n.subnets[1],
+        group = n.group
+    )
+}
+
+/// The lines of one resource's block in a text plan.
+fn block_of(plan: &str, head: &str) -> String {
+    let start = plan.find(head).expect("the resource is in the plan");
+    let rest = &plan[start..];
+    rest[..rest.find("\n\n").unwrap_or(rest.len())].to_string()
+}
+
+/// Blocks labelled by a reference are named by the address it names, never by an ARN: two
+/// load balancers of a service whose target groups are not made yet stay two, and a change
+/// of one reads as one short line, in text, Markdown and JSON.
+#[test]
+fn plans_name_blocks_by_the_address_their_label_refers_to() {
+    let w = World::new("labels");
+    let n = Network::of(&w);
+    let path = elb_stack(&w, &n, |t| format!("{t}{}", two_target_groups(&n, 8081)));
+    let plan = w.infra(&["plan", &path], &[]);
+    expect(&plan, 0);
+    let service = block_of(&plan.stdout, "+ service.app");
+    insta::assert_snapshot!("labels_two_unknown_target_groups", n.scrub(&w, &service));
+    let markdown = w.infra(&["plan", &path, "--format", "markdown"], &[]);
+    for address in ["[target-group.blue]", "[target-group.green]"] {
+        assert!(plan.stdout.contains(address), "{}", plan.stdout);
+        assert!(markdown.stdout.contains(address), "{}", markdown.stdout);
+    }
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+
+    let path = elb_stack(&w, &n, |t| format!("{t}{}", two_target_groups(&n, 8082)));
+    let plan = w.infra(&["plan", &path], &[]);
+    expect(&plan, 0);
+    let service = block_of(&plan.stdout, "~ service.app");
+    assert_eq!(
+        service.lines().nth(1).map(str::trim),
+        Some("load-balancer[target-group.green].port  8081 → 8082"),
+        "{service}"
+    );
+    for line in plan.stdout.lines() {
+        assert!(line.chars().count() <= 130, "{line}");
+    }
+    let json = w.infra(&["plan", &path, "--format", "json"], &[]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let paths: Vec<serde_json::Value> = doc["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["address"] == "service.app")
+        .flat_map(|c| c["paths"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(paths.len(), 1, "{}", json.stdout);
+    assert_eq!(paths[0]["path"], "load-balancer[target-group.green].port");
+    assert_eq!(paths[0]["before"], 8081);
+    assert_eq!(paths[0]["after"], 8082);
 }

@@ -11,6 +11,7 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 
 use super::error::aws;
 use crate::model::{Kind, Value};
+use crate::providers::CURRENT_VERSION;
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, next_page,
     owner_from_tags, tag_changes, tags_value,
@@ -263,6 +264,17 @@ fn live_secret(entry: &SecretListEntry) -> Live {
     if let Some(arn) = entry.arn() {
         live.computed
             .insert("arn".into(), Value::String(arn.into()));
+    }
+    // Which version is current: a value that differs while this stays the same changed on
+    // this side (the environment or file it comes from), not in AWS.
+    if let Some(current) = entry.secret_versions_to_stages().and_then(|versions| {
+        versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+            .map(|(id, _)| id.clone())
+    }) {
+        live.private
+            .insert(CURRENT_VERSION.into(), Value::String(current));
     }
     live.pending_deletion = entry.deleted_date().map(|d| d.to_string());
     live
