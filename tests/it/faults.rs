@@ -41,7 +41,7 @@ fn env() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Appends a line of figures for `docs/reliability.md`.
-fn figures(name: &str, line: &str) {
+pub(super) fn figures(name: &str, line: &str) {
     let path =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reliability-{name}.txt"));
     if let Ok(mut file) = std::fs::OpenOptions::new()

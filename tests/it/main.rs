@@ -1,5 +1,6 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
+mod blast;
 mod canary;
 mod docs;
 mod explain;
