@@ -2,7 +2,7 @@
 //! emulator behind the fault-injecting proxy (which counts calls, adds latency and can cap each
 //! service's request rate), and the engine alone against the in-memory fake.
 //!
-//! Run with `cargo bench --bench scale` (after `scripts/setup-moto`, which `scripts/test` and
+//! Run with `cargo bench --features fake-aws --bench scale` (after `scripts/setup-moto`, which `scripts/test` and
 //! `scripts/demo` run); `INFRA_BENCH_QUICK=1` skips N = 5,000. Results are rewritten to
 //! `bench/results.md`, each figure next to its target and, where it is a time, as a ratio to a
 //! baseline measured in the same run.
@@ -527,11 +527,11 @@ fn machine() -> String {
 
 fn write_results(rows: &[Row]) {
     let mut md = String::from(
-        "# Scale benchmark\n\nWritten by `cargo bench --bench scale`; every run rewrites it. Stacks come from \
+        "# Scale benchmark\n\nWritten by `cargo bench --features fake-aws --bench scale`; every run rewrites it. Stacks come from \
          `benches/support/stackgen.rs` (service units of target group, listener rule, task definition, \
          service, log group, record, secret and four alarms, sharing clusters, load balancers and \
          listeners). AWS is the moto emulator behind the test proxy (`tests/it/proxy.rs`), which counts \
-         calls, adds latency and caps request rates; the in-memory fake is `INFRA_FAKE_AWS=1`.\n\n",
+         calls, adds latency and caps request rates; the in-memory fake is `INFRA_FAKE_AWS=1` in a build with the `fake-aws` feature.\n\n",
     );
     md.push_str(&format!("Machine: {}\n\n", machine()));
     md.push_str("| figure | measured | target | |\n|---|---|---|---|\n");

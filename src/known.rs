@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{Address, Stack, Value};
-use crate::providers::{ADDRESS_TAG, Desired, STACK_TAG};
+use crate::providers::{ADDRESS_TAG, Desired, PROTECT_TAG, STACK_TAG};
 
 pub struct Known<'s> {
     stack: &'s Stack,
@@ -93,18 +93,24 @@ impl<'s> Known<'s> {
             .map(|(k, v)| (k.clone(), self.resolve(v)))
             .collect();
         let address = resource.address.to_string();
+        let protected = resource.lifecycle.prevent_destroy.is_some();
         if resource.kind().schema().taggable {
             attrs.insert(
                 "tags".into(),
-                effective_tags(self.stack, attrs.get("tags"), &address),
+                effective_tags(self.stack, attrs.get("tags"), &address, protected),
             );
         }
-        Desired { address, attrs }
+        Desired {
+            address,
+            attrs,
+            protected,
+        }
     }
 }
 
-/// Stack tags, then the resource's own tags, then the ownership tags (which nothing overrides).
-pub fn effective_tags(stack: &Stack, own: Option<&Value>, address: &str) -> Value {
+/// Stack tags, then the resource's own tags, then the ownership tags and the protection (which
+/// nothing overrides).
+pub fn effective_tags(stack: &Stack, own: Option<&Value>, address: &str, protected: bool) -> Value {
     let mut tags: BTreeMap<String, Value> = stack
         .tags
         .iter()
@@ -115,5 +121,9 @@ pub fn effective_tags(stack: &Stack, own: Option<&Value>, address: &str) -> Valu
     }
     tags.insert(STACK_TAG.into(), Value::String(stack.name.clone()));
     tags.insert(ADDRESS_TAG.into(), Value::String(address.into()));
+    tags.remove(PROTECT_TAG);
+    if protected {
+        tags.insert(PROTECT_TAG.into(), Value::String("true".into()));
+    }
     Value::Map(tags)
 }

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod explain;
 pub mod graph;
 pub mod known;
 pub mod lang;

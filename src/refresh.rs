@@ -11,7 +11,7 @@ use futures::future::join_all;
 
 use crate::known::Known;
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Desired, Live, Providers};
+use crate::providers::{Desired, Live, Owner, Providers};
 
 /// Something refresh could not do, for one resource or a whole kind.
 #[derive(Debug, Clone)]
@@ -180,8 +180,11 @@ async fn managed_rounds(
     let mut owned: BTreeMap<Kind, Vec<Option<Live>>> = BTreeMap::new();
     for (kind, result) in join_all(listings).await {
         match result {
+            // Whatever a provider's listing returns, only what carries this stack's ownership
+            // now counts as owned (and can become an orphan to delete).
             Ok(list) => {
-                owned.insert(kind, list.into_iter().map(Some).collect());
+                let ours = |l: &Live| matches!(&l.owner, Owner::Stack { stack: s, .. } if *s == stack.name);
+                owned.insert(kind, list.into_iter().filter(ours).map(Some).collect());
             }
             Err(e) => push_once(
                 &mut out.problems,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::lang::{Diagnostic, Rendered};
+use crate::lang::{Diagnostic, LineIndexes, LoadFailure, Rendered};
 use crate::model::Sources;
 
 /// Width diagnostics are wrapped at; fixed so that output is the same on every terminal.
@@ -94,6 +94,29 @@ impl Ui {
         self.out_color
     }
 
+    /// Writes a unified diff to stdout, removed lines red and added lines green on a terminal.
+    pub fn out_diff(&self, diff: &str) {
+        if !self.out_color {
+            return self.out(diff);
+        }
+        let mut text = String::with_capacity(diff.len());
+        for line in diff.split_inclusive('\n') {
+            let code = match line.as_bytes().first() {
+                Some(b'-') => "31",
+                Some(b'+') => "32",
+                Some(b'@') => "36",
+                _ => {
+                    text.push_str(line);
+                    continue;
+                }
+            };
+            let body = line.trim_end_matches('\n');
+            text.push_str(&format!("\x1b[{code}m{body}\x1b[0m"));
+            text.push_str(&line[body.len()..]);
+        }
+        self.out(&text);
+    }
+
     /// Whether stdin is a terminal someone can answer a question on.
     pub fn can_ask(&self) -> bool {
         std::io::stdin().is_terminal()
@@ -113,10 +136,41 @@ impl Ui {
     pub fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
         self.err(&render_diagnostics(diagnostics, sources, self.color));
     }
+
+    /// Writes why a stack did not load: its diagnostics, then a count that includes those
+    /// found beyond the ones kept.
+    pub fn load_failure(&self, failure: &LoadFailure) {
+        self.err(&render_load_failure(failure, self.color));
+    }
+}
+
+/// Renders a failed load the way `infra` prints it.
+pub fn render_load_failure(failure: &LoadFailure, color: bool) -> String {
+    render(
+        &failure.diagnostics,
+        Omitted {
+            count: failure.omitted,
+            stopped: failure.stopped,
+        },
+        &failure.sources,
+        color,
+    )
 }
 
 /// Renders diagnostics the way `infra` prints them (without colour for tests and pipes).
 pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    render(diagnostics, Omitted::default(), sources, color)
+}
+
+/// Diagnostics a failed load found but did not keep.
+#[derive(Default)]
+struct Omitted {
+    count: usize,
+    /// It stopped looking: there may be more.
+    stopped: bool,
+}
+
+fn render(diagnostics: &[Diagnostic], omitted: Omitted, sources: &Sources, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -126,18 +180,27 @@ pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: 
         .with_width(WIDTH)
         .with_links(false);
     let mut out = String::new();
+    let mut indexes = LineIndexes::default();
     for d in diagnostics {
-        let rendered = Rendered::new(d, sources);
+        let rendered = Rendered::new(d, sources, &mut indexes);
         if handler.render_report(&mut out, &rendered).is_err() {
             out.push_str(&d.message);
             out.push('\n');
         }
         out.push('\n');
     }
-    let n = diagnostics.len();
+    let n = diagnostics.len() + omitted.count;
     out.push_str(&format!(
-        "error: {n} problem{} found\n",
-        if n == 1 { "" } else { "s" }
+        "error: {}{n} problem{} found",
+        if omitted.stopped { "more than " } else { "" },
+        if n == 1 && !omitted.stopped { "" } else { "s" }
     ));
+    if omitted.count > 0 || omitted.stopped {
+        out.push_str(&format!(
+            " (the first {} are shown; fix them and run again)",
+            diagnostics.len()
+        ));
+    }
+    out.push('\n');
     out
 }

@@ -1,6 +1,11 @@
-//! Feeds arbitrary bytes to the stack loader as a stack file (and, after a line `----`, as a
-//! module the stack may use as `source="module.kdl"`), then renders every diagnostic. Nothing
-//! may panic: bad input is a diagnostic.
+//! Feeds arbitrary bytes to the stack loader, then renders every diagnostic. Nothing may panic
+//! and nothing may take unbounded memory: bad input is a diagnostic.
+//!
+//! The input is split at lines `----` into up to four parts, each raw bytes (not necessarily
+//! UTF-8): the stack file; a module file the stack may use as `source="module.kdl"` (and which
+//! may use itself or `other.kdl`, the same file again); a variable file passed as `--var-file`
+//! when the part is present; and environment lines `NAME=VALUE`, each given as
+//! `INFRA_VAR_NAME`.
 #![no_main]
 #![allow(dead_code, unused_imports)]
 
@@ -11,6 +16,8 @@ mod model;
 #[path = "../../src/ui.rs"]
 mod ui;
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -25,25 +32,67 @@ fn folder() -> &'static PathBuf {
     })
 }
 
+/// The parts of an input, split at `\n----\n`.
+fn parts(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while out.len() < 3 {
+        match rest.windows(6).position(|w| w == b"\n----\n") {
+            Some(i) => {
+                out.push(&rest[..i]);
+                rest = &rest[i + 6..];
+            }
+            None => break,
+        }
+    }
+    out.push(rest);
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let (stack, module) = match text.split_once("\n----\n") {
-        Some((stack, module)) => (stack.to_string(), module.to_string()),
-        None => (text.into_owned(), String::new()),
-    };
+    let parts = parts(data);
     let dir = folder();
     let path = dir.join("stack.kdl");
-    if std::fs::write(&path, stack).is_err()
+    let module = parts.get(1).copied().unwrap_or_default();
+    if std::fs::write(&path, parts[0]).is_err()
         || std::fs::write(dir.join("module.kdl"), module).is_err()
+        || std::fs::write(dir.join("other.kdl"), module).is_err()
     {
         return;
     }
+    let mut var_files = Vec::new();
+    if let Some(vars) = parts.get(2) {
+        let file = dir.join("vars.kdl");
+        if std::fs::write(&file, vars).is_err() {
+            return;
+        }
+        var_files.push(file);
+    }
+    let env: Vec<(OsString, OsString)> = parts
+        .get(3)
+        .map(|lines| {
+            lines
+                .split(|b| *b == b'\n')
+                .filter_map(|line| {
+                    let eq = line.iter().position(|b| *b == b'=')?;
+                    let mut key = b"INFRA_VAR_".to_vec();
+                    key.extend_from_slice(&line[..eq]);
+                    Some((
+                        OsString::from_vec(key),
+                        OsString::from_vec(line[eq + 1..].to_vec()),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let options = lang::LoadOptions {
         vars: vec![("image-tag".into(), "v1".into())],
+        var_files,
         ..lang::LoadOptions::default()
-    };
+    }
+    .with_env(env);
     if let Err(failure) = lang::load(&path, &options) {
-        let rendered = ui::render_diagnostics(&failure.diagnostics, &failure.sources, false);
+        let rendered = ui::render_load_failure(&failure, false);
         assert!(!rendered.is_empty());
     }
 });

@@ -22,7 +22,7 @@ use crate::plan::{Action, Plan, keep_ignored};
 use crate::providers::{Desired, Live, ProviderError, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApplyOptions {
     /// Calls to AWS in flight at once, at most.
     pub parallelism: usize,
@@ -30,6 +30,9 @@ pub struct ApplyOptions {
     pub wait_timeout: Duration,
     /// Set (by Ctrl-C or SIGTERM) to start nothing new; what is in flight finishes.
     pub stop: Arc<AtomicBool>,
+    /// Checked before each round of writes (the stack's lock is still this run's); a failed
+    /// check starts nothing new, as an interruption does.
+    pub fence: Option<Arc<dyn super::Fence>>,
 }
 
 /// How often a long apply says what is still running.
@@ -107,7 +110,7 @@ pub async fn execute(
         }
     }
 
-    let steps = steps(plan, providers);
+    let steps = steps(plan);
     let deps = dependencies(graph, plan, &steps);
     let n = steps.len();
     let mut state = vec![State::Waiting; n];
@@ -162,21 +165,37 @@ pub async fn execute(
             }
         }
 
-        // Interrupted: start nothing new; everything not started is skipped.
-        if options.stop.load(Ordering::SeqCst) {
+        // Before a round of writes, the fence: this run may still write.
+        let ready = (0..n).any(|s| {
+            state[s] == State::Waiting && deps[s].iter().all(|d| state[*d] == State::Done)
+        });
+        if ready
+            && outcome.halted.is_none()
+            && let Some(fence) = &options.fence
+            && let Err(why) = fence.check().await
+        {
+            outcome.halted = Some(why);
+        }
+        // Interrupted, or fenced off: start nothing new; everything not started is skipped.
+        let halt = match &outcome.halted {
+            Some(why) => Some(why.clone()),
+            None => options
+                .stop
+                .load(Ordering::SeqCst)
+                .then(|| INTERRUPTED.to_string()),
+        };
+        if let Some(because) = halt {
             for s in 0..n {
                 if state[s] == State::Waiting {
                     let change = &plan.changes[steps[s].change];
                     on_event(Event::Skipped {
                         address: change.address.clone(),
                         action: change.action,
-                        because: INTERRUPTED.into(),
+                        because: because.clone(),
                     });
-                    outcome.skipped.push((
-                        change.address.clone(),
-                        change.action,
-                        INTERRUPTED.into(),
-                    ));
+                    outcome
+                        .skipped
+                        .push((change.address.clone(), change.action, because.clone()));
                     state[s] = State::Skipped;
                 }
             }
@@ -221,9 +240,8 @@ pub async fn execute(
             });
             let action = match step.work {
                 Work::Retire => Action::Delete,
-                Work::Main
-                    if provider.create_before_destroy() && change.action == Action::Replace =>
-                {
+                // The new half of a create-before-destroy replacement; `live` is the old one.
+                Work::Main if change.create_before_destroy && change.action == Action::Replace => {
                     Action::Create
                 }
                 Work::Main => change.action,
@@ -398,13 +416,14 @@ async fn run(
             Action::NoOp => return Ok(None),
             Action::Delete => {
                 let live = live.as_ref().ok_or_else(missing)?;
-                return recover::delete(provider.as_ref(), live, &address)
+                return recover::delete(provider.as_ref(), live, &address, &stack)
                     .await
                     .map(|()| None);
             }
             Action::Create => {
+                // `live`, if any, is the resource this create replaces.
                 let desired = desired.as_ref().ok_or_else(missing)?;
-                recover::create(provider.as_ref(), desired, &stack).await?
+                recover::create(provider.as_ref(), desired, &stack, live.as_ref()).await?
             }
             Action::Update | Action::Adopt => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
@@ -414,8 +433,10 @@ async fn run(
             Action::Replace => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
                 let live = live.as_ref().ok_or_else(missing)?;
-                recover::delete(provider.as_ref(), live, &desired.address).await?;
-                recover::create(provider.as_ref(), desired, &stack).await?
+                // Deleted, and gone, before its successor of the same name is made.
+                recover::delete(provider.as_ref(), live, &desired.address, &stack).await?;
+                provider.wait_gone(live, wait_timeout, &report).await?;
+                recover::create(provider.as_ref(), desired, &stack, None).await?
             }
         };
         let desired = desired.as_ref().ok_or_else(missing)?;
@@ -429,7 +450,7 @@ async fn run(
 }
 
 /// One step per change, and a second one for replacements created before they are destroyed.
-fn steps(plan: &Plan, providers: &Providers) -> Vec<Step> {
+fn steps(plan: &Plan) -> Vec<Step> {
     let mut out: Vec<Step> = (0..plan.changes.len())
         .map(|change| Step {
             change,
@@ -437,10 +458,7 @@ fn steps(plan: &Plan, providers: &Providers) -> Vec<Step> {
         })
         .collect();
     for (change, c) in plan.changes.iter().enumerate() {
-        let cbd = providers
-            .get(c.kind)
-            .is_some_and(|p| p.create_before_destroy());
-        if c.action == Action::Replace && cbd {
+        if c.action == Action::Replace && c.create_before_destroy {
             out.push(Step {
                 change,
                 work: Work::Retire,

@@ -1,5 +1,10 @@
-//! Who holds a stack's apply lock, and since when. The lock itself lives on the AWS side
-//! (`providers::aws::lock_table`), so two machines cannot both hold it.
+//! Who holds a stack's apply lock, since when, and until when. The lock itself lives on the AWS
+//! side (`providers::aws::lock_table`), so two machines cannot both hold it.
+//!
+//! A holder renews its lock while it runs (a heartbeat that pushes `expires` forward); a lock
+//! whose expiry has passed belongs to a run that stopped renewing it (killed, or its machine
+//! lost): that is the evidence of staleness, the same whatever the machine, container or name
+//! of the binary.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,13 +20,18 @@ pub struct Holder {
     pub command: String,
     /// Seconds since the Unix epoch.
     pub since: u64,
-    /// The holder's process on `host` (0 when not recorded).
+    /// The holder's process on `host` (0 when not recorded), for people to look at.
     pub pid: u32,
+    /// When the holder last renewed the lock (seconds since the Unix epoch; 0: never).
+    pub heartbeat: u64,
+    /// Until when the lock holds without another renewal (0: not recorded, by an earlier
+    /// version of infra: never taken as stale).
+    pub expires: u64,
 }
 
 impl Holder {
-    /// This process, about to run `command`.
-    pub fn me(command: &str) -> Holder {
+    /// This process, about to run `command`, holding the lock for `lease` unless it renews it.
+    pub fn me(command: &str, lease: std::time::Duration) -> Holder {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -44,20 +54,28 @@ impl Holder {
             command: command.to_string(),
             since: now.as_secs(),
             pid: std::process::id(),
+            heartbeat: now.as_secs(),
+            expires: now.as_secs() + lease.as_secs().max(1),
         }
     }
 
-    /// Whether the holder is an infra process on this machine that no longer runs (it was
-    /// killed, or the machine restarted): its lock can only be released by hand.
-    pub fn stale(&self) -> bool {
-        if self.pid == 0 || self.host != Holder::me("").host {
-            return false;
-        }
-        // A pid reused by another program does not hold our lock either.
-        std::fs::read_to_string(format!("/proc/{}/comm", self.pid))
-            .map(|comm| comm.trim() != "infra")
-            .unwrap_or(true)
+    /// Whether the holder stopped renewing its lock before `now` (seconds since the epoch).
+    pub fn stale_at(&self, now: u64) -> bool {
+        self.expires != 0 && now > self.expires
     }
+
+    /// Whether the holder stopped renewing its lock: its run was killed or its machine lost.
+    pub fn stale(&self) -> bool {
+        self.stale_at(now())
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|n| n.as_secs())
+        .unwrap_or_default()
 }
 
 impl fmt::Display for Holder {
@@ -75,11 +93,18 @@ impl fmt::Display for Holder {
             self.command,
             ago(age)
         )?;
-        if self.stale() {
+        let now = now();
+        if self.stale_at(now) {
             write!(
                 f,
-                " (stale: process {} on {} is no longer running)",
-                self.pid, self.host
+                " (stale: no heartbeat for {}; that run was killed or its machine lost)",
+                ago(now.saturating_sub(self.heartbeat))
+            )?;
+        } else if self.heartbeat != 0 {
+            write!(
+                f,
+                " (alive: heartbeat {} ago)",
+                ago(now.saturating_sub(self.heartbeat))
             )?;
         }
         Ok(())
@@ -98,43 +123,50 @@ fn ago(seconds: u64) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn holders_say_who_what_and_how_long() {
-        let h = Holder {
+    fn holder(heartbeat: u64, expires: u64) -> Holder {
+        Holder {
             id: "abc123".into(),
             user: "ana".into(),
             host: "ci-7".into(),
             command: "apply stacks/shop.kdl".into(),
             since: 0,
             pid: 0,
-        };
-        let text = h.to_string();
+            heartbeat,
+            expires,
+        }
+    }
+
+    #[test]
+    fn holders_say_who_what_and_how_long() {
+        let text = holder(0, 0).to_string();
         assert!(
             text.starts_with("lock abc123 held by ana@ci-7 running `apply stacks/shop.kdl` for "),
             "{text}"
         );
-        assert_ne!(Holder::me("x").id, "", "an id");
+        assert_ne!(
+            Holder::me("x", std::time::Duration::from_secs(60)).id,
+            "",
+            "an id"
+        );
         assert_eq!(ago(90), "90s");
         assert_eq!(ago(600), "10m");
         assert_eq!(ago(7_500), "2h5m");
     }
 
+    /// Staleness is the lease running out, whatever the host, container or binary name.
     #[test]
-    fn a_holder_whose_process_is_gone_is_stale() {
-        let me = Holder::me("apply x");
-        let gone = Holder {
-            pid: u32::MAX - 1,
-            ..me.clone()
-        };
-        assert!(gone.stale());
-        assert!(gone.to_string().contains("(stale: process"), "{gone}");
-        let elsewhere = Holder {
-            host: format!("{}-other", me.host),
-            ..gone
-        };
+    fn a_holder_is_stale_once_its_lease_runs_out() {
+        let me = Holder::me("apply x", std::time::Duration::from_secs(60));
+        assert!(!me.stale(), "a fresh lock is alive");
+        assert!(me.to_string().contains("(alive: heartbeat"), "{me}");
+        let old = holder(1_000, 1_060);
+        assert!(!old.stale_at(1_060));
+        assert!(old.stale_at(1_061));
         assert!(
-            !elsewhere.stale(),
-            "another machine's process cannot be seen"
+            old.to_string().contains("(stale: no heartbeat for "),
+            "{old}"
         );
+        // A lock written without an expiry (an earlier version) is never called stale.
+        assert!(!holder(0, 0).stale_at(u64::MAX));
     }
 }

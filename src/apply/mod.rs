@@ -7,6 +7,12 @@ mod recover;
 
 pub use executor::{ApplyOptions, INTERRUPTED, execute};
 
+/// What an apply checks before each round of writes: that this run may still write (it holds
+/// the stack's lock). `Err(why)` stops the apply before its next write.
+pub trait Fence: Send + Sync {
+    fn check(&self) -> crate::providers::BoxFuture<'_, Result<(), String>>;
+}
+
 use crate::plan::Action;
 
 /// Progress of one resource.
@@ -50,6 +56,8 @@ pub struct Outcome {
     pub done: Vec<(String, Action)>,
     pub failed: Vec<(String, Action, String)>,
     pub skipped: Vec<(String, Action, String)>,
+    /// Why the apply stopped writing before the end (its lock was broken), if it did.
+    pub halted: Option<String>,
 }
 
 impl Outcome {

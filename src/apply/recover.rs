@@ -1,12 +1,18 @@
-//! Creates and deletes whose outcome is unclear are settled by looking, not by guessing.
+//! Creates and deletes whose outcome is unclear are settled by looking, not by guessing; and
+//! nothing is deleted that is not this stack's at the moment of the delete.
 //!
-//! A create can fail after AWS acted on it: its answer was lost on the way back (the SDK does
-//! not retry those, see `providers::aws::lost_response`), or the SDK retried a throttled
-//! request that had in fact gone through and AWS refused the retry as a duplicate. So when a
-//! create fails, the resource is looked up by its natural key first. Found and carrying this
-//! stack's ownership for this address, it is ours: it is converged (the steps after the lost
-//! call never ran) and the step succeeds. Not found, a lost answer is tried again.
-//! A delete that fails is settled the same way: a resource that is gone is deleted.
+//! A create can fail after AWS acted on it: its answer was lost on the way back or timed out
+//! (the SDK does not retry those, see `providers::aws::lost_response`), or the SDK retried a
+//! throttled request that had in fact gone through and AWS refused the retry as a duplicate.
+//! So when a create fails, the resource is looked up by its natural key first. Found, carrying
+//! this stack's ownership for this address, and not the resource a replacement supersedes, it
+//! is ours: it is converged (the steps after the lost call never ran) and the step succeeds.
+//! Not found, a lost answer is tried again.
+//!
+//! Before any delete (a resource removed from the stack, destroy, the old half of a
+//! replacement), the live resource's ownership is read again, past anything this run cached:
+//! it must still be this stack's under the same address, or the delete is refused. A delete
+//! that fails and finds the resource gone (or in its recovery window) succeeded.
 
 use std::time::Duration;
 
@@ -15,10 +21,13 @@ use crate::providers::{Desired, Live, Owner, ProviderError, ResourceKind};
 /// Creates tried at most this many times when their answers are lost.
 const ATTEMPTS: u32 = 3;
 
+/// Creates `desired`; `replacing` is the live resource a create-before-destroy replacement
+/// supersedes, which a failed create must never mistake for its own result.
 pub async fn create(
     provider: &dyn ResourceKind,
     desired: &Desired,
     stack: &str,
+    replacing: Option<&Live>,
 ) -> Result<Live, ProviderError> {
     let mut attempt = 1;
     loop {
@@ -26,7 +35,9 @@ pub async fn create(
             Ok(live) => return Ok(live),
             Err(error) => error,
         };
-        if let Some(found) = find_ours(provider, desired, stack).await {
+        if let Some(found) = find_ours(provider, desired, stack).await
+            && !replacing.is_some_and(|old| same_object(old, &found))
+        {
             return provider.update(desired, &found).await;
         }
         if !error.response_lost() || attempt >= ATTEMPTS {
@@ -37,11 +48,28 @@ pub async fn create(
     }
 }
 
+/// Deletes `live` once AWS confirms it is still this stack's under `address`.
 pub async fn delete(
     provider: &dyn ResourceKind,
     live: &Live,
     address: &str,
+    stack: &str,
 ) -> Result<(), ProviderError> {
+    let ours = Owner::Stack {
+        stack: stack.to_string(),
+        address: address.to_string(),
+    };
+    match provider.owner_now(live).await? {
+        // Gone already (deleted by hand, or an earlier attempt whose answer was lost).
+        None => return Ok(()),
+        Some(owner) if owner == ours => {}
+        Some(owner) => {
+            return Err(ProviderError::Refused(format!(
+                "not deleted: it is no longer this stack's ({}) since the plan read it",
+                describe(&owner)
+            )));
+        }
+    }
     let error = match provider.delete(live).await {
         Ok(()) => return Ok(()),
         Err(error) => error,
@@ -49,6 +77,7 @@ pub async fn delete(
     let probe = Desired {
         address: address.to_string(),
         attrs: live.attrs.clone(),
+        protected: live.protected(),
     };
     match provider.read(std::slice::from_ref(&probe)).await {
         Ok(found) => match found.into_iter().next().flatten() {
@@ -57,6 +86,24 @@ pub async fn delete(
             Some(_) => Err(error),
         },
         Err(_) => Err(error),
+    }
+}
+
+/// "now stack `web` owns it as `secret.db`", "now no stack owns it".
+fn describe(owner: &Owner) -> String {
+    match owner {
+        Owner::Stack { stack, address } => {
+            format!("now stack `{stack}` owns it as `{address}`")
+        }
+        Owner::Nobody => "now no stack owns it".into(),
+    }
+}
+
+/// Whether two live resources are the same AWS object (the same ARN, where there is one).
+fn same_object(a: &Live, b: &Live) -> bool {
+    match (a.computed.get("arn"), b.computed.get("arn")) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.attrs == b.attrs,
     }
 }
 

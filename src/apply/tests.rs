@@ -84,6 +84,7 @@ impl Engine {
                 parallelism: 4,
                 wait_timeout: std::time::Duration::from_secs(5),
                 stop: Default::default(),
+                fence: None,
             },
             &mut |e| events.push(e),
         ));
@@ -294,6 +295,7 @@ fn an_interrupted_apply_starts_nothing_new() {
             parallelism: 4,
             wait_timeout: std::time::Duration::from_secs(5),
             stop,
+            fence: None,
         },
         &mut |_| {},
     ));

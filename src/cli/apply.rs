@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
+use super::session::{AwsArgs, Intent, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
 use crate::plan::render::{Style, write_text};
 use crate::plan::saved;
@@ -61,7 +61,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             ),
             None => (args.stack.clone(), args.plan.clone()),
         };
-        let lock = Some(("apply", args.run.lock_timeout));
+        let lock = Some(args.run.lock("apply"));
         let session = match Session::open_locked(&stack_args, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,
@@ -81,7 +81,7 @@ async fn apply_locked(
     ui: &Ui,
     stop: &Arc<AtomicBool>,
 ) -> ExitCode {
-    let plan = match session.plan(plan_args, false, ui) {
+    let plan = match session.plan(plan_args, Intent::Apply, ui) {
         Ok(p) => p,
         Err(code) => {
             session.report_calls(&args.aws, ui);
@@ -93,6 +93,19 @@ async fn apply_locked(
             Ok(a) => a,
             Err(code) => return code,
         };
+        // Applied already (by this plan or another): AWS matches the stack.
+        if saved::identity(saved, &session.stack, &account).is_empty()
+            && saved::already_applied(saved, &plan)
+        {
+            ui.out(&format!(
+                "The saved plan `{}` has already been applied: live AWS matches stack `{}`; \
+                 nothing to do.\n",
+                args.stack.stack.display(),
+                plan.stack
+            ));
+            session.report_calls(&args.aws, ui);
+            return ExitCode::SUCCESS;
+        }
         let moved = saved::staleness(saved, &session.stack, &session.refreshed, &plan, &account);
         if !moved.is_empty() {
             let mut text = format!(
@@ -183,6 +196,7 @@ pub async fn converge(
             parallelism: run.parallelism.into(),
             wait_timeout: run.wait_timeout(),
             stop: stop.clone(),
+            fence: session.fence(),
         },
         &mut on_event,
     )
@@ -192,6 +206,10 @@ pub async fn converge(
         Confirm::StackName => "Destroy",
     };
     ui.out(&summary(&outcome, verb));
+    if let Some(why) = &outcome.halted {
+        ui.err(&format!("error: {verb} stopped: {why}\n"));
+        return ExitCode::from(1);
+    }
     if stop.load(Ordering::SeqCst) {
         ExitCode::from(130)
     } else if outcome.succeeded() {

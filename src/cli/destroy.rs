@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::apply::{Confirm, converge, interrupted};
-use super::session::{AwsArgs, PlanArgs, RunArgs, SelectArgs, Session, runtime};
+use super::session::{AwsArgs, Intent, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -29,7 +29,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
     rt.block_on(async {
         let stop = Arc::new(AtomicBool::new(false));
         let listener = tokio::spawn(interrupted(stop.clone()));
-        let lock = Some(("destroy", args.run.lock_timeout));
+        let lock = Some(args.run.lock("destroy"));
         let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,
@@ -39,7 +39,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 adopt: Vec::new(),
                 select: args.select.clone(),
             },
-            true,
+            Intent::Destroy,
             ui,
         ) {
             Ok(p) => p,

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use super::session::{AwsArgs, Intent, PlanArgs, Session, runtime};
 use crate::plan::drift::{drifted, report};
 use crate::ui::Ui;
 
@@ -27,7 +27,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let plan = session.plan(&args.plan, false, ui);
+        let plan = session.plan(&args.plan, Intent::Report, ui);
         session.report_calls(&args.aws, ui);
         let plan = match plan {
             Ok(p) => p,

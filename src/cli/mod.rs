@@ -1,9 +1,13 @@
 //! Command-line interface: argument parsing and one function per subcommand.
 
 mod apply;
+mod completions;
 mod destroy;
 mod drift;
+mod explain;
+mod fmt;
 mod graph;
+mod man;
 mod plan;
 mod session;
 mod unlock;
@@ -46,6 +50,14 @@ pub enum Command {
     Drift(drift::Args),
     /// Release a stack's apply lock left behind by a run that died.
     Unlock(unlock::Args),
+    /// Format stack, module and variable files in the one canonical layout; --check to verify.
+    Fmt(fmt::Args),
+    /// Explain a kind or an attribute: type, default, limits, whether a change replaces it.
+    Explain(explain::Args),
+    /// Print a shell completion script: `infra completions bash > /etc/bash_completion.d/infra`.
+    Completions(completions::Args),
+    /// Print the man page (roff): `infra man | man -l -`.
+    Man(man::Args),
 }
 
 /// The stack file and where its variables come from.
@@ -74,18 +86,14 @@ impl StackArgs {
         let options = LoadOptions {
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
-            env: LoadOptions::env_from(std::env::vars()),
-        };
+            ..LoadOptions::default()
+        }
+        .with_env(std::env::vars_os());
         let _stage = crate::ui::Stage::start("load");
-        crate::lang::load(&self.stack, &options).map_err(
-            |LoadFailure {
-                 sources,
-                 diagnostics,
-             }| {
-                ui.diagnostics(&diagnostics, &sources);
-                ExitCode::from(1)
-            },
-        )
+        crate::lang::load(&self.stack, &options).map_err(|failure: LoadFailure| {
+            ui.load_failure(&failure);
+            ExitCode::from(1)
+        })
     }
 }
 
@@ -100,5 +108,9 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
+        Command::Fmt(args) => fmt::run(&args, ui),
+        Command::Explain(args) => explain::run(&args, ui),
+        Command::Completions(args) => completions::run(&args, ui),
+        Command::Man(args) => man::run(&args, ui),
     }
 }

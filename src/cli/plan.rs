@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::session::{AwsArgs, PlanArgs, Session, runtime};
+use super::session::{AwsArgs, Intent, PlanArgs, Session, runtime};
 use crate::plan::json::json;
 use crate::plan::markdown::{DEFAULT_LIMIT, markdown};
 use crate::plan::render::{Style, write_text};
@@ -47,7 +47,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Ok(s) => s,
             Err(code) => return code,
         };
-        let plan = session.plan(&args.plan, false, ui);
+        let plan = session.plan(&args.plan, Intent::Apply, ui);
         session.report_calls(&args.aws, ui);
         let plan = match plan {
             Ok(p) => p,

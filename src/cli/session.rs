@@ -28,6 +28,10 @@ pub struct AwsArgs {
     /// AWS throttles.
     #[arg(long, value_name = "PER_SECOND", env = "INFRA_MAX_RATE", default_value_t = crate::providers::aws::rate::DEFAULT_MAX_RATE)]
     pub max_rate: f64,
+    /// How long one AWS request may take before infra gives up on it, e.g. 30s. A create that
+    /// times out is looked up before it is tried again, so it is never made twice.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
 }
 
 /// Choices about what the plan may do.
@@ -43,20 +47,22 @@ pub struct PlanArgs {
 /// Which part of the stack to act on.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct SelectArgs {
-    /// Only this resource or module (with what it depends on), e.g. --target module.web
-    /// (repeatable).
+    /// Only this resource or module, e.g. --target module.web (repeatable): with what it
+    /// depends on when applying, with what depends on it when destroying (never what it uses).
     #[arg(long, value_name = "ADDRESS")]
     pub target: Vec<String>,
-    /// Leave out this resource or module (with what depends on it) (repeatable).
+    /// Leave out this resource or module (repeatable): with what depends on it when applying,
+    /// with what it depends on when destroying.
     #[arg(long, value_name = "ADDRESS")]
     pub exclude: Vec<String>,
 }
 
 impl SelectArgs {
-    fn selection(&self) -> Selection {
+    fn selection(&self, destroy: bool) -> Selection {
         Selection {
             targets: self.target.clone(),
             excludes: self.exclude.clone(),
+            destroy,
         }
     }
 }
@@ -71,36 +77,81 @@ pub struct RunArgs {
     /// keeps AWS from being flooded).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
-    /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m.
+    /// How long a changed resource may take to become stable (an ECS deployment), e.g. 10m;
+    /// at most 24h.
     #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub wait_timeout: std::time::Duration,
-    /// How long to wait for another apply of the stack to release its lock, e.g. 5m.
+    /// How long to wait for another apply of the stack to release its lock, e.g. 5m; at most
+    /// 24h.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// How long the stack's lock outlives this run if it stops renewing it (killed, machine
+    /// lost): after that, others see the lock as stale, e.g. 90s.
+    #[arg(long, default_value = "90s", value_parser = parse_duration)]
+    pub lock_lease: std::time::Duration,
+}
+
+/// What taking a stack's lock needs.
+#[derive(Debug, Clone, Copy)]
+pub struct LockRequest<'a> {
+    pub command: &'a str,
+    pub timeout: std::time::Duration,
+    pub lease: std::time::Duration,
 }
 
 impl RunArgs {
+    pub fn lock<'a>(&self, command: &'a str) -> LockRequest<'a> {
+        LockRequest {
+            command,
+            timeout: self.lock_timeout,
+            lease: self.lock_lease.max(std::time::Duration::from_secs(1)),
+        }
+    }
+
     pub fn wait_timeout(&self) -> std::time::Duration {
         self.wait_timeout
     }
 }
 
-/// `90s`, `10m`, `1h` or plain seconds.
+/// The longest `--wait-timeout` or `--lock-timeout`: a day.
+pub const MAX_DURATION_SECS: u64 = 24 * 3600;
+
+/// `90s`, `10m`, `1h` or plain seconds, at most [`MAX_DURATION_SECS`].
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let not_a_duration = || format!("`{text}` is not a duration such as 90s, 10m or 1h");
+    let too_long = || format!("`{text}` is longer than the maximum of 24h");
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 90s, 10m or 1h"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("`{text}` is not a duration such as 90s, 10m or 1h")),
+    if number.is_empty() {
+        return Err(not_a_duration());
+    }
+    let per_unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(not_a_duration()),
     };
-    Ok(std::time::Duration::from_secs(seconds))
+    // Only digits are left, so a number that does not fit is too long, not malformed.
+    let n: u64 = number.parse().map_err(|_| too_long())?;
+    match n.checked_mul(per_unit) {
+        Some(seconds) if seconds <= MAX_DURATION_SECS => {
+            Ok(std::time::Duration::from_secs(seconds))
+        }
+        _ => Err(too_long()),
+    }
+}
+
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// `plan` and `apply`: converge to the stack.
+    Apply,
+    /// `destroy`: delete what the stack owns.
+    Destroy,
+    /// `drift`: read-only, never applied (protections are not checked).
+    Report,
 }
 
 /// A loaded stack, connected and refreshed.
@@ -110,10 +161,97 @@ pub struct Session {
     pub providers: Providers,
     pub refreshed: Refreshed,
     pub calls: CallCounter,
-    /// `None` when planning against the in-memory fake (`INFRA_FAKE_AWS=1`, benchmarks only).
+    /// `None` when planning against the in-memory fake (`INFRA_FAKE_AWS=1` in a build with the
+    /// `fake-aws` feature: benchmarks only).
     clients: Option<Clients>,
-    /// The apply lock this session holds: table, key, our id.
-    held: Option<(LockTable, String, String)>,
+    /// The apply lock this session holds, renewed while it runs.
+    held: Option<HeldLock>,
+}
+
+/// The stack's lock while this run holds it: a heartbeat renews it, and whether it was lost
+/// (broken by `infra unlock --force`) is known to every write that follows.
+struct HeldLock {
+    table: LockTable,
+    key: String,
+    id: String,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+impl HeldLock {
+    /// Starts renewing the lock every quarter of its lease.
+    fn keep(table: LockTable, key: String, id: String, lease: std::time::Duration) -> HeldLock {
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let heartbeat = {
+            let (table, key, id, lost) = (table.clone(), key.clone(), id.clone(), lost.clone());
+            tokio::spawn(async move {
+                let every = (lease / 4).max(std::time::Duration::from_millis(250));
+                loop {
+                    tokio::time::sleep(every).await;
+                    // A failed renewal is tried again; the fence reads the lock before writes.
+                    if let Ok(false) = table.renew(&key, &id, lease).await {
+                        lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                        return;
+                    }
+                }
+            })
+        };
+        HeldLock {
+            table,
+            key,
+            id,
+            lost,
+            heartbeat,
+        }
+    }
+
+    fn fence(&self) -> LockFence {
+        LockFence {
+            table: self.table.clone(),
+            key: self.key.clone(),
+            id: self.id.clone(),
+            lost: self.lost.clone(),
+        }
+    }
+}
+
+/// Reads the lock before a round of writes: still ours, or the apply stops.
+struct LockFence {
+    table: LockTable,
+    key: String,
+    id: String,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::apply::Fence for LockFence {
+    fn check(&self) -> crate::providers::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let broken = |now: String| {
+                format!(
+                    "the stack's lock was broken ({now}); nothing more is written: check who \
+                     holds it, then apply again"
+                )
+            };
+            if self.lost.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(broken("its heartbeat found it gone".into()));
+            }
+            match self.table.holder(&self.key).await {
+                Ok(Some(h)) if h.id == self.id => Ok(()),
+                Ok(Some(h)) => {
+                    self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(broken(format!("now {h}")))
+                }
+                Ok(None) => {
+                    self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Err(broken("nobody holds it now".into()))
+                }
+                Err(e) => Err(format!(
+                    "the stack's lock could not be read before writing ({e}); nothing more is \
+                     written"
+                )),
+            }
+        })
+    }
 }
 
 /// A tokio runtime for one command.
@@ -142,7 +280,7 @@ impl Session {
     pub async fn open_locked(
         stack_args: &super::StackArgs,
         aws: &AwsArgs,
-        lock: Option<(&str, std::time::Duration)>,
+        lock: Option<LockRequest<'_>>,
         ui: &Ui,
     ) -> Result<Session, ExitCode> {
         let stack = stack_args.load(ui)?;
@@ -154,6 +292,7 @@ impl Session {
             region: stack.region.clone(),
             endpoint_url: aws.endpoint_url.clone(),
             max_rate: aws.max_rate,
+            attempt_timeout: aws.request_timeout,
             stack: stack.name.clone(),
             base_dir: stack_args
                 .stack
@@ -162,7 +301,9 @@ impl Session {
                 .unwrap_or_default(),
         };
         let calls = CallCounter::default();
-        // Benchmarks measure the engine without AWS: a plan against empty in-memory providers.
+        // Benchmarks measure the engine without AWS: a plan against empty in-memory providers,
+        // only in a build with the `fake-aws` feature (never in what users run).
+        #[cfg(feature = "fake-aws")]
         if lock.is_none() && std::env::var("INFRA_FAKE_AWS").is_ok_and(|v| v == "1") {
             let providers = crate::providers::fake::in_memory();
             let refreshed = crate::refresh::refresh(&stack, &providers).await;
@@ -184,10 +325,15 @@ impl Session {
             }
         };
         let mut held = None;
-        if let Some((command, timeout)) = lock {
+        if let Some(LockRequest {
+            command,
+            timeout,
+            lease,
+        }) = lock
+        {
             let table = LockTable::new(clients.dynamodb.clone());
             let key = format!("{}@{}", stack.name, stack.region);
-            let me = Holder::me(&format!("{command} {}", stack_args.stack.display()));
+            let me = Holder::me(&format!("{command} {}", stack_args.stack.display()), lease);
             let mut waiting = |h: &Holder| {
                 ui.err(&format!(
                     "Waiting up to {}s for the lock of stack `{}`: {h}\n",
@@ -196,13 +342,13 @@ impl Session {
                 ));
             };
             match table.acquire(&key, &me, timeout, &mut waiting).await {
-                Ok(()) => held = Some((table, key, me.id)),
+                Ok(()) => held = Some(HeldLock::keep(table, key, me.id, lease)),
                 Err(LockError::Held(h)) if h.stale() => {
                     ui.err(&format!(
-                        "error: stack `{}` is locked: {h}\n  help: the run that took it was \
-                         killed; once you have checked nobody else is applying, release it with \
-                         `infra unlock {} {}` and apply again (the next apply converges whatever \
-                         it left half done)\n",
+                        "error: stack `{}` is locked: {h}\n  help: the run that took it stopped \
+                         renewing it; once you have checked nobody else is applying, release it \
+                         with `infra unlock {} {}` and apply again (the next apply converges \
+                         whatever it left half done)\n",
                         stack.name,
                         stack_args.stack.display(),
                         h.id
@@ -241,11 +387,27 @@ impl Session {
         })
     }
 
+    /// The check an apply makes before each round of writes: that this session still holds
+    /// the stack's lock.
+    pub fn fence(&self) -> Option<std::sync::Arc<dyn crate::apply::Fence>> {
+        self.held
+            .as_ref()
+            .map(|h| std::sync::Arc::new(h.fence()) as std::sync::Arc<dyn crate::apply::Fence>)
+    }
+
     /// Releases the lock this session holds, if any.
     pub async fn release_lock(&self, ui: &Ui) {
-        let Some((table, key, id)) = &self.held else {
+        let Some(HeldLock {
+            table,
+            key,
+            id,
+            heartbeat,
+            ..
+        }) = &self.held
+        else {
             return;
         };
+        heartbeat.abort();
         match table.release(key, id).await {
             Ok(true) => {}
             // A retried delete whose first attempt went through finds nothing left.
@@ -276,8 +438,10 @@ impl Session {
         })
     }
 
-    /// Diffs; on failure prints every diagnostic.
-    pub fn plan(&self, args: &PlanArgs, destroy: bool, ui: &Ui) -> Result<Plan, ExitCode> {
+    /// Diffs and narrows to the selection; a plan that would be applied is checked against
+    /// `prevent-destroy`. On failure prints every diagnostic.
+    pub fn plan(&self, args: &PlanArgs, intent: Intent, ui: &Ui) -> Result<Plan, ExitCode> {
+        let destroy = intent == Intent::Destroy;
         let options = DiffOptions {
             adopt: args.adopt.iter().cloned().collect::<BTreeSet<_>>(),
             destroy,
@@ -290,7 +454,20 @@ impl Session {
             &self.providers,
             &options,
         )
-        .and_then(|plan| select(plan, &self.stack, &self.graph, &args.select.selection()))
+        .and_then(|plan| {
+            select(
+                plan,
+                &self.stack,
+                &self.graph,
+                &args.select.selection(destroy),
+            )
+        })
+        .and_then(|plan| {
+            if intent != Intent::Report {
+                crate::plan::protect::check(&plan, &self.stack)?;
+            }
+            Ok(plan)
+        })
         .map_err(|diagnostics| {
             ui.diagnostics(&diagnostics, &self.stack.sources);
             ExitCode::from(1)
@@ -328,5 +505,45 @@ fn connect_diagnostic(error: &ConnectError) -> Diagnostic {
             format!("AWS credentials could not be loaded: {message}"),
         )
         .help("check AWS_PROFILE and the profile's settings in ~/.aws/config"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_overflow_checked_and_capped_at_a_day() {
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("24h"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            parse_duration("1440m"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        for text in [
+            "25h",
+            "86401",
+            "18446744073709551615s",
+            "99999999999999999999h",
+            "5124095576030432h",
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Err(format!("`{text}` is longer than the maximum of 24h")),
+                "{text}"
+            );
+        }
+        for text in ["", "h", "1d", "-1s", "1.5h", "1 h"] {
+            assert!(
+                parse_duration(text).is_err_and(|e| e.contains("is not a duration")),
+                "{text}"
+            );
+        }
     }
 }

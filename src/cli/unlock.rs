@@ -1,4 +1,6 @@
-//! `infra unlock`: releases a stack's apply lock left behind by a run that died.
+//! `infra unlock`: releases a stack's apply lock left behind by a run that died. A lock whose
+//! holder still renews it is refused without `--force`; a run whose lock was broken notices
+//! before its next write and stops.
 
 use std::process::ExitCode;
 
@@ -16,6 +18,10 @@ pub struct Args {
     /// Send every AWS call to this endpoint, e.g. a local emulator.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+    /// Break the lock even though its holder renewed it recently (a frozen machine): that run
+    /// stops before its next write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -32,6 +38,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             region: stack.region.clone(),
             endpoint_url: args.endpoint_url.clone(),
             max_rate: crate::providers::aws::rate::DEFAULT_MAX_RATE,
+            attempt_timeout: crate::providers::aws::DEFAULT_ATTEMPT_TIMEOUT,
             stack: stack.name.clone(),
             base_dir: Default::default(),
         };
@@ -49,6 +56,22 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             };
         let table = LockTable::new(clients.dynamodb);
         let key = format!("{}@{}", stack.name, stack.region);
+        if !args.force
+            && let Ok(Some(holder)) = table.holder(&key).await
+            && holder.id == args.id
+            && !holder.stale()
+        {
+            ui.err(&format!(
+                "error: stack `{}` is {holder}\n  help: that run renews its lock, so it is \
+                 most likely still applying: wait for it. If you are sure it is not (its machine \
+                 froze), `infra unlock {} {} --force` breaks the lock, and the run stops before \
+                 its next write\n",
+                stack.name,
+                args.stack.stack.display(),
+                args.id
+            ));
+            return ExitCode::from(1);
+        }
         match table.release(&key, &args.id).await {
             Ok(true) => {
                 ui.out(&format!(

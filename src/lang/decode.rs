@@ -745,7 +745,7 @@ pub fn run_check(check: &Check, value: &Value) -> Result<(), (String, String)> {
     match (check, value) {
         (Check::Count(min, max), Value::List(items)) => count(items.len(), *min, *max, "items"),
         (Check::Count(min, max), Value::Map(map)) => count(map.len(), *min, *max, "entries"),
-        (Check::Custom(f), v) => f(v),
+        (Check::Custom(f, _), v) => f(v),
         (_, Value::List(items)) => items.iter().try_for_each(|v| run_check(check, v)),
         (Check::Range(min, max), Value::Int(i)) if i < min || i > max => Err((
             format!("{i} is out of range"),

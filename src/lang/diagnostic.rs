@@ -4,11 +4,14 @@
 //! problem, so a user with five mistakes sees five. Rendering to text is the `ui` module's job;
 //! [`Rendered`] adapts a diagnostic to `miette` with its source files attached.
 
+use std::collections::HashMap;
 use std::fmt;
 
-use miette::{LabeledSpan, NamedSource, SourceCode};
+use miette::{LabeledSpan, SourceCode, SourceSpan};
 
-use crate::model::{Sources, Span};
+use super::bounds::MAX_DIAGNOSTICS;
+use super::excerpt::{Excerpt, LineIndex};
+use crate::model::{SourceId, Sources, Span};
 
 /// One labelled span.
 #[derive(Debug, Clone)]
@@ -57,27 +60,120 @@ impl Diagnostic {
     }
 }
 
-/// Diagnostics collected by a stage.
+/// The diagnostic of a KDL syntax error in `text`, its span placed by `span` (a file may be
+/// parsed a piece at a time). One mistake often yields several parser diagnostics; the first
+/// is the useful one. KDL v1's bare keywords get a message that says what is wrong (the
+/// parser's own, "expected identifier string", does not).
+pub fn syntax_error(
+    err: kdl::KdlError,
+    text: &str,
+    span: impl Fn(miette::SourceSpan) -> Span,
+) -> Option<Diagnostic> {
+    let d = err.diagnostics.into_iter().next()?;
+    let at = d.span.offset();
+    let word = text
+        .get(at..)
+        .map(|rest| {
+            rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                .next()
+                .unwrap_or("")
+        })
+        .unwrap_or("");
+    if let Some(v2) = v1_keyword(word) {
+        return Some(
+            Diagnostic::new(
+                "infra::syntax",
+                format!("syntax error: `{word}` is KDL v1; KDL v2 writes `{v2}`"),
+            )
+            .label(
+                span(miette::SourceSpan::new(at.into(), word.len())),
+                format!("write `{v2}`"),
+            )
+            .help("stack files are KDL v2: booleans are #true and #false, null is #null"),
+        );
+    }
+    let message = d.message.unwrap_or_else(|| "invalid KDL".into());
+    let label = d.label.unwrap_or_else(|| "here".into());
+    let help = d.help.unwrap_or_else(|| {
+        "stack files are KDL v2: strings in quotes, booleans as #true/#false, \
+         see docs/language.md"
+            .into()
+    });
+    Some(
+        Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
+            .label(span(d.span), label)
+            .help(help),
+    )
+}
+
+/// KDL v1's bare keywords and their v2 spelling.
+fn v1_keyword(word: &str) -> Option<&'static str> {
+    match word {
+        "true" => Some("#true"),
+        "false" => Some("#false"),
+        "null" => Some("#null"),
+        _ => None,
+    }
+}
+
+/// Diagnostics collected by a stage: the first [`MAX_DIAGNOSTICS`], and how many more there
+/// were (a file of a million mistakes must not cost a million messages).
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    omitted: usize,
+    stopped: bool,
 }
 
 impl Diagnostics {
     pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.items.push(diagnostic);
+        if self.full() {
+            self.omitted += 1;
+        } else {
+            self.items.push(diagnostic);
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
 
+    /// How many are kept.
     pub fn len(&self) -> usize {
         self.items.len()
     }
 
+    /// No more will be kept: work that could only find more may stop.
+    pub fn full(&self) -> bool {
+        self.items.len() >= MAX_DIAGNOSTICS
+    }
+
+    /// How many were found beyond those kept.
+    pub fn omitted(&self) -> usize {
+        self.omitted
+    }
+
+    /// Work stopped once no more could be kept: there may be more than were counted.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Drops those found after the first `len` (they are replaced by one about the whole file).
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+        self.omitted = 0;
+    }
+
     pub fn extend(&mut self, other: Diagnostics) {
-        self.items.extend(other.items);
+        self.omitted += other.omitted;
+        self.stopped |= other.stopped;
+        for d in other.items {
+            self.push(d);
+        }
     }
 
     pub fn into_vec(self) -> Vec<Diagnostic> {
@@ -89,20 +185,34 @@ impl Diagnostics {
     }
 }
 
-/// A diagnostic together with the sources its spans point into, ready for `miette`.
+/// Line indexes of the files diagnostics point into, built once per file when first needed.
+#[derive(Default)]
+pub struct LineIndexes {
+    indexes: HashMap<SourceId, LineIndex>,
+}
+
+impl LineIndexes {
+    fn get(&mut self, id: SourceId, sources: &Sources) -> &LineIndex {
+        self.indexes
+            .entry(id)
+            .or_insert_with(|| LineIndex::new(sources.text(id)))
+    }
+}
+
+/// A diagnostic together with excerpts of the files its spans point into, ready for `miette`.
 ///
 /// Labels in the primary span's file are drawn together; labels in other files (a cycle that
 /// crosses a module boundary) become related diagnostics of their own.
 pub struct Rendered<'a> {
     diagnostic: &'a Diagnostic,
-    source: Option<NamedSource<std::sync::Arc<String>>>,
+    source: Option<Excerpt>,
     labels: Vec<LabeledSpan>,
     related: Vec<Rendered<'a>>,
     message: Option<String>,
 }
 
 impl<'a> Rendered<'a> {
-    pub fn new(diagnostic: &'a Diagnostic, sources: &Sources) -> Self {
+    pub fn new(diagnostic: &'a Diagnostic, sources: &Sources, indexes: &mut LineIndexes) -> Self {
         let Some(primary) = diagnostic.span() else {
             return Rendered {
                 diagnostic,
@@ -112,30 +222,46 @@ impl<'a> Rendered<'a> {
                 message: None,
             };
         };
-        let mut labels = Vec::new();
-        let mut related = Vec::new();
-        for (i, label) in diagnostic.labels.iter().enumerate() {
-            let text = (!label.text.is_empty()).then(|| label.text.clone());
-            let span = label.span.to_source_span();
-            if label.span.source == primary.source {
-                labels.push(if i == 0 {
-                    LabeledSpan::new_primary_with_span(text, span)
+        let text = |label: &Label| (!label.text.is_empty()).then(|| label.text.clone());
+        let here: Vec<&Label> = diagnostic
+            .labels
+            .iter()
+            .filter(|l| l.span.source == primary.source)
+            .collect();
+        let (source, spans) = excerpt(primary.source, &here, sources, indexes);
+        let labels = here
+            .iter()
+            .zip(spans)
+            .enumerate()
+            .map(|(i, (label, span))| {
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(text(label), span)
                 } else {
-                    LabeledSpan::new_with_span(text, span)
-                });
-            } else {
-                related.push(Rendered {
+                    LabeledSpan::new_with_span(text(label), span)
+                }
+            })
+            .collect();
+        let related = diagnostic
+            .labels
+            .iter()
+            .filter(|l| l.span.source != primary.source)
+            .map(|label| {
+                let (source, spans) = excerpt(label.span.source, &[label], sources, indexes);
+                Rendered {
                     diagnostic,
-                    source: Some(sources.get(label.span.source).named_source()),
-                    labels: vec![LabeledSpan::new_primary_with_span(text, span)],
+                    source: Some(source),
+                    labels: spans
+                        .into_iter()
+                        .map(|s| LabeledSpan::new_primary_with_span(text(label), s))
+                        .collect(),
                     related: Vec::new(),
                     message: Some(format!("in {}", sources.get(label.span.source).name)),
-                });
-            }
-        }
+                }
+            })
+            .collect();
         Rendered {
             diagnostic,
-            source: Some(sources.get(primary.source).named_source()),
+            source: Some(source),
             labels,
             related,
             message: None,
@@ -143,6 +269,16 @@ impl<'a> Rendered<'a> {
     }
 }
 
+fn excerpt(
+    id: SourceId,
+    labels: &[&Label],
+    sources: &Sources,
+    indexes: &mut LineIndexes,
+) -> (Excerpt, Vec<SourceSpan>) {
+    let file = sources.get(id);
+    let spans: Vec<SourceSpan> = labels.iter().map(|l| l.span.to_source_span()).collect();
+    Excerpt::new(&file.name, &file.text, indexes.get(id, sources), &spans)
+}
 impl fmt::Debug for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rendered")

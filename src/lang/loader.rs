@@ -2,16 +2,21 @@
 //! module instantiations and outputs. Produces unresolved resources plus everything the
 //! resolve step needs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlNode};
 
 use super::LoadOptions;
-use super::chunks::{self, Chunk};
+use super::bounds::{
+    MAX_EXPANDED_BYTES, MAX_MODULE_DEPTH, MAX_MODULE_INSTANCES, MAX_NESTING, MAX_NODE_BYTES,
+    MAX_NODE_TOKENS, mib,
+};
+use super::chunks::{self, Chunk, Refusal, Word};
 use super::decode::{AttrSpans, Decoder, NodeView};
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::diagnostic::{Diagnostic, Diagnostics, syntax_error};
+use super::read::{ReadError, read_text};
 use super::scope::{Scope, StackInfo};
 use super::stack_header::STACK_HEADER;
 use super::suggest::did_you_mean;
@@ -85,6 +90,46 @@ pub struct Loaded {
     pub spans: HashMap<Address, AttrSpans>,
     /// Some chunk failed to parse; follow-on "missing" errors would only add noise.
     pub syntax_errors: bool,
+    /// Names declared by nodes that could not be read (a syntax error, an unknown kind), per
+    /// module path: a reference to one of them is not reported again.
+    pub broken: HashSet<(Vec<String>, String)>,
+    /// Variables and inputs whose declaration could not be read, per module path.
+    pub broken_vars: HashSet<(Vec<String>, String)>,
+    /// Module instances (and whole files, by their module path) whose content is unknown: a
+    /// missing or refused file, a syntax error that swallowed the rest of a file.
+    pub broken_modules: HashSet<Vec<String>>,
+}
+
+impl Loaded {
+    /// Whether `address` may exist in what could not be read.
+    pub fn maybe_in_broken(&self, address: &Address) -> bool {
+        self.broken
+            .contains(&(address.module.clone(), address.name.clone()))
+            || self.module_broken(&address.module)
+    }
+
+    /// Whether the module at `path`, or one it is inside, could not be read.
+    pub fn module_broken(&self, path: &[String]) -> bool {
+        (0..=path.len()).any(|n| self.broken_modules.contains(&path[..n]))
+    }
+}
+
+/// What a file is to the stack; says what its first node may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Stack,
+    Module,
+    VarFile,
+}
+
+impl Role {
+    fn what(self) -> &'static str {
+        match self {
+            Role::Stack => "stack file",
+            Role::Module => "module file",
+            Role::VarFile => "variable file",
+        }
+    }
 }
 
 pub struct Loader<'o> {
@@ -92,6 +137,11 @@ pub struct Loader<'o> {
     files: HashMap<PathBuf, Option<Parsed>>,
     /// Module files being instantiated, to catch a module that includes itself.
     active: Vec<PathBuf>,
+    /// Module instances so far, and the text they decoded (each instance counts its file).
+    instances: usize,
+    expanded: u64,
+    /// A bound on modules was crossed (reported once).
+    expansion_stopped: bool,
     pub out: Loaded,
 }
 
@@ -101,15 +151,19 @@ impl<'o> Loader<'o> {
             options,
             files: HashMap::new(),
             active: Vec::new(),
+            instances: 0,
+            expanded: 0,
+            expansion_stopped: false,
             out: Loaded::default(),
         }
     }
 
     /// Loads the root stack file and, through it, every module.
     pub fn load_root(&mut self, path: &Path) {
-        let Some(parsed) = self.read(path, None) else {
+        let Some(parsed) = self.read(path, None, Role::Stack, &|w| expected_node(w)) else {
             return;
         };
+        self.expanded = parsed.text.len() as u64;
         let decls = self.declarations(&parsed, "variable", &[]);
         let vars = self.root_values(&decls);
         self.header(&parsed, &vars);
@@ -125,44 +179,104 @@ impl<'o> Loader<'o> {
         self.walk(&parsed, file);
     }
 
-    fn read(&mut self, path: &Path, from: Option<Span>) -> Option<Parsed> {
+    /// Reads, checks and splits a file; `expects` says whether a first node name is one this
+    /// file may start with (otherwise nothing of the file is shown: it may not be ours).
+    fn read(
+        &mut self,
+        path: &Path,
+        from: Option<Span>,
+        role: Role,
+        expects: &dyn Fn(&str) -> bool,
+    ) -> Option<Parsed> {
         let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if let Some(known) = self.files.get(&key) {
             return known.clone();
         }
-        let parsed = self.read_uncached(path, from);
+        let parsed = self.read_uncached(path, from, role, expects);
         self.files.insert(key, parsed.clone());
         parsed
     }
 
-    fn read_uncached(&mut self, path: &Path, from: Option<Span>) -> Option<Parsed> {
-        let text = match std::fs::read_to_string(path) {
+    fn read_uncached(
+        &mut self,
+        path: &Path,
+        from: Option<Span>,
+        role: Role,
+        expects: &dyn Fn(&str) -> bool,
+    ) -> Option<Parsed> {
+        let what = role.what();
+        let shown = path.display();
+        let refuse = |this: &mut Self, message: String, help: &str| {
+            let mut d = Diagnostic::new("infra::file", message);
+            if let Some(span) = from {
+                d = d.label(span, "referenced here");
+            }
+            this.out.diags.push(d.help(help));
+            None
+        };
+        let text = match read_text(path) {
             Ok(t) => t,
-            Err(e) => {
-                let what = if from.is_some() {
-                    "module file"
-                } else {
-                    "stack file"
-                };
-                let mut d = Diagnostic::new(
-                    "infra::file",
-                    format!("cannot read {what} `{}`: {e}", path.display()),
-                );
-                if let Some(span) = from {
-                    d = d.label(span, "referenced here");
-                }
-                self.out.diags.push(d.help(
+            Err(ReadError::Io(e)) => {
+                return refuse(
+                    self,
+                    format!("cannot read {what} `{shown}`: {e}"),
                     "check the path; module sources are relative to the file that uses them",
-                ));
+                );
+            }
+            Err(e @ ReadError::NotRegular(_)) => {
+                return refuse(
+                    self,
+                    format!("cannot read {what} `{shown}`: {e}"),
+                    "give the path of a regular file (to use what a command prints, write it \
+                     to a file first)",
+                );
+            }
+            Err(e @ ReadError::TooLarge) => {
+                return refuse(
+                    self,
+                    format!("{what} `{shown}` is refused: {e}"),
+                    "infra reads stack, module and variable files of up to 10 MiB each; split \
+                     a stack this large into modules",
+                );
+            }
+            Err(e @ ReadError::NotText(_)) => {
+                return refuse(
+                    self,
+                    format!("`{shown}` is not a KDL file: {e}"),
+                    "nothing of it is shown, as it may hold secrets; check the path",
+                );
+            }
+        };
+        let recognised = chunks::first_name(&text).is_none_or(expects);
+        let chunks = match chunks::split(&text) {
+            Ok(chunks) => chunks,
+            Err(refusal) => {
+                let source = self.out.sources.add(shown.to_string(), text);
+                self.refused(source, refusal, recognised, from, what);
                 return None;
             }
         };
-        let text = match text.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_string(),
-            None => text,
-        };
-        let chunks = Arc::new(chunks::split(&text));
-        let source = self.out.sources.add(path.display().to_string(), text);
+        if !recognised {
+            // Tell a KDL file that is not ours from something that is not KDL at all.
+            let kdl = chunks
+                .first()
+                .is_some_and(|c| KdlDocument::parse_v2(&text[c.range()]).is_ok());
+            let message = if kdl {
+                format!("`{shown}` is not a {what}: its first node is not one a {what} holds")
+            } else {
+                format!("`{shown}` is not a KDL file")
+            };
+            let help = match role {
+                Role::VarFile => {
+                    "a variable file holds `name value` lines, one per variable of \
+                                  the stack; nothing of this file is shown, as it may hold secrets"
+                }
+                _ => "check the path; nothing of this file is shown, as it may hold secrets",
+            };
+            return refuse(self, message, help);
+        }
+        let chunks = Arc::new(chunks);
+        let source = self.out.sources.add(shown.to_string(), text);
         let text = Arc::clone(&self.out.sources.get(source).text);
         Some(Parsed {
             source,
@@ -171,15 +285,94 @@ impl<'o> Loader<'o> {
         })
     }
 
-    /// Parses the chunks a pass visits, one at a time, and hands each node to `f`.
-    fn nodes(&mut self, parsed: &Parsed, pass: Pass, mut f: impl FnMut(&mut Self, Here, &KdlNode)) {
+    /// A file the scanner refused before parsing: too deep, too large or unbalanced. Its
+    /// lines are shown only when the file is recognisably one of ours.
+    fn refused(
+        &mut self,
+        source: SourceId,
+        refusal: Refusal,
+        recognised: bool,
+        from: Option<Span>,
+        what: &str,
+    ) {
+        let (at, message, label, help) = match refusal {
+            Refusal::TooDeep { at } => (
+                at,
+                format!("blocks nest deeper than {MAX_NESTING} levels"),
+                "one level too deep",
+                format!(
+                    "a {what} nests blocks a few levels deep; infra refuses more than {MAX_NESTING}"
+                ),
+            ),
+            Refusal::TooLarge { at } => (
+                at,
+                format!("this node holds more than {MAX_NODE_TOKENS} entries"),
+                "this node",
+                "no resource needs that many; split it, or check that this is the file you meant"
+                    .to_string(),
+            ),
+            Refusal::TooLong { at } => (
+                at,
+                format!("this node is longer than {}", mib(MAX_NODE_BYTES as u64)),
+                "this node",
+                "no AWS value is that long (the longest, a secret, is 64 KiB); check that this is \
+                 the file you meant"
+                    .to_string(),
+            ),
+            Refusal::Unbalanced { at, what: found } => (
+                at,
+                format!("syntax error: {found}"),
+                "here",
+                "close every string, comment and block".to_string(),
+            ),
+        };
+        self.out.syntax_errors = true;
+        let span = Span {
+            source,
+            offset: u32::try_from(at).unwrap_or(u32::MAX),
+            len: 1,
+        };
+        let name = self.out.sources.get(source).name.clone();
+        let mut d = if recognised {
+            Diagnostic::new("infra::limit", message).label(span, label)
+        } else {
+            let (line, col) = self.out.sources.line_col(span);
+            let mut d = Diagnostic::new(
+                "infra::limit",
+                format!("`{name}` is refused: {message} (line {line}, column {col})"),
+            );
+            if let Some(from) = from {
+                d = d.label(from, "referenced here");
+            }
+            d
+        };
+        d = d.help(help);
+        self.out.diags.push(d);
+    }
+
+    /// Parses the chunks a pass visits, one at a time, and hands each node to `f`. A chunk
+    /// that does not parse is reported and the names it declares are remembered as broken
+    /// under `module`.
+    fn nodes(
+        &mut self,
+        parsed: &Parsed,
+        pass: Pass,
+        module: &[String],
+        mut f: impl FnMut(&mut Self, Here, &KdlNode),
+    ) {
         for chunk in parsed.chunks.iter() {
-            // A chunk without a word is the whole file (the splitter gave up): every pass
-            // visits it, and only the body pass reports its syntax errors.
-            let whole = chunk.word.is_empty();
-            let declaration = |root: bool| match chunk.word.as_str() {
-                "stack" | "variable" => root,
-                "input" => !root,
+            if self.out.diags.full() {
+                // Nothing more could be reported.
+                self.out.syntax_errors = true;
+                self.out.diags.stop();
+                return;
+            }
+            // The rest of a file the splitter gave up on: every pass visits it, and only the
+            // body pass reports its syntax errors.
+            let whole = chunk.word == Word::Rest;
+            let declaration = |root: bool| match chunk.word {
+                Word::Stack | Word::Variable => root,
+                Word::Input => !root,
                 _ => false,
             };
             let visit = match pass {
@@ -192,34 +385,36 @@ impl<'o> Loader<'o> {
             }
             let here = Here {
                 source: parsed.source,
-                base: chunk.range.start,
+                base: chunk.range().start,
             };
-            match KdlDocument::parse_v2(&parsed.text[chunk.range.clone()]) {
+            let text = &parsed.text[chunk.range()];
+            match KdlDocument::parse_v2(text) {
                 Ok(doc) => doc.nodes().iter().for_each(|node| f(self, here, node)),
-                Err(err) if !(whole && matches!(pass, Pass::Declarations { .. })) => {
-                    self.syntax(here, err)
+                Err(err) => {
+                    if whole {
+                        self.out.broken_modules.insert(module.to_vec());
+                    } else if let Some(name) = chunks::declared_name(text) {
+                        let key = (module.to_vec(), name.to_string());
+                        if matches!(chunk.word, Word::Variable | Word::Input) {
+                            self.out.broken_vars.insert(key);
+                        } else {
+                            self.out.broken.insert(key);
+                        }
+                    }
+                    if whole && matches!(pass, Pass::Declarations { .. }) {
+                        self.out.syntax_errors = true;
+                    } else {
+                        self.syntax(here, text, err);
+                    }
                 }
-                Err(_) => self.out.syntax_errors = true,
             }
         }
     }
 
-    fn syntax(&mut self, here: Here, err: kdl::KdlError) {
+    fn syntax(&mut self, here: Here, text: &str, err: kdl::KdlError) {
         self.out.syntax_errors = true;
-        // One mistake often yields several parser diagnostics; the first is the useful one.
-        for d in err.diagnostics.into_iter().take(1) {
-            let message = d.message.unwrap_or_else(|| "invalid KDL".into());
-            let label = d.label.unwrap_or_else(|| "here".into());
-            let help = d.help.unwrap_or_else(|| {
-                "stack files are KDL v2: strings in quotes, booleans as #true/#false, \
-                 see docs/language.md"
-                    .into()
-            });
-            self.out.diags.push(
-                Diagnostic::new("infra::syntax", format!("syntax error: {message}"))
-                    .label(here.span(d.span), label)
-                    .help(help),
-            );
+        if let Some(d) = syntax_error(err, text, |span| here.span(span)) {
+            self.out.diags.push(d);
         }
     }
 
@@ -250,35 +445,64 @@ impl<'o> Loader<'o> {
         let info = self.out.info.clone();
         let mut decls: Vec<VarDecl> = Vec::new();
         let root = keyword == "variable";
-        self.nodes(parsed, Pass::Declarations { root }, |this, here, node| {
-            if node.name().value() != keyword {
-                return;
-            }
-            let mut d = this.decoder(here, module, &empty, &info);
-            let Some(decl) = d.var_decl(node, keyword) else {
-                return;
-            };
-            if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
-                d.diags.push(
-                    Diagnostic::new(
-                        "infra::duplicate-address",
-                        format!("{keyword} `{}` is declared twice", decl.name),
-                    )
-                    .label(decl.span, "declared again here")
-                    .label(first.span, "first declared here")
-                    .help("remove one of the declarations"),
-                );
-                return;
-            }
-            decls.push(decl);
-        });
+        self.nodes(
+            parsed,
+            Pass::Declarations { root },
+            module,
+            |this, here, node| {
+                if node.name().value() != keyword {
+                    return;
+                }
+                let mut d = this.decoder(here, module, &empty, &info);
+                let Some(decl) = d.var_decl(node, keyword) else {
+                    return;
+                };
+                if let Some(first) = decls.iter().find(|x| x.name == decl.name) {
+                    d.diags.push(
+                        Diagnostic::new(
+                            "infra::duplicate-address",
+                            format!("{keyword} `{}` is declared twice", decl.name),
+                        )
+                        .label(decl.span, "declared again here")
+                        .label(first.span, "first declared here")
+                        .help("remove one of the declarations"),
+                    );
+                    return;
+                }
+                decls.push(decl);
+            },
+        );
         decls
     }
 
     /// Variable values for the root stack: default < INFRA_VAR_ < --var-file < --var.
     fn root_values(&mut self, decls: &[VarDecl]) -> BTreeMap<String, Value> {
         let mut given: BTreeMap<String, (Value, String)> = BTreeMap::new();
+        // Variables whose value was given but could not be read: reported where it was given,
+        // not again as missing.
+        let mut unreadable = false;
         for decl in decls {
+            let underscored = decl.name.replace('-', "_");
+            if let Some(name) = self
+                .options
+                .env_not_text
+                .iter()
+                .find(|n| **n == decl.name || **n == underscored)
+            {
+                unreadable = true;
+                self.out.diags.push(
+                    Diagnostic::new(
+                        "infra::variable-value",
+                        format!("INFRA_VAR_{name} is not UTF-8 text"),
+                    )
+                    .label(decl.span, "declared here")
+                    .help(format!(
+                        "set INFRA_VAR_{name} to {} in UTF-8 (its value is not shown)",
+                        decl.ty.ty().describe()
+                    )),
+                );
+                continue;
+            }
             let env = self
                 .options
                 .env
@@ -289,10 +513,15 @@ impl<'o> Loader<'o> {
                     Ok(v) => {
                         given.insert(decl.name.clone(), (v, format!("INFRA_VAR_{}", decl.name)));
                     }
-                    Err(reason) => self.out.diags.push(
+                    // The environment may hold secrets: its values are never shown.
+                    Err(_) => self.out.diags.push(
                         Diagnostic::new(
                             "infra::variable-value",
-                            format!("INFRA_VAR_{} is invalid: {reason}", decl.name),
+                            format!(
+                                "INFRA_VAR_{} is not {} (its value is not shown)",
+                                decl.name,
+                                decl.ty.ty().describe()
+                            ),
                         )
                         .label(decl.span, "declared here")
                         .help(format!("set {}", decl.ty.ty().describe())),
@@ -300,13 +529,22 @@ impl<'o> Loader<'o> {
                 }
             }
         }
+        let declared = |word: &str| {
+            decls
+                .iter()
+                .any(|x| x.name == word || x.name.replace('-', "_") == word)
+        };
         for file in self.options.var_files.clone() {
-            let Some(parsed) = self.read(&file, None) else {
+            let Some(parsed) = self.read(&file, None, Role::VarFile, &declared) else {
+                unreadable = true;
                 continue;
             };
             let empty = BTreeMap::new();
             let info = StackInfo::default();
-            self.nodes(&parsed, Pass::All, |this, here, node| {
+            let broken_before = self.out.broken.len();
+            let root_broken = self.out.broken_modules.contains(&Vec::new());
+            let syntax_before = std::mem::take(&mut self.out.syntax_errors);
+            self.nodes(&parsed, Pass::All, &[], |this, here, node| {
                 let mut d = this.decoder(here, &[], &empty, &info);
                 let name = node.name().value();
                 let span = d.span(node.name().span());
@@ -330,6 +568,14 @@ impl<'o> Loader<'o> {
                     ),
                 }
             });
+            // A variable file that does not parse says nothing about the stack's own files.
+            self.out
+                .broken_modules
+                .retain(|m| !m.is_empty() || root_broken);
+            if self.out.broken.len() > broken_before || self.out.syntax_errors {
+                unreadable = true;
+            }
+            self.out.syntax_errors |= syntax_before;
         }
         for (name, text) in &self.options.vars {
             match decls.iter().find(|x| &x.name == name) {
@@ -362,7 +608,7 @@ impl<'o> Loader<'o> {
                 Some((v, from)) => (v, from),
                 None => match &decl.default {
                     Some(v) => (v.clone(), "its default".to_string()),
-                    None if decl.default_failed => {
+                    None if decl.default_failed || unreadable => {
                         values.insert(decl.name.clone(), Value::Null);
                         continue;
                     }
@@ -407,6 +653,11 @@ impl<'o> Loader<'o> {
                 }
             }
         }
+        for (module, name) in &self.out.broken_vars {
+            if module.is_empty() {
+                values.entry(name.clone()).or_insert(Value::Null);
+            }
+        }
         values
     }
 
@@ -416,6 +667,7 @@ impl<'o> Loader<'o> {
         self.nodes(
             parsed,
             Pass::Declarations { root: true },
+            &[],
             |_, here, node| {
                 if node.name().value() == "stack" {
                     nodes.push((here, node.clone()));
@@ -469,6 +721,7 @@ impl<'o> Loader<'o> {
         self.nodes(
             parsed,
             Pass::Body { root: file.root },
+            file.module,
             |this, here, node| this.node(here, node, file),
         );
     }
@@ -515,6 +768,13 @@ impl<'o> Loader<'o> {
             _ => match Kind::from_node_name(word) {
                 Some(kind) => self.resource(here, node, kind, 1, file),
                 None => {
+                    // References to what this node would have declared are not mistakes of
+                    // their own.
+                    if let Some(name) = node.entry(0).and_then(|e| e.value().as_string()) {
+                        self.out
+                            .broken
+                            .insert((file.module.to_vec(), name.to_string()));
+                    }
                     let words = Kind::MANAGED.iter().map(|k| k.keyword()).chain(TOP_LEVEL);
                     self.out.diags.push(
                         Diagnostic::new("infra::unknown-node", format!("unknown node `{word}`"))
@@ -688,7 +948,10 @@ impl<'o> Loader<'o> {
         };
         let path = file.dir.join(source);
         let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let mut path_here = file.module.to_vec();
+        path_here.push(name.to_string());
         if self.active.contains(&key) {
+            self.out.broken_modules.insert(path_here);
             self.out.diags.push(
                 Diagnostic::new("infra::module", format!("module `{name}` includes itself"))
                     .label(source_span, "this module is already being expanded")
@@ -696,8 +959,9 @@ impl<'o> Loader<'o> {
             );
             return;
         }
-        let mut path_here = file.module.to_vec();
-        path_here.push(name.to_string());
+        if !self.within_module_bounds(&path_here, span, 0) {
+            return;
+        }
         if let Some(first) = self.out.modules.get(&path_here) {
             let first = *first;
             self.out.diags.push(
@@ -712,11 +976,17 @@ impl<'o> Loader<'o> {
             return;
         }
         self.out.modules.insert(path_here.clone(), span);
-        let Some(module_file) = self.read(&path, Some(source_span)) else {
+        let Some(module_file) = self.read(&path, Some(source_span), Role::Module, &|w| {
+            expected_node(w)
+        }) else {
+            self.out.broken_modules.insert(path_here);
             return;
         };
+        if !self.within_module_bounds(&path_here, span, module_file.text.len() as u64) {
+            return;
+        }
         let decls = self.declarations(&module_file, "input", &path_here);
-        let inputs = self.module_inputs(here, node, name, &decls, file);
+        let inputs = self.module_inputs(here, node, name, &path_here, &decls, file);
         self.active.push(key);
         let module_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let inner = FileScope {
@@ -730,20 +1000,94 @@ impl<'o> Loader<'o> {
         self.active.pop();
     }
 
+    /// Counts a module instance (and the text it decodes) against the bounds on expansion;
+    /// `false`, once reported, when a bound is crossed: the instance is not expanded.
+    fn within_module_bounds(&mut self, path: &[String], span: Span, bytes: u64) -> bool {
+        if self.expansion_stopped {
+            self.out.broken_modules.insert(path.to_vec());
+            return false;
+        }
+        let chain = || {
+            path.iter()
+                .map(|m| format!("module.{m}"))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        };
+        let crossed = if path.len() > MAX_MODULE_DEPTH {
+            Some((
+                format!(
+                    "modules nest more than {MAX_MODULE_DEPTH} deep: {}",
+                    chain()
+                ),
+                format!("a module may use modules, at most {MAX_MODULE_DEPTH} levels deep"),
+            ))
+        } else if bytes == 0 && self.instances + 1 > MAX_MODULE_INSTANCES {
+            Some((
+                format!(
+                    "the stack expands to more than {MAX_MODULE_INSTANCES} module instances, \
+                     the last one {}",
+                    chain()
+                ),
+                "modules that each use a module several times multiply: check which module \
+                 uses which"
+                    .to_string(),
+            ))
+        } else if self.expanded + bytes > MAX_EXPANDED_BYTES {
+            Some((
+                format!(
+                    "the stack expands to more than {} of module text, the last one {}",
+                    mib(MAX_EXPANDED_BYTES),
+                    chain()
+                ),
+                "each module instance decodes its file again: use large modules fewer times"
+                    .to_string(),
+            ))
+        } else {
+            None
+        };
+        if let Some((message, help)) = crossed {
+            self.expansion_stopped = true;
+            self.out.broken_modules.insert(path.to_vec());
+            self.out.diags.push(
+                Diagnostic::new("infra::limit", message)
+                    .label(span, "this instance crosses the bound")
+                    .help(help),
+            );
+            return false;
+        }
+        if bytes == 0 {
+            self.instances += 1;
+        }
+        self.expanded += bytes;
+        true
+    }
+
     /// The values an instantiation passes to a module's inputs, decoded in the caller's scope.
     fn module_inputs(
         &mut self,
         here: Here,
         node: &KdlNode,
         name: &str,
+        path: &[String],
         decls: &[VarDecl],
         file: FileScope<'_>,
     ) -> BTreeMap<String, Value> {
+        // Inputs whose declaration did not parse: already reported, and in scope as unknown.
+        let broken: Vec<String> = self
+            .out
+            .broken_vars
+            .iter()
+            .filter(|(m, _)| m == path)
+            .map(|(_, n)| n.clone())
+            .collect();
         let mut d = self.scoped(here, file);
         let node_span = d.span(node.name().span());
         let mut given: BTreeMap<String, (Value, Span)> = BTreeMap::new();
         let names = || decls.iter().map(|x| x.name.as_str());
         let unknown = |d: &mut Decoder<'_, '_>, key: &str, span: Span| {
+            if broken.iter().any(|b| b == key) {
+                return;
+            }
             d.diags.push(
                 Diagnostic::new(
                     "infra::module-input",
@@ -827,10 +1171,20 @@ impl<'o> Loader<'o> {
                 }
             }
         }
+        for name in broken {
+            values.entry(name).or_insert(Value::Null);
+        }
         values
     }
 }
 
+/// Whether a file may start with a node of this name: a stack or module file starts with a
+/// declaration, a resource kind, a look-up, a module or an output.
+fn expected_node(word: &str) -> bool {
+    TOP_LEVEL.contains(&word) || Kind::from_node_name(word).is_some()
+}
+
+/// The KDL v2 spelling of a KDL v1 keyword.
 fn valid_name(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name
@@ -880,8 +1234,15 @@ fn lifecycle_block(
     body: &'static BlockSchema,
 ) -> Lifecycle {
     let values = d.block(NodeView::whole(node), &LIFECYCLE);
+    let protect_span = node
+        .iter_children()
+        .find(|c| c.name().value() == "prevent-destroy")
+        .map(|c| c.span())
+        .or_else(|| node.entry("prevent-destroy").map(|e| e.span()))
+        .map_or_else(|| d.span(node.name().span()), |s| d.span(s));
     let mut lifecycle = Lifecycle {
-        prevent_destroy: values.get("prevent-destroy") == Some(&Value::Bool(true)),
+        prevent_destroy: (values.get("prevent-destroy") == Some(&Value::Bool(true)))
+            .then_some(protect_span),
         ignore_changes: Vec::new(),
     };
     let paths: Vec<String> = values

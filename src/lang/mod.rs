@@ -4,11 +4,15 @@
 //! binds variables and module inputs, resolves references, and collects every diagnostic
 //! before giving up. It never calls AWS and never prints.
 
+pub mod bounds;
 mod chunks;
 mod decode;
 pub mod diagnostic;
+mod excerpt;
+pub mod format;
 mod interpolate;
 mod loader;
+pub mod read;
 mod reference;
 mod resolve;
 mod rules;
@@ -18,10 +22,11 @@ mod suggest;
 mod variables;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use decode::run_check;
-pub use diagnostic::{Diagnostic, Diagnostics, Rendered};
+pub use diagnostic::{Diagnostic, Diagnostics, LineIndexes, Rendered};
 pub use suggest::{closest, did_you_mean};
 
 use crate::model::{Sources, Stack};
@@ -35,14 +40,27 @@ pub struct LoadOptions {
     pub var_files: Vec<PathBuf>,
     /// `INFRA_VAR_<name>` environment variables, keyed by `<name>`.
     pub env: BTreeMap<String, String>,
+    /// `<name>` of each `INFRA_VAR_<name>` whose value is not UTF-8 (the value is dropped
+    /// unread: it may be a secret).
+    pub env_not_text: Vec<String>,
 }
 
 impl LoadOptions {
-    /// Picks the `INFRA_VAR_*` variables out of an environment.
-    pub fn env_from(vars: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
-        vars.into_iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("INFRA_VAR_")?.to_string(), v)))
-            .collect()
+    /// Picks the `INFRA_VAR_*` variables out of an environment, which may hold anything: a
+    /// name or value that is not UTF-8 never panics and is never kept.
+    pub fn with_env(mut self, vars: impl IntoIterator<Item = (OsString, OsString)>) -> Self {
+        for (key, value) in vars {
+            let Some(name) = key.to_str().and_then(|k| k.strip_prefix("INFRA_VAR_")) else {
+                continue;
+            };
+            match value.into_string() {
+                Ok(value) => {
+                    self.env.insert(name.to_string(), value);
+                }
+                Err(_) => self.env_not_text.push(name.to_string()),
+            }
+        }
+        self
     }
 }
 
@@ -51,6 +69,10 @@ impl LoadOptions {
 pub struct LoadFailure {
     pub sources: Sources,
     pub diagnostics: Vec<Diagnostic>,
+    /// Problems found beyond the diagnostics kept.
+    pub omitted: usize,
+    /// Loading stopped early, once no more diagnostics could be kept.
+    pub stopped: bool,
 }
 
 /// Loads and resolves a stack file.
@@ -68,6 +90,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
         // One written reference can be copied into several attributes (an alias shorthand);
         // its problem is reported once.
         let mut seen = std::collections::HashSet::new();
+        let omitted = loaded.diags.omitted();
+        let stopped = loaded.diags.stopped();
         let diagnostics = loaded
             .diags
             .into_vec()
@@ -77,6 +101,8 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
         return Err(LoadFailure {
             sources: loaded.sources,
             diagnostics,
+            omitted,
+            stopped,
         });
     }
     Ok(Stack {

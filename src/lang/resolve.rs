@@ -1,5 +1,7 @@
 //! Resolves references once every file is loaded: module outputs are substituted, targets must
-//! exist, `depends-on` must name real resources.
+//! exist, `depends-on` must name real resources. A reference into something that could not be
+//! read (a node with a syntax error or an unknown kind, a missing module) is not reported: the
+//! real mistake already is.
 
 use std::collections::HashMap;
 
@@ -19,7 +21,8 @@ pub fn resolve(loaded: &mut Loaded) {
             substitute(value, &outputs, loaded, 0);
         }
         for dep in &resource.depends_on {
-            if !loaded.addresses.contains_key(&dep.address) {
+            if !loaded.addresses.contains_key(&dep.address) && !loaded.maybe_in_broken(&dep.address)
+            {
                 let help = suggest_address(&dep.address, &loaded.addresses);
                 loaded.diags.push(
                     Diagnostic::new(
@@ -55,6 +58,7 @@ fn check_targets(value: &Value, loaded: &mut Loaded) {
     value.visit_refs(&mut |r| {
         if let RefTarget::Resource { address, .. } = &r.target
             && !loaded.addresses.contains_key(address)
+            && !loaded.maybe_in_broken(address)
         {
             let help = suggest_address(address, &loaded.addresses);
             loaded.diags.push(
@@ -95,6 +99,8 @@ fn substitute(
                 .label(span, "this output never resolves")
                 .help("an output must end at a resource attribute or a value"),
             ),
+            // A module that could not be read is reported once, where it is used.
+            None if loaded.module_broken(module) => {}
             None => {
                 let (message, help) = if loaded.modules.contains_key(module) {
                     let names: Vec<&str> = outputs

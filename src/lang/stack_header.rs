@@ -1,18 +1,17 @@
 //! The schema of the `stack` header node.
 
 use crate::model::schema::{Attr, BlockSchema, Check};
-use crate::model::schemas::common::TAGS;
+use crate::model::schemas::common::{REGION, TAGS};
 use crate::model::value::Value;
 
 pub static STACK_HEADER: BlockSchema = BlockSchema::new(
     "stack",
     &[
-        Attr::string("name")
-            .required()
-            .checks(&[Check::Length(1, 64), Check::Custom(stack_name)]),
-        Attr::string("region")
-            .required()
-            .checks(&[Check::Custom(crate::model::regions::check)]),
+        Attr::string("name").required().checks(&[
+            Check::Length(1, 64),
+            Check::Custom(stack_name, "letters, digits, `-`, `_`"),
+        ]),
+        Attr::string("region").required().checks(&[REGION]),
         TAGS,
     ],
 )

@@ -95,8 +95,9 @@ pub enum Check {
     OneOfInt(&'static [i64]),
     /// Number of list items or map entries, inclusive.
     Count(usize, usize),
-    /// A named rule with its own message: `Err((message, help))`.
-    Custom(fn(&Value) -> Result<(), (String, String)>),
+    /// A named rule with its own message (`Err((message, help))`), and the limit in words for
+    /// the documentation: "1–255 letters, digits, `-`, `_`".
+    Custom(fn(&Value) -> Result<(), (String, String)>, &'static str),
 }
 
 /// A rule across the attributes of one block.
@@ -276,6 +277,12 @@ impl Computed {
 #[derive(Debug)]
 pub struct ResourceSchema {
     pub title: &'static str,
+    /// One paragraph for people who write stacks: what the kind is and how infra treats it.
+    /// Markdown-light: `code` in backticks, no links. `infra explain` and the reference in
+    /// `docs/language.md` both print it.
+    pub doc: &'static str,
+    /// The rules across attributes ([`Rule`]) in words, or empty.
+    pub rules_doc: &'static str,
     pub body: &'static BlockSchema,
     pub computed: &'static [Computed],
     /// What `(ref)"kind.name"` means without an attribute.

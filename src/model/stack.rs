@@ -52,8 +52,9 @@ pub struct DependsOn {
 /// Per-resource `lifecycle { ... }` settings.
 #[derive(Debug, Clone, Default)]
 pub struct Lifecycle {
-    /// Plans that would delete or replace the resource fail instead.
-    pub prevent_destroy: bool,
+    /// Where `prevent-destroy #true` is written: plans that would delete or replace the
+    /// resource fail instead (and the protection is recorded on the live resource).
+    pub prevent_destroy: Option<Span>,
     /// Attribute paths whose live value wins (`desired-count`, `container.web.image`).
     pub ignore_changes: Vec<String>,
 }

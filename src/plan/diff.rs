@@ -1,13 +1,13 @@
 //! Desired vs live, per resource and attribute, using each kind's schema.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::graph::Graph;
 use crate::known::Known;
 use crate::lang::Diagnostic;
 use crate::model::schema::{BlockSchema, Type};
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Live, Owner, Providers, ResourceKind};
+use crate::providers::{Live, Owner, PROTECT_TAG, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
 use super::{Action, AttrChange, Change, Plan};
@@ -57,6 +57,20 @@ pub fn diff(
         }
     }
 
+    // What each live ARN of the stack's resources is called in the stack (`target-group.api`),
+    // so that blocks labelled by one read as the address.
+    let arns: HashMap<String, String> = refreshed
+        .live
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let arn = l.as_ref()?.computed.get("arn")?.as_str()?;
+            Some((arn.to_string(), stack.resources[i].address.to_string()))
+        })
+        .collect();
+    // Owned resources no longer declared under their key; one that a declared resource of the
+    // same address and kind replaces (its natural key changed: a rename) is taken by it.
+    let mut orphans: Vec<Option<&(Kind, Live)>> = refreshed.orphans.iter().map(Some).collect();
     let mut changes = Vec::new();
     for i in graph.by_level().concat() {
         let resource = &stack.resources[i];
@@ -84,24 +98,51 @@ pub fn diff(
             continue;
         }
         let desired = known.desired(i);
-        let change = match live {
-            None => Change {
+        let renamed = match live {
+            Some(_) => None,
+            None => orphans
+                .iter_mut()
+                .find(|o| {
+                    o.is_some_and(|(k, l)| {
+                        *k == kind
+                            && l.pending_deletion.is_none()
+                            && matches!(&l.owner, Owner::Stack { stack: s, address: a }
+                                if *s == stack.name && *a == address)
+                    })
+                })
+                .and_then(Option::take),
+        };
+        let change = match (live, renamed) {
+            (None, Some((_, old))) => rekeyed(
+                address,
+                kind,
+                i,
+                provider.as_ref(),
+                &desired,
+                old,
+                &resource.lifecycle.ignore_changes,
+            ),
+            (None, None) => Change {
                 address,
                 kind,
                 resource: Some(i),
                 action: Action::Create,
                 reasons: Vec::new(),
-                attrs: created_attrs(kind, provider.as_ref(), &desired.attrs),
+                attrs: created_attrs(kind, provider.as_ref(), &desired.attrs, desired.protected),
                 live: None,
+                create_before_destroy: false,
             },
-            Some(live) => {
-                let attrs = attr_changes(
+            (Some(live), _) => {
+                let mut attrs = attr_changes(
                     kind,
                     provider.as_ref(),
                     &desired.attrs,
                     &live.attrs,
                     &resource.lifecycle.ignore_changes,
                 );
+                if desired.protected != live.protected() {
+                    attrs.push(protection_change(live.protected(), desired.protected));
+                }
                 let forcing: Vec<&str> = attrs
                     .iter()
                     .filter(|a| a.forces_replacement)
@@ -153,11 +194,18 @@ pub fn diff(
                             diags.push(
                                 Diagnostic::new(
                                     "infra::unowned",
-                                    format!(
-                                        "{} `{}` already exists and no stack owns it",
-                                        kind.title(),
-                                        key_name(kind, live)
-                                    ),
+                                    match &live.note {
+                                        Some(note) => format!(
+                                            "{} `{}` already exists and no stack owns it: {note}",
+                                            kind.title(),
+                                            key_name(kind, live)
+                                        ),
+                                        None => format!(
+                                            "{} `{}` already exists and no stack owns it",
+                                            kind.title(),
+                                            key_name(kind, live)
+                                        ),
+                                    },
                                 )
                                 .label(resource.span, format!("`{address}` would overwrite it"))
                                 .help(if kind == Kind::ListenerRule {
@@ -192,28 +240,19 @@ pub fn diff(
                             );
                             continue;
                         }
-                        reasons.push(
-                            "exists without ownership tags; infra tags it and manages it from now on"
+                        reasons.push(match &live.note {
+                            Some(note) => {
+                                format!("{note}; infra takes it over and manages it from now on")
+                            }
+                            None => "exists without ownership tags; infra tags it and manages it \
+                                     from now on"
                                 .into(),
-                        );
+                        });
                         Action::Adopt
                     }
                 };
                 if action == Action::Replace {
                     reasons.insert(0, format!("{} forces replacement", quoted(&forcing)));
-                    if resource.lifecycle.prevent_destroy {
-                        diags.push(
-                            Diagnostic::new(
-                                "infra::prevent-destroy",
-                                format!("`{address}` would be replaced, and its lifecycle prevents destroying it"),
-                            )
-                            .label(resource.span, "prevent-destroy is set")
-                            .help(format!(
-                                "{} forces replacement; change it back, or remove prevent-destroy deliberately",
-                                quoted(&forcing)
-                            )),
-                        );
-                    }
                 }
                 Change {
                     address,
@@ -223,9 +262,21 @@ pub fn diff(
                     reasons,
                     attrs,
                     live: Some(live.clone()),
+                    create_before_destroy: provider.create_before_destroy(),
                 }
             }
         };
+        let mut change = change;
+        name_items(&mut change.attrs, kind, &resource.attrs, &known, &arns);
+        if change.action == Action::Replace {
+            change.reasons.push(if change.create_before_destroy {
+                "the new one is made before the old one is deleted".into()
+            } else {
+                "the old one is deleted, and gone, before the new one is made: it is unavailable \
+                 in between"
+                    .into()
+            });
+        }
         if matches!(change.action, Action::Create | Action::Replace)
             || (change.action == Action::Update && provider.update_changes_identity())
         {
@@ -236,7 +287,7 @@ pub fn diff(
     if options.destroy {
         changes.reverse();
     }
-    for (kind, live) in &refreshed.orphans {
+    for (kind, live) in orphans.into_iter().flatten() {
         if live.pending_deletion.is_some() {
             continue;
         }
@@ -256,6 +307,7 @@ pub fn diff(
             stack: stack.name.clone(),
             region: stack.region.clone(),
             changes,
+            destroying: options.destroy,
         })
     } else {
         Err(diags)
@@ -281,6 +333,7 @@ fn deletion(
         reasons: vec![why.into()],
         attrs: Vec::new(),
         live: Some(live.clone()),
+        create_before_destroy: false,
     }
 }
 
@@ -316,13 +369,120 @@ fn quoted(names: &[&str]) -> String {
         .join(", ")
 }
 
+/// Names the items of repeated blocks labelled by a reference after the address they name
+/// (`[target-group.api]`): after, from the stack's own references (still unknown ones in
+/// order, which sorting keeps); before, from the resource each live ARN belongs to.
+fn name_items(
+    attrs: &mut [AttrChange],
+    kind: Kind,
+    raw: &BTreeMap<String, Value>,
+    known: &Known<'_>,
+    arns: &HashMap<String, String>,
+) {
+    for a in attrs.iter_mut() {
+        let Some(Type::Blocks(block)) = kind.schema().body.attr(&a.name).map(|x| x.ty) else {
+            continue;
+        };
+        let Some(label) = block.label else {
+            continue;
+        };
+        let labels = |v: Option<&Value>| -> Vec<Value> {
+            v.and_then(Value::as_list)
+                .unwrap_or_default()
+                .iter()
+                .map(|item| {
+                    item.as_map()
+                        .and_then(|m| m.get(label))
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                })
+                .collect()
+        };
+        // The stack's references: what each resolves to now, and the address it names.
+        let mut written: Vec<(Value, String)> = labels(raw.get(&a.name))
+            .into_iter()
+            .filter_map(|v| match &v {
+                Value::Ref(r) => Some((known.resolve(&v), format!("[{}]", r.address()?))),
+                _ => None,
+            })
+            .collect();
+        if written.is_empty() {
+            continue;
+        }
+        let by_arn = |v: &Value| match v {
+            Value::String(s) => arns.get(s).map(|a| format!("[{a}]")).unwrap_or_default(),
+            _ => String::new(),
+        };
+        a.names.after = labels(a.after.as_ref())
+            .iter()
+            .map(
+                |v| match written.iter().position(|(resolved, _)| resolved == v) {
+                    Some(at) => written.remove(at).1,
+                    None => by_arn(v),
+                },
+            )
+            .collect();
+        a.names.before = labels(a.before.as_ref()).iter().map(by_arn).collect();
+    }
+}
+
+/// A declared resource whose natural key changed (a rename): the resource under its old key
+/// is replaced, the new one made before the old one goes where both can exist at once.
+fn rekeyed(
+    address: String,
+    kind: Kind,
+    i: usize,
+    provider: &dyn ResourceKind,
+    desired: &crate::providers::Desired,
+    old: &Live,
+    ignore: &[String],
+) -> Change {
+    let mut attrs = attr_changes(kind, provider, &desired.attrs, &old.attrs, ignore);
+    let key = kind.schema().natural_key;
+    for a in attrs.iter_mut() {
+        if key.contains(&a.name.as_str()) {
+            a.forces_replacement = true;
+        }
+    }
+    if desired.protected != old.protected() {
+        attrs.push(protection_change(old.protected(), desired.protected));
+    }
+    let forcing: Vec<&str> = attrs
+        .iter()
+        .filter(|a| a.forces_replacement)
+        .map(|a| a.name.as_str())
+        .collect();
+    let forcing = if forcing.is_empty() {
+        "its AWS identity".to_string()
+    } else {
+        quoted(&forcing)
+    };
+    let first = provider.coexists(&old.attrs, &desired.attrs);
+    Change {
+        address,
+        kind,
+        resource: Some(i),
+        action: Action::Replace,
+        reasons: vec![format!("{forcing} forces replacement")],
+        attrs,
+        live: Some(old.clone()),
+        create_before_destroy: first,
+    }
+}
+
 fn created_attrs(
     kind: Kind,
     provider: &dyn ResourceKind,
     desired: &BTreeMap<String, Value>,
+    protected: bool,
 ) -> Vec<AttrChange> {
     let mut d = desired.clone();
     provider.normalize(&mut d);
+    strip_protection(&mut d);
+    let protection = protected.then(|| AttrChange {
+        before: None,
+        ..protection_change(false, true)
+    });
     kind.schema()
         .body
         .attrs
@@ -335,8 +495,10 @@ fn created_attrs(
                 after: Some(after.clone()),
                 sensitive: attr.sensitive,
                 forces_replacement: false,
+                names: Default::default(),
             })
         })
+        .chain(protection)
         .collect()
 }
 
@@ -359,6 +521,8 @@ pub fn attr_changes(
     }
     provider.normalize(&mut d);
     provider.normalize(&mut l);
+    strip_protection(&mut d);
+    strip_protection(&mut l);
     for path in ignore {
         keep_live(&mut d, &l, path, Some(schema.body));
     }
@@ -378,9 +542,32 @@ pub fn attr_changes(
                 after: after.cloned(),
                 sensitive: attr.sensitive,
                 forces_replacement: attr.force_new,
+                names: Default::default(),
             })
         })
         .collect()
+}
+
+/// The `prevent-destroy` protection recorded on a live resource, as one attribute of the plan
+/// (its tag is not shown among the tags).
+pub const PROTECTION: &str = "prevent-destroy";
+
+fn protection_change(before: bool, after: bool) -> AttrChange {
+    AttrChange {
+        name: PROTECTION.into(),
+        before: Some(Value::Bool(before)),
+        after: Some(Value::Bool(after)),
+        sensitive: false,
+        forces_replacement: false,
+        names: Default::default(),
+    }
+}
+
+/// Removes the protection tag: it is shown as its own attribute.
+fn strip_protection(attrs: &mut BTreeMap<String, Value>) {
+    if let Some(Value::Map(tags)) = attrs.get_mut("tags") {
+        tags.remove(PROTECT_TAG);
+    }
 }
 
 fn same(a: Option<&Value>, b: Option<&Value>) -> bool {

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
+use super::paths::{PathChange, paths};
 use super::{Action, AttrChange, Plan};
 use crate::model::Value;
 
@@ -42,6 +43,7 @@ pub fn document(plan: &Plan) -> Json {
                 "action": action_name(c.action),
                 "reasons": c.reasons,
                 "attributes": c.attrs.iter().map(attribute).collect::<Vec<_>>(),
+                "paths": paths(c).iter().map(path).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -59,6 +61,21 @@ pub fn document(plan: &Plan) -> Json {
             "unchanged": s.unchanged,
         },
         "changes": changes,
+    })
+}
+
+fn path(p: &PathChange) -> Json {
+    let side = |v: &Option<Value>| match v {
+        None => Json::Null,
+        Some(_) if p.sensitive => json!({ "sensitive": true }),
+        Some(v) => value(v),
+    };
+    json!({
+        "path": p.path,
+        "before": side(&p.before),
+        "after": side(&p.after),
+        "sensitive": p.sensitive,
+        "forces_replacement": p.forces_replacement,
     })
 }
 
@@ -119,6 +136,7 @@ mod tests {
                         after: Some(Value::String("new-secret".into())),
                         sensitive: true,
                         forces_replacement: false,
+                        names: Default::default(),
                     },
                     AttrChange {
                         name: "kms-key".into(),
@@ -126,10 +144,13 @@ mod tests {
                         after: Some(Value::Unknown),
                         sensitive: false,
                         forces_replacement: false,
+                        names: Default::default(),
                     },
                 ],
                 live: None,
+                create_before_destroy: false,
             }],
+            destroying: false,
         };
         let text = json(&plan);
         assert!(

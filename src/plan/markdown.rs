@@ -148,6 +148,7 @@ mod tests {
             reasons: Vec::new(),
             attrs,
             live: None,
+            create_before_destroy: false,
         }
     }
 
@@ -158,6 +159,7 @@ mod tests {
             after: Some(Value::Int(after)),
             sensitive: false,
             forces_replacement: false,
+            names: Default::default(),
         }
     }
 
@@ -166,6 +168,7 @@ mod tests {
             stack: "shop".into(),
             region: "eu-west-1".into(),
             changes,
+            destroying: false,
         }
     }
 

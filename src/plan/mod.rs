@@ -5,8 +5,10 @@ mod diff;
 pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod paths;
 #[cfg(test)]
 mod properties;
+pub mod protect;
 pub mod render;
 pub mod saved;
 pub mod select;
@@ -73,6 +75,17 @@ pub struct AttrChange {
     pub after: Option<Value>,
     pub sensitive: bool,
     pub forces_replacement: bool,
+    /// For repeated blocks labelled by a reference (a service's `load-balancer` blocks, by
+    /// target group): the address each item's label names, before and after.
+    pub names: ItemNames,
+}
+
+/// What the items of a repeated block are called when their label is a reference:
+/// `[target-group.api]`, item by item (empty where the label is a plain value).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemNames {
+    pub before: Vec<String>,
+    pub after: Vec<String>,
 }
 
 /// One resource's change.
@@ -88,6 +101,10 @@ pub struct Change {
     pub attrs: Vec<AttrChange>,
     /// The live resource, for update, replace, delete and adopt.
     pub live: Option<Live>,
+    /// For a replacement: the new resource is created before the old one is deleted (its
+    /// natural key changed, or the kind can exist twice under an alternate AWS name), so that
+    /// dependents move over first; otherwise the old one is deleted, and gone, first.
+    pub create_before_destroy: bool,
 }
 
 /// Counts per action, for the summary line.
@@ -113,6 +130,8 @@ pub struct Plan {
     pub region: String,
     /// Declared resources in dependency order, then resources to delete.
     pub changes: Vec<Change>,
+    /// A plan of `infra destroy`.
+    pub destroying: bool,
 }
 
 impl Plan {

@@ -126,6 +126,7 @@ fn providers() -> Providers {
         region: "us-east-1".into(),
         endpoint_url: None,
         max_rate: 10.0,
+        attempt_timeout: crate::providers::aws::DEFAULT_ATTEMPT_TIMEOUT,
         stack: "props".into(),
         base_dir: std::path::PathBuf::new(),
     };

@@ -4,13 +4,11 @@
 
 use std::fmt::Write;
 
-use std::collections::BTreeMap;
-
 use similar::TextDiff;
 
-use super::{Action, AttrChange, Change, Plan, Summary};
+use super::paths::{PathChange, paths};
+use super::{Action, Change, Plan, Summary};
 use crate::model::Value;
-use crate::model::schema::{Attr, BlockSchema, Type};
 
 /// ANSI colours, or nothing.
 #[derive(Debug, Clone, Copy)]
@@ -99,10 +97,10 @@ fn resource(out: &mut String, change: &Change, style: Style) {
     out.push_str(&attribute_lines(change, "    "));
 }
 
-/// The changed attributes of one resource, one aligned line each, every line indented.
+/// The changed attributes of one resource, one aligned line per changed path, every line
+/// indented.
 pub fn attribute_lines(change: &Change, indent: &str) -> String {
-    let body = change.kind.schema().body;
-    let lines: Vec<(String, String)> = change.attrs.iter().flat_map(|a| lines(a, body)).collect();
+    let lines: Vec<(String, String)> = paths(change).iter().flat_map(lines).collect();
     let width = lines
         .iter()
         .map(|(name, _)| name.chars().count())
@@ -116,147 +114,42 @@ pub fn attribute_lines(change: &Change, indent: &str) -> String {
     out
 }
 
-/// One or more lines for an attribute: maps are shown key by key, and repeated labelled
-/// blocks (containers by name) label by label, so a changed image is one line.
-fn lines(attr: &AttrChange, body: &'static BlockSchema) -> Vec<(String, String)> {
-    if attr.sensitive {
-        let text = match (&attr.before, &attr.after) {
+/// The line (or, for a multi-line value, the lines of a unified diff) of one changed path.
+fn lines(p: &PathChange) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if p.sensitive {
+        let text = match (&p.before, &p.after) {
             (None, Some(_)) => "(sensitive value)",
             (Some(_), None) => "(sensitive value removed)",
             _ => "(sensitive value changed)",
         };
-        return vec![(attr.name.clone(), text.into())];
+        out.push((p.path.clone(), text.to_string()));
+    } else {
+        match (&p.before, &p.after) {
+            (None, Some(a)) => out.push((p.path.clone(), show(a))),
+            (Some(b), None) => out.push((p.path.clone(), format!("{} → (none)", show(b)))),
+            (Some(Value::String(b)), Some(Value::String(a)))
+                if b.contains('\n') || a.contains('\n') =>
+            {
+                let diff = TextDiff::from_lines(b.as_str(), a.as_str());
+                let text = diff.unified_diff().context_radius(3).to_string();
+                out.push((p.path.clone(), "(multi-line value changed)".into()));
+                for line in text.lines() {
+                    out.push((String::new(), format!("  {line}")));
+                }
+            }
+            (Some(b), Some(a)) => {
+                out.push((p.path.clone(), format!("{} → {}", show(b), show(a))));
+            }
+            (None, None) => {}
+        }
     }
-    let mut out = Vec::new();
-    let schema = body.attr(&attr.name);
-    let (before, after) = (
-        attr.before.as_ref().map(|v| by_label(v, schema)),
-        attr.after.as_ref().map(|v| by_label(v, schema)),
-    );
-    flatten(
-        &attr.name,
-        before.as_ref(),
-        after.as_ref(),
-        shape_of(schema),
-        &mut out,
-    );
-    if attr.forces_replacement
+    if p.forces_replacement
         && let Some(first) = out.first_mut()
     {
         first.1.push_str("  (forces replacement)");
     }
     out
-}
-
-/// A repeated labelled block as a map from label to block (without the label itself).
-fn by_label(value: &Value, attr: Option<&'static Attr>) -> Value {
-    let (
-        Some(Attr {
-            ty: Type::Blocks(block),
-            ..
-        }),
-        Value::List(items),
-    ) = (attr, value)
-    else {
-        return value.clone();
-    };
-    let Some(label) = block.label else {
-        return value.clone();
-    };
-    let mut map = BTreeMap::new();
-    for item in items {
-        let Some(fields) = item.as_map() else {
-            return value.clone();
-        };
-        let Some(key) = fields.get(label).map(|k| match k {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }) else {
-            return value.clone();
-        };
-        let mut rest = fields.clone();
-        rest.remove(label);
-        map.insert(key, Value::Map(rest));
-    }
-    Value::Map(map)
-}
-
-/// What the values being flattened are, so nested labelled blocks can be shown by label.
-#[derive(Clone, Copy)]
-enum Shape {
-    /// A block: keys are attribute names.
-    Block(&'static BlockSchema),
-    /// Repeated labelled blocks turned into a map: keys are labels, values blocks.
-    Labelled(&'static BlockSchema),
-    Plain,
-}
-
-fn shape_of(attr: Option<&'static Attr>) -> Shape {
-    match attr.map(|a| a.ty) {
-        Some(Type::Block(b)) => Shape::Block(b),
-        Some(Type::Blocks(b)) if b.label.is_some() => Shape::Labelled(b),
-        _ => Shape::Plain,
-    }
-}
-
-fn flatten(
-    name: &str,
-    before: Option<&Value>,
-    after: Option<&Value>,
-    shape: Shape,
-    out: &mut Vec<(String, String)>,
-) {
-    if let (Some(Value::Map(_)) | None, Some(Value::Map(_)) | None) = (before, after)
-        && (before.is_some() || after.is_some())
-    {
-        let empty = Default::default();
-        let b = before.and_then(Value::as_map).unwrap_or(&empty);
-        let a = after.and_then(Value::as_map).unwrap_or(&empty);
-        let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
-        for key in keys {
-            let (x, y) = (b.get(key), a.get(key));
-            if x == y && before.is_some() {
-                continue;
-            }
-            let (inner, child) = match shape {
-                Shape::Block(block) => {
-                    let attr = block.attr(key);
-                    (shape_of(attr), attr)
-                }
-                Shape::Labelled(block) => (Shape::Block(block), None),
-                Shape::Plain => (Shape::Plain, None),
-            };
-            let path = format!("{name}.{key}");
-            // A block added to or removed from something that exists: one line, whole.
-            if before.is_some() && after.is_some() && (x.is_none() || y.is_none()) {
-                match (x, y) {
-                    (None, Some(y)) => out.push((path, format!("(none) → {}", show(y)))),
-                    (Some(x), None) => out.push((path, format!("{} → (none)", show(x)))),
-                    _ => {}
-                }
-                continue;
-            }
-            let (x, y) = (x.map(|v| by_label(v, child)), y.map(|v| by_label(v, child)));
-            flatten(&path, x.as_ref(), y.as_ref(), inner, out);
-        }
-        return;
-    }
-    match (before, after) {
-        (None, Some(a)) => out.push((name.to_string(), show(a))),
-        (Some(b), None) => out.push((name.to_string(), format!("{} → (none)", show(b)))),
-        (Some(Value::String(b)), Some(Value::String(a)))
-            if b.contains('\n') || a.contains('\n') =>
-        {
-            let diff = TextDiff::from_lines(b.as_str(), a.as_str());
-            let text = diff.unified_diff().context_radius(3).to_string();
-            out.push((name.to_string(), "(multi-line value changed)".into()));
-            for line in text.lines() {
-                out.push((String::new(), format!("  {line}")));
-            }
-        }
-        (Some(b), Some(a)) => out.push((name.to_string(), format!("{} → {}", show(b), show(a)))),
-        (None, None) => {}
-    }
 }
 
 fn show(value: &Value) -> String {
@@ -268,8 +161,11 @@ fn show(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::model::Kind;
+    use crate::plan::AttrChange;
 
     fn change(action: Action, attrs: Vec<AttrChange>) -> Change {
         Change {
@@ -280,6 +176,7 @@ mod tests {
             reasons: Vec::new(),
             attrs,
             live: None,
+            create_before_destroy: false,
         }
     }
 
@@ -295,6 +192,7 @@ mod tests {
             after,
             sensitive,
             forces_replacement: false,
+            names: Default::default(),
         }
     }
 
@@ -303,6 +201,7 @@ mod tests {
             stack: "shop".into(),
             region: "eu-west-1".into(),
             changes,
+            destroying: false,
         }
     }
 

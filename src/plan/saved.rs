@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::Plan;
 use super::json::{document, value};
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Live, Owner};
+use crate::providers::{CURRENT_VERSION, Live, Owner};
 use crate::refresh::Refreshed;
 
 /// Bumped when the file's meaning changes; another version is refused.
@@ -123,14 +123,8 @@ pub fn write(
     })
 }
 
-/// Everything that moved between the saved plan and now; empty when it may be applied.
-pub fn staleness(
-    saved: &Saved,
-    stack: &Stack,
-    refreshed: &Refreshed,
-    plan: &Plan,
-    account: &str,
-) -> Vec<String> {
+/// Whether the saved plan was made for this infra, stack, region and account; empty when so.
+pub fn identity(saved: &Saved, stack: &Stack, account: &str) -> Vec<String> {
     let d = &saved.doc;
     let mut out = Vec::new();
     let mut same = |what: &str, then: &Json, now: &str| {
@@ -152,6 +146,27 @@ pub fn staleness(
     if d["format"] != json!(FORMAT) {
         out.push(format!("its format {} is not {FORMAT}", d["format"]));
     }
+    out
+}
+
+/// Whether the saved plan had changes that are all done now: AWS matches the stack.
+pub fn already_applied(saved: &Saved, plan: &Plan) -> bool {
+    let had_changes = saved.doc["plan"]["changes"]
+        .as_array()
+        .is_some_and(|c| !c.is_empty());
+    had_changes && !plan.has_changes()
+}
+
+/// Everything that moved between the saved plan and now; empty when it may be applied.
+pub fn staleness(
+    saved: &Saved,
+    stack: &Stack,
+    refreshed: &Refreshed,
+    plan: &Plan,
+    account: &str,
+) -> Vec<String> {
+    let d = &saved.doc;
+    let mut out = identity(saved, stack, account);
     if !out.is_empty() {
         return out;
     }
@@ -171,9 +186,25 @@ pub fn staleness(
                 let mut names: Vec<&String> = b.keys().chain(a.keys()).collect();
                 names.sort();
                 names.dedup();
+                // A sensitive value whose AWS version stayed the same changed on this side.
+                let same_version = before["current_version"] == after["current_version"]
+                    && !before["current_version"].is_null();
                 for name in names {
                     let (x, y) = (b.get(name), a.get(name));
-                    if x != y {
+                    if x == y {
+                        continue;
+                    }
+                    let sensitive = [x, y]
+                        .iter()
+                        .flatten()
+                        .any(|v| v.get("sensitive").is_some());
+                    if sensitive && same_version {
+                        out.push(format!(
+                            "`{address}`: the local value of `{name}` (the environment variable \
+                             or file it comes from) changed since the plan was made; AWS's copy \
+                             did not"
+                        ));
+                    } else {
                         out.push(format!(
                             "`{address}`: `{name}` changed in AWS ({} → {})",
                             shown(x),
@@ -258,6 +289,7 @@ fn snapshot(kind: Kind, live: &Live) -> Json {
         "computed": live.computed.iter().map(|(k, v)| (k, value(v))).collect::<BTreeMap<_, _>>(),
         "owner": owner,
         "pending_deletion": live.pending_deletion,
+        "current_version": live.private.get(CURRENT_VERSION).map(value),
     })
 }
 
@@ -278,7 +310,8 @@ fn stack_fingerprint(stack: &Stack) -> String {
         let _ = writeln!(
             text,
             "  lifecycle {} {:?}",
-            r.lifecycle.prevent_destroy, r.lifecycle.ignore_changes
+            r.lifecycle.prevent_destroy.is_some(),
+            r.lifecycle.ignore_changes
         );
     }
     digest(&text)

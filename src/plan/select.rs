@@ -1,10 +1,13 @@
 //! `--target` and `--exclude`: narrowing a plan to part of the stack.
 //!
-//! A target brings what it depends on (it cannot be created without it); an exclusion takes
-//! what depends on it (that cannot be changed without it). Both accept module prefixes:
-//! `module.web` selects everything the module instantiated.
+//! The direction depends on what the plan does. When building (plan, apply), a target brings
+//! what it depends on (it cannot be created without it) and an exclusion takes what depends on
+//! it (that cannot be changed without it). When destroying, it is the other way round: a
+//! target takes what depends on it (what would break without it), never its dependencies
+//! (they are usually shared), and an exclusion keeps what it depends on. Both accept module
+//! prefixes: `module.web` selects everything the module instantiated.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::graph::Graph;
 use crate::lang::{Diagnostic, closest};
@@ -17,6 +20,8 @@ use super::Plan;
 pub struct Selection {
     pub targets: Vec<String>,
     pub excludes: Vec<String>,
+    /// The plan destroys: targets bring their dependents, exclusions keep their dependencies.
+    pub destroy: bool,
 }
 
 impl Selection {
@@ -98,18 +103,28 @@ pub fn select(
         return Err(diags);
     }
 
-    // Targets bring their dependencies; exclusions take their dependents.
-    let mut keep: BTreeSet<usize> = if selection.targets.is_empty() {
-        (0..addresses.len()).collect()
-    } else {
-        closure(targeted, |i| graph.dependencies(i).collect())
-    };
+    let dependencies = |i: usize| -> Vec<usize> { graph.dependencies(i).collect() };
     let dependents = |i: usize| -> Vec<usize> {
         (0..addresses.len())
             .filter(|j| graph.dependencies(*j).any(|d| d == i))
             .collect()
     };
-    for i in closure(excluded, dependents) {
+    // Building: targets bring their dependencies, exclusions take their dependents.
+    // Destroying: targets take their dependents, exclusions keep their dependencies.
+    let (brought_by_target, taken_by_exclusion): (
+        &dyn Fn(usize) -> Vec<usize>,
+        &dyn Fn(usize) -> Vec<usize>,
+    ) = if selection.destroy {
+        (&dependents, &dependencies)
+    } else {
+        (&dependencies, &dependents)
+    };
+    let mut keep: BTreeMap<usize, Option<usize>> = if selection.targets.is_empty() {
+        (0..addresses.len()).map(|i| (i, None)).collect()
+    } else {
+        closure(targeted, brought_by_target)
+    };
+    for i in closure(excluded, taken_by_exclusion).into_keys() {
         keep.remove(&i);
     }
     let wanted =
@@ -117,24 +132,39 @@ pub fn select(
     let changes = plan
         .changes
         .into_iter()
-        .filter(|c| match c.resource {
-            Some(i) => keep.contains(&i),
-            // A resource no longer declared: only when named (or everything is targeted).
-            None => {
-                (selection.targets.is_empty() || wanted(&selection.targets, &c.address))
-                    && !wanted(&selection.excludes, &c.address)
+        .filter_map(|mut c| match c.resource {
+            Some(i) => {
+                let via = keep.get(&i)?;
+                // Say why each resource of a targeted destroy goes.
+                if selection.destroy && !selection.targets.is_empty() {
+                    c.reasons = vec![match via {
+                        None => "targeted".to_string(),
+                        Some(on) => format!("depends on `{}`, which is destroyed", addresses[*on]),
+                    }];
+                }
+                Some(c)
             }
+            // A resource no longer declared: only when named (or everything is targeted).
+            None => ((selection.targets.is_empty() || wanted(&selection.targets, &c.address))
+                && !wanted(&selection.excludes, &c.address))
+            .then_some(c),
         })
         .collect();
     Ok(Plan { changes, ..plan })
 }
 
-fn closure(start: BTreeSet<usize>, next: impl Fn(usize) -> Vec<usize>) -> BTreeSet<usize> {
-    let mut seen = start.clone();
+/// Everything reachable from `start` through `next`, each with the resource it was reached
+/// from (`None` for the starting points).
+fn closure(
+    start: BTreeSet<usize>,
+    next: &dyn Fn(usize) -> Vec<usize>,
+) -> BTreeMap<usize, Option<usize>> {
+    let mut seen: BTreeMap<usize, Option<usize>> = start.iter().map(|i| (*i, None)).collect();
     let mut todo: Vec<usize> = start.into_iter().collect();
     while let Some(i) = todo.pop() {
         for j in next(i) {
-            if seen.insert(j) {
+            if let std::collections::btree_map::Entry::Vacant(e) = seen.entry(j) {
+                e.insert(Some(i));
                 todo.push(j);
             }
         }

@@ -209,6 +209,21 @@ impl ResourceKind for FakeKind {
                 .ok_or_else(|| ProviderError::NotFound(format!("{key} does not exist")))
         })
     }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<crate::providers::Owner>, ProviderError>> {
+        Box::pin(async move {
+            self.step("owner_now", None)?;
+            let key = key_of(self.kind, &live.attrs)?;
+            let store = self
+                .store
+                .lock()
+                .map_err(|_| ProviderError::Input("poisoned".into()))?;
+            Ok(store.resources.get(&key).map(|l| l.owner.clone()))
+        })
+    }
 }
 
 /// A look-up that finds a plausible thing for whatever it is asked.

@@ -6,6 +6,7 @@
 //! calls per kind rather than one per resource.
 
 pub mod aws;
+#[cfg(any(test, feature = "fake-aws"))]
 pub mod fake;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub const STACK_TAG: &str = "infra:stack";
 /// Tag that names the resource's address inside its stack.
 pub const ADDRESS_TAG: &str = "infra:address";
+/// Tag (value `true`) that records `prevent-destroy` on the live resource, so that the
+/// protection holds when the block or the whole resource leaves the stack text.
+pub const PROTECT_TAG: &str = "infra:prevent-destroy";
 
 /// A resource as the stack wants it, with every reference resolved.
 #[derive(Debug, Clone)]
@@ -30,6 +34,9 @@ pub struct Desired {
     /// Attributes in schema terms. For taggable kinds `tags` holds the effective tags,
     /// ownership tags included. During planning, non-key attributes may be [`Value::Unknown`].
     pub attrs: BTreeMap<String, Value>,
+    /// `prevent-destroy`: recorded on the live resource (its [`PROTECT_TAG`] tag, or in a
+    /// record's claim).
+    pub protected: bool,
 }
 
 impl Desired {
@@ -57,6 +64,9 @@ pub struct Live {
     pub pending_deletion: Option<String>,
     /// Provider-private details needed to update or delete it (exact record values, ...).
     pub private: BTreeMap<String, Value>,
+    /// Why a resource that looks claimed does not count as owned (a record whose claim names
+    /// another record set, or whose values changed since infra wrote them), for the plan to say.
+    pub note: Option<String>,
 }
 
 impl Live {
@@ -67,11 +77,25 @@ impl Live {
             owner,
             pending_deletion: None,
             private: BTreeMap::new(),
+            note: None,
         }
     }
 
     pub fn str(&self, name: &str) -> Option<&str> {
         self.attrs.get(name).and_then(Value::as_str)
+    }
+
+    /// Whether the live resource carries the `prevent-destroy` protection (as a tag, or, for
+    /// kinds that cannot be tagged, as the provider recorded it in `private`).
+    pub fn protected(&self) -> bool {
+        let tagged = self
+            .attrs
+            .get("tags")
+            .and_then(Value::as_map)
+            .and_then(|tags| tags.get(PROTECT_TAG))
+            .and_then(Value::as_str)
+            == Some("true");
+        tagged || self.private.get(PROTECT_TAG) == Some(&Value::Bool(true))
     }
 
     /// What `live` is once converged to `desired`: its attributes, the same AWS identity.
@@ -126,6 +150,9 @@ pub enum ProviderError {
     Input(String),
     #[error("{0}")]
     NotFound(String),
+    /// A step infra refused to take: the resource is no longer this stack's, ...
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// AWS's codes for a missing permission.
@@ -135,6 +162,10 @@ pub const ACCESS_DENIED: [&str; 4] = [
     "UnauthorizedOperation",
     "UnauthorizedAccess",
 ];
+
+/// Key in [`Live::private`]: the id of the version of its value AWS serves now (a secret's
+/// AWSCURRENT), so that a saved plan can tell on which side a sensitive value changed.
+pub const CURRENT_VERSION: &str = "current-version";
 
 /// The code of an error whose response was lost after AWS may have acted on the request.
 pub const RESPONSE_LOST: &str = "infra.ResponseLost";
@@ -217,10 +248,37 @@ pub trait ResourceKind: Send + Sync {
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;
 
+    /// Who owns this very AWS object now, as AWS reports it, read past anything this run
+    /// cached; `None` when it no longer exists. Every delete checks it first, so that nothing
+    /// that stopped being this stack's since the plan is deleted (`apply::recover`).
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>>;
+
+    /// Waits until a resource just deleted is really gone, so that one of the same name can be
+    /// created (ECS drains a deleted service before its name is free). `Err` when it is not
+    /// gone within `timeout`.
+    fn wait_gone<'a>(
+        &'a self,
+        _live: &'a Live,
+        _timeout: std::time::Duration,
+        _progress: &'a (dyn Fn(String) + Send + Sync),
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Whether an update gives the resource a new identity (a task definition registers a new
     /// revision): dependents then see its computed attributes as unknown until apply.
     fn update_changes_identity(&self) -> bool {
         false
+    }
+
+    /// Whether a resource with attributes `new` can exist next to one with `old` (a renamed
+    /// resource is created before the old one is deleted only when both can exist at once: a
+    /// CNAME cannot share its name with the A record it replaces).
+    fn coexists(&self, _old: &BTreeMap<String, Value>, _new: &BTreeMap<String, Value>) -> bool {
+        true
     }
 
     /// Whether a replacement is created before the old resource is deleted (a target group):

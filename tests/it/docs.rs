@@ -20,14 +20,14 @@ use crate::harness::{infra, root};
 
 /// One fenced `kdl` code block of a Markdown file.
 #[derive(Debug)]
-struct Block {
-    info: String,
-    body: String,
+pub struct Block {
+    pub info: String,
+    pub body: String,
     /// 1-based line of the opening fence.
-    line: usize,
+    pub line: usize,
 }
 
-fn kdl_blocks(markdown: &str) -> Vec<Block> {
+pub fn kdl_blocks(markdown: &str) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut open: Option<Block> = None;
     for (i, line) in markdown.lines().enumerate() {
@@ -79,7 +79,7 @@ fn absolute_module_sources(text: &str) -> String {
 }
 
 /// A fresh directory under the system's temporary directory.
-fn temp_dir(purpose: &str) -> PathBuf {
+pub fn temp_dir(purpose: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -140,7 +140,7 @@ fn every_example_in_the_language_reference_validates() {
 }
 
 /// Every `.kdl` file under `dir` (relative to the root), recursively, sorted.
-fn kdl_files(dir: &Path) -> Vec<PathBuf> {
+pub fn kdl_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut pending = vec![root().join(dir)];
     while let Some(dir) = pending.pop() {
@@ -161,7 +161,7 @@ fn kdl_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Whether a file is a stack (it has a top-level `stack` node) rather than a module.
-fn is_stack_file(path: &Path) -> bool {
+pub fn is_stack_file(path: &Path) -> bool {
     let text = std::fs::read_to_string(root().join(path)).expect("read the file");
     let doc = kdl::KdlDocument::parse_v2(&text)
         .unwrap_or_else(|e| panic!("{} is not valid KDL v2: {e:?}", path.display()));

@@ -41,7 +41,7 @@ fn env() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Appends a line of figures for `docs/reliability.md`.
-fn figures(name: &str, line: &str) {
+pub(super) fn figures(name: &str, line: &str) {
     let path =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("reliability-{name}.txt"));
     if let Ok(mut file) = std::fs::OpenOptions::new()
@@ -241,11 +241,20 @@ fn killed_applies_converge_on_the_next_run() {
             expect_success(&out);
         }
         let mut again = w.infra(&["apply", &r.path(), "--auto-approve"], &env());
+        // The dead run's lock lives out its lease (a second) with nobody renewing it.
+        let lease_out = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while again.code == Some(1)
+            && again.stderr.contains("(alive: heartbeat")
+            && std::time::Instant::now() < lease_out
+        {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            again = w.infra(&["apply", &r.path(), "--auto-approve"], &env());
+        }
         if again.code == Some(1) && again.stderr.contains("is locked") {
             stale += 1;
             // The dead run's lock is reported as stale, with who held it and how to free it.
             for part in [
-                "(stale: process ",
+                "(stale: no heartbeat for ",
                 "running `apply stacks/sake-sensei.kdl`",
                 "infra unlock stacks/sake-sensei.kdl ",
             ] {
@@ -286,13 +295,17 @@ fn killed_applies_converge_on_the_next_run() {
     );
 }
 
-/// `infra apply` of the reference stack, started for a test to signal.
+/// `infra apply` of the reference stack, started for a test to signal; its lock lives a second
+/// past its last heartbeat.
 fn start_apply(w: &World, r: &Reference) -> std::process::Child {
-    w.command(&["apply", &r.path(), "--auto-approve"], &env())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("infra starts")
+    w.command(
+        &["apply", &r.path(), "--auto-approve", "--lock-lease", "1s"],
+        &env(),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("infra starts")
 }
 
 fn expect_success(out: &std::process::Output) {

@@ -9,8 +9,8 @@ use aws_sdk_elasticloadbalancingv2::Client as Elbv2;
 use super::moto::World;
 
 /// `infra:address` → how many live resources carry it, for the stack `stack` in `region`.
-/// Task definitions count once per family (revisions are history), and ECS's INACTIVE
-/// leftovers and secrets in their recovery window do not count.
+/// Task definitions count once per family with an ACTIVE revision (revisions are history),
+/// and ECS's INACTIVE leftovers and secrets in their recovery window do not count.
 pub fn owned(w: &World, region: &str, stack: &str) -> BTreeMap<String, usize> {
     let config = w.config_in(region);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -44,6 +44,18 @@ pub fn owned(w: &World, region: &str, stack: &str) -> BTreeMap<String, usize> {
                     continue;
                 };
                 if arn.contains(":task-definition/") {
+                    // Deregistered revisions keep their tags: only ACTIVE ones count.
+                    let active = ecs
+                        .describe_task_definition()
+                        .task_definition(arn)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|d| d.task_definition().and_then(|t| t.status().cloned()))
+                        == Some(aws_sdk_ecs::types::TaskDefinitionStatus::Active);
+                    if !active {
+                        continue;
+                    }
                     let family = arn
                         .rsplit('/')
                         .next()

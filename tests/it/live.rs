@@ -108,13 +108,6 @@ fn drift_made_out_of_band_is_planned_and_repaired() {
             .await
             .expect("generated value rotated out of band");
     });
-    upsert(
-        &w,
-        &format!("www.{}", w.domain),
-        RrType::Cname,
-        "hand-edited.example.org",
-    );
-
     let env = [(KEY_VAR, "first-value")];
     let plan = w.infra(&["plan", &stack, "--detailed-exitcode"], &env);
     expect(&plan, 2);
@@ -139,6 +132,37 @@ fn drift_made_out_of_band_is_planned_and_repaired() {
             .map(str::to_string)
     });
     assert_eq!(value.as_deref(), Some("first-value"));
+
+    // A record whose answer someone changed by hand may no longer be the stack's (its claim
+    // could be a leftover beside a record made since): it is not overwritten until adopted.
+    upsert(
+        &w,
+        &format!("www.{}", w.domain),
+        RrType::Cname,
+        "hand-edited.example.org",
+    );
+    let refused = w.infra(&["plan", &stack, "--detailed-exitcode"], &env);
+    expect(&refused, 1);
+    assert!(
+        refused.stderr.contains("someone changed it since"),
+        "{}",
+        refused.stderr
+    );
+    let adopt = ["--adopt", "record.www"];
+    let plan = w.infra(
+        &[&["plan", &stack, "--detailed-exitcode"][..], &adopt].concat(),
+        &env,
+    );
+    expect(&plan, 2);
+    insta::assert_snapshot!("plan_adopts_a_hand_edited_record", w.redact(&plan.stdout));
+    expect(
+        &w.infra(
+            &[&["apply", &stack, "--auto-approve"][..], &adopt].concat(),
+            &env,
+        ),
+        0,
+    );
+    no_changes(&w, &stack, "first-value");
 }
 
 #[test]

@@ -11,7 +11,7 @@ pub(super) const FAST_POLL: (&str, &str) = ("INFRA_POLL_INTERVAL_MS", "200");
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf";
 
 /// The default VPC's first two subnets and its default security group, from moto.
-fn network(w: &World) -> (Vec<String>, String) {
+pub(super) fn network(w: &World) -> (Vec<String>, String) {
     let ec2 = aws_sdk_ec2::Client::new(&w.config);
     w.rt.block_on(async {
         let subnets = ec2

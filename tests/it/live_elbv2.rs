@@ -13,16 +13,16 @@ use super::moto::World;
 /// What the stack needs from moto's default network, a certificate, and a name for the load
 /// balancer. Its length is fixed (the stack name's is not), so that plan columns and
 /// wrapped diagnostics are the same on every run.
-struct Network {
-    name: String,
+pub(super) struct Network {
+    pub(super) name: String,
     vpc: String,
-    subnets: [String; 2],
-    group: String,
+    pub(super) subnets: [String; 2],
+    pub(super) group: String,
     certificate: String,
 }
 
 impl Network {
-    fn of(w: &World) -> Network {
+    pub(super) fn of(w: &World) -> Network {
         let ec2 = aws_sdk_ec2::Client::new(&w.config);
         let filter = |name: &str, value: &str| {
             aws_sdk_ec2::types::Filter::builder()
@@ -90,7 +90,7 @@ impl Network {
     }
 
     /// Output with this network's ids and moto's random ARN ids replaced by names.
-    fn scrub(&self, w: &World, text: &str) -> String {
+    pub(super) fn scrub(&self, w: &World, text: &str) -> String {
         let text = text
             .replace(&self.name, "NAME")
             .replace(&self.certificate, "CERTIFICATE")
@@ -105,7 +105,7 @@ impl Network {
 }
 
 /// The stack, after `edit`, written to the world's folder; returns its path.
-fn stack(w: &World, n: &Network, edit: impl Fn(String) -> String) -> String {
+pub(super) fn stack(w: &World, n: &Network, edit: impl Fn(String) -> String) -> String {
     let text = format!(
         r#"stack "{stack}" region="us-east-1"
 
@@ -193,7 +193,7 @@ fn elbv2(w: &World) -> aws_sdk_elasticloadbalancingv2::Client {
 }
 
 /// The AWS names and ports of this world's target groups.
-fn target_groups(w: &World, n: &Network) -> BTreeMap<String, i32> {
+pub(super) fn target_groups(w: &World, n: &Network) -> BTreeMap<String, i32> {
     let groups =
         w.rt.block_on(elbv2(w).describe_target_groups().page_size(400).send())
             .expect("moto describes target groups");

@@ -1,11 +1,15 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
 mod aws_models;
+mod blast;
 mod canary;
 mod docs;
+mod explain;
 mod faults;
+mod fmt;
 mod graph;
 mod harness;
+mod hostile;
 mod invalid;
 mod inventory;
 mod limits;
@@ -17,8 +21,10 @@ mod lookups;
 mod moto;
 mod ownership;
 mod plan_json;
+mod promises;
 mod proxy;
 mod reference;
+mod replacements;
 mod rules;
 mod saved;
 mod scale;

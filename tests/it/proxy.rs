@@ -31,6 +31,13 @@ pub enum Fault {
     DropAfterEffect,
     /// The service's access-denied error.
     AccessDenied,
+    /// Forwarded to moto, then the answer is held this long before it goes back (longer than
+    /// the client waits: the request took effect, the client timed out).
+    HangAfterEffect(Duration),
+    /// Forwarded to moto; its answer, where it holds the first text, gets the second in its
+    /// place (same length): AWS's answers that moto does not give (a service `DRAINING`).
+    /// Counted against `times` only when the text was there.
+    Rewrite(&'static str, &'static str),
 }
 
 /// A fault for calls of one operation, optionally only those whose body names something.
@@ -233,7 +240,12 @@ impl Proxy {
         if !latency.is_zero() {
             std::thread::sleep(latency);
         }
-        if let Some(fault) = fault.filter(|f| *f != Fault::DropAfterEffect) {
+        if let Some(fault) = fault.filter(|f| {
+            !matches!(
+                f,
+                Fault::DropAfterEffect | Fault::HangAfterEffect(_) | Fault::Rewrite(..)
+            )
+        }) {
             return client.write_all(&call.error(fault)).is_ok();
         }
         let forwarded = {
@@ -249,7 +261,35 @@ impl Proxy {
         if self.after_effect() || fault == Some(Fault::DropAfterEffect) {
             return false;
         }
+        if let Some(Fault::HangAfterEffect(hold)) = fault {
+            std::thread::sleep(hold);
+        }
+        let response = self.rewritten(&call, response);
         client.write_all(&response).is_ok()
+    }
+
+    /// Applies the first rewrite rule of this operation whose text the answer holds.
+    fn rewritten(&self, call: &Call, mut response: Vec<u8>) -> Vec<u8> {
+        let mut state = self.state();
+        for rule in state.faults.rules.iter_mut() {
+            let Fault::Rewrite(from, to) = rule.fault else {
+                continue;
+            };
+            if rule.operation != call.operation || rule.times == Some(0) {
+                continue;
+            }
+            assert_eq!(from.len(), to.len(), "a rewrite keeps the answer's length");
+            let Some(at) = response
+                .windows(from.len())
+                .position(|w| w == from.as_bytes())
+            else {
+                continue;
+            };
+            response[at..at + from.len()].copy_from_slice(to.as_bytes());
+            rule.times = rule.times.map(|n| n - 1);
+            break;
+        }
+        response
     }
 
     /// Counts the request and picks its fault, if any.
@@ -263,6 +303,7 @@ impl Proxy {
             .is_some_and(|rate| !take_token(&mut state.buckets, &call.service, rate));
         let ruled = faults.rules.iter().position(|r| {
             r.operation == call.operation
+                && !matches!(r.fault, Fault::Rewrite(..))
                 && r.times.is_none_or(|n| n > 0)
                 && r.body_contains
                     .as_ref()
@@ -299,7 +340,7 @@ impl Proxy {
             Some(Fault::ServerError | Fault::Unavailable) => tally.server_errors += 1,
             Some(Fault::DropAfterEffect) => tally.dropped += 1,
             Some(Fault::AccessDenied) => tally.denied += 1,
-            None => {}
+            Some(Fault::HangAfterEffect(_) | Fault::Rewrite(..)) | None => {}
         }
         (fault, faults.latency)
     }
@@ -565,7 +606,9 @@ impl Call {
                 "AccessDeniedException",
                 "User: arn:aws:iam::123456789012:user/ci is not authorized to perform this operation",
             ),
-            (Fault::DropAfterEffect, _) => (500, "InternalFailure", "unreachable"),
+            (Fault::DropAfterEffect | Fault::HangAfterEffect(_) | Fault::Rewrite(..), _) => {
+                (500, "InternalFailure", "unreachable")
+            }
         };
         let reason = match status {
             400 => "Bad Request",

@@ -88,3 +88,45 @@ fn a_saved_plan_applies_exactly_or_refuses_when_anything_moved() {
         edited.stderr
     );
 }
+
+/// A saved plan that was already applied says so in one line; one whose only difference is
+/// the local value of a secret (the environment variable it comes from) says that, not that
+/// AWS changed.
+#[test]
+fn a_saved_plan_says_what_moved_on_which_side() {
+    let w = World::new("saved-sides");
+    let env = [(KEY, "first-value")];
+    let stack = w.stack_file("quickstart.kdl", |t| t);
+    expect(&w.infra(&["apply", &stack, "--auto-approve"], &env), 0);
+    let changed = w.stack_file("quickstart.kdl", |t| {
+        t.replace("retention-days 14", "retention-days 30")
+    });
+    let file = w.dir.join("sides.infra").to_string_lossy().into_owned();
+    expect(&w.infra(&["plan", &changed, "--out", &file], &env), 0);
+
+    let local = w.infra(
+        &["apply", &file, "--auto-approve"],
+        &[(KEY, "a-new-local-value")],
+    );
+    expect(&local, 1);
+    assert!(
+        local.stderr.contains(
+            "`secret.api-key`: the local value of `value` (the environment variable or file it \
+             comes from) changed since the plan was made; AWS's copy did not"
+        ),
+        "{}",
+        local.stderr
+    );
+    assert!(!local.stderr.contains("changed in AWS"), "{}", local.stderr);
+
+    expect(&w.infra(&["apply", &file, "--auto-approve"], &env), 0);
+    let twice = w.infra(&["apply", &file, "--auto-approve"], &env);
+    expect(&twice, 0);
+    let text = twice
+        .stdout
+        .replace(w.dir.to_string_lossy().as_ref(), "DIR");
+    assert_eq!(
+        w.redact(&text).trim_end(),
+        "The saved plan `DIR/sides.infra` has already been applied: live AWS matches stack `STACK`; nothing to do."
+    );
+}

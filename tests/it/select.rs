@@ -8,8 +8,12 @@ const REGION: &str = "eu-central-1";
 
 /// The example's network: public and private subnets of the default VPC, a security group
 /// named `app`, and a certificate for the test's domain.
-fn prepared() -> World {
+/// Worlds prepared so far: each takes its own subnet addresses in the shared default VPC.
+static PREPARED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub(super) fn prepared() -> World {
     let w = World::new("select");
+    let base = 64 + 4 * PREPARED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let ec2 = aws_sdk_ec2::Client::new(&w.config_in(REGION));
     w.rt.block_on(async {
         let vpcs = ec2
@@ -35,7 +39,7 @@ fn prepared() -> World {
         {
             ec2.create_subnet()
                 .vpc_id(&vpc)
-                .cidr_block(format!("172.31.{}.0/24", 200 + i))
+                .cidr_block(format!("172.31.{}.0/24", base + i))
                 .availability_zone(format!("{REGION}{}", ["a", "b"][i % 2]))
                 .tag_specifications(
                     aws_sdk_ec2::types::TagSpecification::builder()
@@ -52,20 +56,25 @@ fn prepared() -> World {
                 .await
                 .expect("moto creates the subnet");
         }
-        ec2.create_security_group()
+        // Worlds share the default VPC and its group named `app`.
+        let made = ec2
+            .create_security_group()
             .group_name("app")
             .description("app (test)")
             .vpc_id(&vpc)
             .send()
-            .await
-            .expect("moto creates the security group");
+            .await;
+        if let Err(e) = made {
+            let code = e.as_service_error().and_then(|e| e.meta().code());
+            assert_eq!(code, Some("InvalidGroup.Duplicate"), "{e:?}");
+        }
     });
     w.certificate(REGION, &format!("*.{}", w.domain));
     w
 }
 
 /// The resource lines of a plan (`+ address: create`), without their attributes.
-fn headlines(stdout: &str) -> String {
+pub(super) fn headlines(stdout: &str) -> String {
     stdout
         .lines()
         .filter(|l| !l.starts_with(' ') && !l.is_empty())

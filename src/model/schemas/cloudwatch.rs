@@ -10,6 +10,8 @@ use crate::model::value::Value;
 
 pub static ALARM: ResourceSchema = ResourceSchema {
     title: "CloudWatch alarm",
+    doc: "A CloudWatch metric alarm, on one metric (`namespace`, `metric`, `dimensions`, `period` and a `statistic` or `percentile`) or on metric math (`query` blocks).",
+    rules_doc: "exactly one of `metric` and `query`; a metric alarm needs `namespace`, `period` and one of `statistic` and `percentile`; `datapoints-to-alarm` ≤ `evaluation-periods`; `evaluation-periods` × `period` may look back at most seven days (one day for periods under an hour); exactly one query has `return-data=#true`; an alarm with `query` blocks sets none of `namespace`, `metric`, `dimensions`, `statistic`, `percentile`, `period` and `unit`. A query has exactly one of `expression` and `metric`, a metric query needs `namespace`, `stat` and `period`, query ids are unique and expressions name only queries of the alarm.",
     body: &ALARM_BODY,
     computed: &[Computed::new("arn", Type::String, "The alarm's ARN.")],
     default_attribute: "arn",
@@ -17,7 +19,7 @@ pub static ALARM: ResourceSchema = ResourceSchema {
     natural_key: &["name"],
 };
 
-const ACTIONS_ARNS: &[Check] = &[ACTIONS[0], Check::Custom(action_arn)];
+const ACTIONS_ARNS: &[Check] = &[ACTIONS[0], Check::Custom(action_arn, "ARNs")];
 
 /// CloudWatch's StandardUnit.
 const UNITS: &[&str] = &[
@@ -73,23 +75,50 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Length(1, 255), Check::Custom(no_control_chars)]),
-        Attr::string("description").checks(&[Check::Length(0, 1024)]),
-        Attr::string("namespace").checks(&[Check::Length(1, 255)]),
-        Attr::string("metric").checks(&[Check::Length(1, 255)]),
-        Attr::string_map("dimensions").checks(&[Check::Count(0, 30)]),
-        Attr::string("statistic").checks(&[Check::OneOf(STATISTICS)]),
+            .checks(&[
+                Check::Length(1, 255),
+                Check::Custom(no_control_chars, "no control characters"),
+            ])
+            .doc("The alarm name (natural key)."),
+        Attr::string("description")
+            .checks(&[Check::Length(0, 1024)])
+            .doc("Shown in the console and in notifications."),
+        Attr::string("namespace")
+            .checks(&[Check::Length(1, 255)])
+            .doc("The metric's namespace, e.g. \"AWS/ECS\"."),
+        Attr::string("metric")
+            .checks(&[Check::Length(1, 255)])
+            .doc("The metric name."),
+        Attr::string_map("dimensions")
+            .checks(&[Check::Count(0, 30)])
+            .doc("The metric's dimensions, name → value."),
+        Attr::string("statistic")
+            .checks(&[Check::OneOf(STATISTICS)])
+            .doc("How the datapoints of a period are combined."),
         Attr::string("percentile")
-            .checks(&[Check::Custom(percentile)])
+            .checks(&[PERCENTILE])
             .doc("An extended statistic such as \"p95\", \"p99.9\", \"tm99\" or \"TM(10%:90%)\"."),
-        Attr::int("period").checks(&[Check::Custom(period)]),
-        Attr::string("unit").checks(&[Check::OneOf(UNITS)]),
-        Attr::blocks("query", &METRIC_QUERY).checks(&[Check::Count(1, 10)]),
+        Attr::int("period")
+            .checks(&[PERIOD])
+            .doc("Seconds per datapoint."),
+        Attr::string("unit")
+            .checks(&[Check::OneOf(UNITS)])
+            .doc("The metric's unit, for metrics published with several."),
+        Attr::blocks("query", &METRIC_QUERY)
+            .checks(&[Check::Count(1, 10)])
+            .doc("Metric math: metrics and expressions, one of which the alarm watches."),
         Attr::int("evaluation-periods")
             .required()
-            .checks(&[Check::Range(1, 100_000)]),
-        Attr::int("datapoints-to-alarm").checks(&[Check::Range(1, 100_000)]),
-        Attr::number("threshold").required(),
+            .checks(&[Check::Range(1, 100_000)])
+            .doc("How many of the latest periods are evaluated."),
+        Attr::int("datapoints-to-alarm")
+            .checks(&[Check::Range(1, 100_000)])
+            .doc(
+                "Breaching datapoints among them that set the alarm off; all of them when omitted.",
+            ),
+        Attr::number("threshold")
+            .required()
+            .doc("The value the statistic is compared with."),
         Attr::string("comparison")
             .required()
             .checks(&[Check::OneOf(&[
@@ -97,7 +126,8 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
                 "GreaterThanOrEqualToThreshold",
                 "LessThanThreshold",
                 "LessThanOrEqualToThreshold",
-            ])]),
+            ])])
+            .doc("How the statistic is compared with the threshold."),
         Attr::string("treat-missing-data")
             .default(Default::Str("missing"))
             .checks(&[Check::OneOf(&[
@@ -105,11 +135,20 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
                 "notBreaching",
                 "ignore",
                 "missing",
-            ])]),
-        Attr::strings("actions").checks(ACTIONS_ARNS),
-        Attr::strings("ok-actions").checks(ACTIONS_ARNS),
-        Attr::strings("insufficient-data-actions").checks(ACTIONS_ARNS),
-        Attr::bool("actions-enabled").default(Default::Bool(true)),
+            ])])
+            .doc("How a period without data counts."),
+        Attr::strings("actions")
+            .checks(ACTIONS_ARNS)
+            .doc("ARNs notified when the alarm goes off (SNS topics, auto scaling policies)."),
+        Attr::strings("ok-actions")
+            .checks(ACTIONS_ARNS)
+            .doc("ARNs notified when the alarm returns to OK."),
+        Attr::strings("insufficient-data-actions")
+            .checks(ACTIONS_ARNS)
+            .doc("ARNs notified when the alarm has too little data."),
+        Attr::bool("actions-enabled")
+            .default(Default::Bool(true))
+            .doc("Whether state changes notify the actions."),
         TAGS,
     ],
 )
@@ -157,6 +196,13 @@ fn no_control_chars(value: &Value) -> Result<(), (String, String)> {
         _ => Ok(()),
     }
 }
+
+/// Percentiles and the other extended statistics.
+const PERCENTILE: Check = Check::Custom(
+    percentile,
+    "an extended statistic: `p0`–`p100` (`p99.9`), `tm`/`tc`/`ts`/`wm` and a percentage \
+     (`tm99`), `TM(10%:90%)` (and `TC`, `TS`, `WM`, either bound optional), `PR(n:m)`, `IQM`",
+);
 
 /// Extended statistics (PutMetricAlarm: ExtendedStatistic): `p99`, `p99.9`, `tm90`, `tc90`,
 /// `ts90`, `wm90`, `IQM`, `PR(n:m)` and `TM|TC|TS|WM(a%:b%)` with either bound optional.
@@ -217,6 +263,8 @@ fn extended_statistic(s: &str) -> bool {
 }
 
 /// Alarm periods are 10, 20, 30 (high resolution) or a multiple of 60 seconds.
+const PERIOD: Check = Check::Custom(period, "10, 20, 30 or a multiple of 60");
+
 fn period(value: &Value) -> Result<(), (String, String)> {
     match value.as_int() {
         Some(p) if !(p == 10 || p == 20 || p == 30 || (p >= 60 && p % 60 == 0)) => Err((
@@ -296,15 +344,30 @@ static METRIC_QUERY: BlockSchema = BlockSchema::new(
     &[
         Attr::string("id")
             .required()
-            .checks(&[Check::Length(1, 255), Check::Custom(query_id)]),
-        Attr::string("expression").checks(&[Check::Length(1, 2048)]),
-        Attr::string("label"),
-        Attr::bool("return-data").default(Default::Bool(false)),
-        Attr::string("namespace"),
-        Attr::string("metric"),
-        Attr::string_map("dimensions").checks(&[Check::Count(0, 30)]),
+            .checks(&[
+                Check::Length(1, 255),
+                Check::Custom(
+                    query_id,
+                    "starts with a lowercase letter; letters, digits, `_`",
+                ),
+            ])
+            .doc("The query's id, which expressions refer to."),
+        Attr::string("expression")
+            .checks(&[Check::Length(1, 2048)])
+            .doc("A metric math expression over other queries' ids."),
+        Attr::string("label").doc("A name shown in the console and in notifications."),
+        Attr::bool("return-data")
+            .default(Default::Bool(false))
+            .doc("Marks the query the alarm watches; exactly one query has it."),
+        Attr::string("namespace").doc("The metric's namespace."),
+        Attr::string("metric").doc("The metric name."),
+        Attr::string_map("dimensions")
+            .checks(&[Check::Count(0, 30)])
+            .doc("The metric's dimensions, name → value."),
         Attr::string("stat").doc("A statistic or a percentile such as p95."),
-        Attr::int("period").checks(&[Check::Custom(period)]),
+        Attr::int("period")
+            .checks(&[PERIOD])
+            .doc("Seconds per datapoint."),
     ],
 )
 .label("id")

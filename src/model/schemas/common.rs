@@ -11,8 +11,15 @@ fn string_of(value: &Value) -> Option<&str> {
 
 /// Tags: at most 50 per resource, keys ≤ 128 and values ≤ 256 characters, no `aws:` prefix.
 pub const TAGS: Attr = Attr::string_map("tags")
-    .checks(&[Check::Count(0, 50), Check::Custom(tag_map)])
+    .checks(&[Check::Count(0, 50), TAG_KEYS])
     .doc("Tags added to the stack's default tags and infra's ownership tags.");
+
+/// Tag keys and values: lengths, characters and reserved prefixes.
+const TAG_KEYS: Check = Check::Custom(
+    tag_map,
+    "keys ≤ 128, values ≤ 256 characters: letters, digits, spaces, `_ . : / = + - @`; \
+     no `aws:` or `infra:` prefix",
+);
 
 fn tag_map(value: &Value) -> CheckResult {
     let Some(map) = value.as_map() else {
@@ -58,7 +65,18 @@ fn tag_map(value: &Value) -> CheckResult {
 }
 
 /// Load balancer names: a target group name that does not begin with `internal-`.
-pub fn load_balancer_name(value: &Value) -> CheckResult {
+pub const LOAD_BALANCER_NAME: Check = Check::Custom(
+    load_balancer_name,
+    "1–32 letters, digits, `-`; no `-` at either end; not `internal-…`",
+);
+
+/// Target group names: 1–32 letters, digits and hyphens, no hyphen at either end.
+pub const TARGET_GROUP_NAME: Check = Check::Custom(
+    target_group_name,
+    "1–32 letters, digits, `-`; no `-` at either end",
+);
+
+fn load_balancer_name(value: &Value) -> CheckResult {
     target_group_name(value)?;
     match string_of(value) {
         Some(name) if name.starts_with("internal-") => Err((
@@ -69,8 +87,7 @@ pub fn load_balancer_name(value: &Value) -> CheckResult {
     }
 }
 
-/// Target group names: 1–32 letters, digits and hyphens, no hyphen at either end.
-pub fn target_group_name(value: &Value) -> CheckResult {
+fn target_group_name(value: &Value) -> CheckResult {
     let Some(name) = string_of(value) else {
         return Ok(());
     };
@@ -113,7 +130,9 @@ fn tag_char(c: char) -> bool {
 }
 
 /// ECS names (cluster, service, family, container): 1–255 letters, digits, hyphens, underscores.
-pub fn ecs_name(value: &Value) -> CheckResult {
+pub const ECS_NAME: Check = Check::Custom(ecs_name, "1–255 letters, digits, `-`, `_`");
+
+fn ecs_name(value: &Value) -> CheckResult {
     let Some(name) = string_of(value) else {
         return Ok(());
     };
@@ -133,8 +152,20 @@ pub fn ecs_name(value: &Value) -> CheckResult {
     Ok(())
 }
 
+/// A region AWS has (the partitions' list in `model::regions`).
+pub const REGION: Check = Check::Custom(
+    crate::model::regions::check,
+    "a region AWS has, such as `us-east-1`",
+);
+
 /// A port number, 1–65535.
 pub const PORT: &[Check] = &[Check::Range(1, 65535)];
+
+/// A DNS name: labels of 1–63 characters, at most 255 in all.
+pub const DNS_NAME: Check = Check::Custom(
+    dns_name,
+    "a DNS name (labels ≤ 63, ≤ 255 in all; `*` only as first label)",
+);
 
 /// Whether a string is a valid DNS name (labels of 1–63 characters, at most 255 in all).
 pub fn dns_name(value: &Value) -> CheckResult {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{PORT, TAGS, ecs_name};
+use super::common::{ECS_NAME, PORT, REGION, TAGS};
 use crate::model::Kind;
 use crate::model::schema::{
     Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
@@ -13,6 +13,8 @@ use crate::model::value::Value;
 
 pub static CLUSTER: ResourceSchema = ResourceSchema {
     title: "ECS cluster",
+    doc: "An ECS cluster.",
+    rules_doc: "",
     body: &CLUSTER_BODY,
     computed: &[Computed::new("arn", Type::String, "The cluster's ARN.")],
     default_attribute: "arn",
@@ -26,14 +28,17 @@ static CLUSTER_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(ecs_name)])
+            .checks(&[ECS_NAME])
             .doc("The cluster name (natural key)."),
         Attr::string("container-insights")
             .default(Default::Str("disabled"))
             .checks(&[Check::OneOf(&["enabled", "disabled", "enhanced"])])
             .doc("CloudWatch Container Insights."),
         Attr::strings("capacity-providers")
-            .checks(&[Check::Custom(capacity_providers)])
+            .checks(&[Check::Custom(
+                capacity_providers,
+                "`FARGATE`, `FARGATE_SPOT`",
+            )])
             .doc("FARGATE and/or FARGATE_SPOT."),
         TAGS,
     ],
@@ -58,6 +63,8 @@ fn capacity_providers(value: &Value) -> Result<(), (String, String)> {
 
 pub static TASK_DEFINITION: ResourceSchema = ResourceSchema {
     title: "ECS task definition",
+    doc: "An ECS task definition family. Each change registers a new revision; `keep-revisions` old ACTIVE revisions are kept.",
+    rules_doc: "for Fargate (`requires-compatibilities` includes `FARGATE`, the default), `cpu` and `memory` must be a combination Fargate runs: cpu 256 with memory 512, 1024 or 2048, 512 with 1024–4096, 1024 with 2048–8192, 2048 with 4096–16384, 4096 with 8192–30720 (in steps of 1024), 8192 with 16384–61440 (in steps of 4096), and 16384 with 32768–122880 (in steps of 8192); a Fargate task definition uses the `awsvpc` network mode. Container names are unique within a task definition; a container's `memory-reservation` is at most its `memory`. A container's `log` block needs `group` when `stream-prefix` is set; an `efs` volume needs `transit-encryption` when `access-point` is set.",
     body: &TASK_DEFINITION_BODY,
     computed: &[
         Computed::new("arn", Type::String, "ARN of the revision in use."),
@@ -74,7 +81,7 @@ static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
         Attr::string("family")
             .required()
             .force_new()
-            .checks(&[Check::Custom(ecs_name)])
+            .checks(&[ECS_NAME])
             .doc("The task definition family (natural key)."),
         Attr::int("cpu")
             .required()
@@ -82,25 +89,30 @@ static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
         Attr::int("memory").required().doc("Task memory in MiB."),
         Attr::string("network-mode")
             .default(Default::Str("awsvpc"))
-            .checks(&[Check::OneOf(&["awsvpc", "bridge", "host", "none"])]),
+            .checks(&[Check::OneOf(&["awsvpc", "bridge", "host", "none"])])
+            .doc("The Docker networking mode; Fargate needs `awsvpc`."),
         Attr::strings("requires-compatibilities")
             .default(Default::StrList(&["FARGATE"]))
             .checks(&[
                 Check::Count(1, 4),
                 Check::OneOf(&["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]),
-            ]),
+            ])
+            .doc("Launch types the task definition is valid for: FARGATE, EC2, EXTERNAL, MANAGED_INSTANCES."),
         Attr::string("execution-role").doc("IAM role ARN ECS uses to pull images and secrets."),
         Attr::string("task-role").doc("IAM role ARN the containers run as."),
         Attr::string("cpu-architecture")
             .default(Default::Str("X86_64"))
-            .checks(&[Check::OneOf(&["X86_64", "ARM64"])]),
+            .checks(&[Check::OneOf(&["X86_64", "ARM64"])])
+            .doc("The CPU architecture the images are built for."),
         Attr::int("ephemeral-storage")
             .checks(&[Check::Range(21, 200)])
             .doc("Ephemeral storage in GiB (Fargate: 21–200; 20 when omitted)."),
         Attr::blocks("container", &CONTAINER)
             .required()
-            .checks(&[Check::Count(1, 10)]),
-        Attr::blocks("volume", &VOLUME),
+            .checks(&[Check::Count(1, 10)])
+            .doc("The containers of the task, one block per container."),
+        Attr::blocks("volume", &VOLUME)
+            .doc("Data volumes the containers can mount, one block per volume."),
         Attr::int("keep-revisions")
             .default(Default::Int(5))
             .checks(&[Check::Range(1, 100)])
@@ -216,37 +228,59 @@ static CONTAINER: BlockSchema = BlockSchema::new(
     &[
         Attr::string("name")
             .required()
-            .checks(&[Check::Custom(ecs_name)]),
+            .checks(&[ECS_NAME])
+            .doc("The container name, unique within the task definition."),
         Attr::string("image")
             .required()
             .doc("Image reference, e.g. an ECR URI with a tag."),
-        Attr::bool("essential").default(Default::Bool(true)),
+        Attr::bool("essential")
+            .default(Default::Bool(true))
+            .doc("When an essential container stops, the whole task stops."),
         Attr::int("cpu")
             .default(Default::Int(0))
-            .checks(&[Check::Range(0, 16384)]),
+            .checks(&[Check::Range(0, 16384)])
+            .doc("CPU units reserved for the container."),
         Attr::int("memory")
             .checks(&[Check::Range(6, 122880)])
             .doc("Hard limit in MiB."),
-        Attr::int("memory-reservation").checks(&[Check::Range(6, 122880)]),
-        Attr::strings("command"),
-        Attr::strings("entry-point"),
-        Attr::string("working-directory"),
-        Attr::string("user"),
-        Attr::bool("readonly-root-filesystem").default(Default::Bool(false)),
-        Attr::int("stop-timeout").checks(&[Check::Range(2, 120)]),
-        Attr::blocks("port-mapping", &PORT_MAPPING),
-        Attr::string_map("environment").checks(&[Check::Custom(env_names)]),
+        Attr::int("memory-reservation")
+            .checks(&[Check::Range(6, 122880)])
+            .doc("Soft limit in MiB."),
+        Attr::strings("command").doc("The command the container runs, instead of the image's CMD."),
+        Attr::strings("entry-point").doc("Runs instead of the image's ENTRYPOINT."),
+        Attr::string("working-directory").doc("The directory the command runs in."),
+        Attr::string("user")
+            .doc("The user (name or UID, optionally with a group) the container runs as."),
+        Attr::bool("readonly-root-filesystem")
+            .default(Default::Bool(false))
+            .doc("Mounts the container's root file system read-only."),
+        Attr::int("stop-timeout")
+            .checks(&[Check::Range(2, 120)])
+            .doc("Seconds between SIGTERM and SIGKILL when the container is stopped."),
+        Attr::blocks("port-mapping", &PORT_MAPPING)
+            .doc("Ports the container listens on, one block per port."),
+        Attr::string_map("environment")
+            .checks(&[ENV_NAMES])
+            .doc("Environment variables, name → value; for secret values use `secrets`."),
         Attr::string_map("secrets")
-            .checks(&[Check::Custom(env_names), Check::Custom(secret_sources)])
+            .checks(&[ENV_NAMES, SECRET_SOURCES])
             .refs(&[RefTo::new(Kind::Secret, "arn")])
             .doc("Environment variable → Secrets Manager secret ARN (usually a reference)."),
-        Attr::block("log", &LOG_CONFIG),
-        Attr::block("health-check", &CONTAINER_HEALTH_CHECK),
-        Attr::blocks("mount-point", &MOUNT_POINT),
+        Attr::block("log", &LOG_CONFIG).doc("Where the container's output goes."),
+        Attr::block("health-check", &CONTAINER_HEALTH_CHECK)
+            .doc("A command run inside the container to decide whether it is healthy."),
+        Attr::blocks("mount-point", &MOUNT_POINT)
+            .doc("Volumes mounted into the container, one block per mount."),
     ],
 )
 .label("name")
 .rules(&[Rule::Custom(reservation_within_memory)]);
+
+/// Map values that are secret or parameter ARNs (or parameter names).
+const SECRET_SOURCES: Check = Check::Custom(
+    secret_sources,
+    "values are Secrets Manager secret ARNs, Systems Manager parameter ARNs or names",
+);
 
 /// A secret's source: a Secrets Manager secret ARN (with an optional JSON key, version stage
 /// and version id after it), a Systems Manager parameter ARN, or a parameter name.
@@ -291,6 +325,9 @@ fn reservation_within_memory(body: &BTreeMap<String, Value>) -> Option<Violation
     })
 }
 
+/// Map keys that are environment variable names.
+const ENV_NAMES: Check = Check::Custom(env_names, "keys are environment variable names");
+
 fn env_names(value: &Value) -> Result<(), (String, String)> {
     for key in value.as_map().into_iter().flat_map(|m| m.keys()) {
         let ok = key
@@ -311,13 +348,21 @@ fn env_names(value: &Value) -> Result<(), (String, String)> {
 static PORT_MAPPING: BlockSchema = BlockSchema::new(
     "port-mapping",
     &[
-        Attr::int("container-port").required().checks(PORT),
-        Attr::int("host-port").checks(PORT),
+        Attr::int("container-port")
+            .required()
+            .checks(PORT)
+            .doc("The port the container listens on."),
+        Attr::int("host-port")
+            .checks(PORT)
+            .doc("The port on the host; with `awsvpc` it is the container port."),
         Attr::string("protocol")
             .default(Default::Str("tcp"))
-            .checks(&[Check::OneOf(&["tcp", "udp"])]),
-        Attr::string("name"),
-        Attr::string("app-protocol").checks(&[Check::OneOf(&["http", "http2", "grpc"])]),
+            .checks(&[Check::OneOf(&["tcp", "udp"])])
+            .doc("The transport protocol."),
+        Attr::string("name").doc("A name for the mapping, used by Service Connect."),
+        Attr::string("app-protocol")
+            .checks(&[Check::OneOf(&["http", "http2", "grpc"])])
+            .doc("The application protocol, used by Service Connect."),
     ],
 )
 .label("container-port");
@@ -327,17 +372,25 @@ static LOG_CONFIG: BlockSchema = BlockSchema::new(
     &[
         Attr::string("driver")
             .default(Default::Str("awslogs"))
-            .checks(&[Check::Custom(log_driver)]),
+            .checks(&[LOG_DRIVER])
+            .doc(
+                "The log driver. awslogs needs `group` (and `stream-prefix` on Fargate). Drivers \
+                 that need options infra does not pass (`splunk`, `awsfirelens`, ...) are refused.",
+            ),
         Attr::string("group")
             .refs(&[RefTo::new(Kind::LogGroup, "name")])
             .doc("The log group name (usually a reference to a log-group)."),
-        Attr::string("stream-prefix"),
+        Attr::string("stream-prefix")
+            .doc("Prefix of the log stream names: `<prefix>/<container>/<task id>`."),
         Attr::string("region")
-            .checks(&[Check::Custom(crate::model::regions::check)])
+            .checks(&[REGION])
             .doc("Defaults to the stack's region."),
     ],
 )
 .rules(&[Rule::Requires("stream-prefix", &["group"])]);
+
+/// The log drivers infra can configure.
+const LOG_DRIVER: Check = Check::Custom(log_driver, "`awslogs`, or `json-file` off Fargate");
 
 /// The log drivers infra can configure: `awslogs` everywhere, `json-file` off Fargate. The
 /// others need options infra does not pass (splunk-url, a FireLens router container, ...).
@@ -366,33 +419,45 @@ static CONTAINER_HEALTH_CHECK: BlockSchema = BlockSchema::new(
             .doc("e.g. \"CMD-SHELL\" \"curl -f http://localhost:8080/health || exit 1\""),
         Attr::int("interval")
             .default(Default::Int(30))
-            .checks(&[Check::Range(5, 300)]),
+            .checks(&[Check::Range(5, 300)])
+            .doc("Seconds between checks."),
         Attr::int("timeout")
             .default(Default::Int(5))
-            .checks(&[Check::Range(2, 60)]),
+            .checks(&[Check::Range(2, 60)])
+            .doc("Seconds a check may take before it counts as failed."),
         Attr::int("retries")
             .default(Default::Int(3))
-            .checks(&[Check::Range(1, 10)]),
+            .checks(&[Check::Range(1, 10)])
+            .doc("Failed checks in a row before the container is unhealthy."),
         Attr::int("start-period")
             .default(Default::Int(0))
-            .checks(&[Check::Range(0, 300)]),
+            .checks(&[Check::Range(0, 300)])
+            .doc("Seconds after start during which failed checks do not count."),
     ],
 );
 
 static MOUNT_POINT: BlockSchema = BlockSchema::new(
     "mount-point",
     &[
-        Attr::string("volume").required(),
-        Attr::string("path").required(),
-        Attr::bool("read-only").default(Default::Bool(false)),
+        Attr::string("volume")
+            .required()
+            .doc("The name of a `volume` of the task definition."),
+        Attr::string("path")
+            .required()
+            .doc("Where the volume appears in the container."),
+        Attr::bool("read-only")
+            .default(Default::Bool(false))
+            .doc("Mounts the volume read-only."),
     ],
 );
 
 static VOLUME: BlockSchema = BlockSchema::new(
     "volume",
     &[
-        Attr::string("name").required(),
-        Attr::block("efs", &EFS_VOLUME),
+        Attr::string("name")
+            .required()
+            .doc("The volume name, which mount points refer to."),
+        Attr::block("efs", &EFS_VOLUME).doc("An EFS file system as the volume."),
     ],
 )
 .label("name");
@@ -403,10 +468,16 @@ static EFS_VOLUME: BlockSchema = BlockSchema::new(
         Attr::string("file-system")
             .required()
             .doc("The EFS file system id (fs-...)."),
-        Attr::string("root-directory").default(Default::Str("/")),
-        Attr::bool("transit-encryption").default(Default::Bool(false)),
-        Attr::string("access-point"),
-        Attr::bool("iam").default(Default::Bool(false)),
+        Attr::string("root-directory")
+            .default(Default::Str("/"))
+            .doc("The directory of the file system mounted as the volume's root."),
+        Attr::bool("transit-encryption")
+            .default(Default::Bool(false))
+            .doc("Encrypts the traffic between the task and EFS."),
+        Attr::string("access-point").doc("An EFS access point id (fsap-...)."),
+        Attr::bool("iam")
+            .default(Default::Bool(false))
+            .doc("Uses the task role to authorise access to the file system."),
     ],
 )
 .rules(&[Rule::Requires("access-point", &["transit-encryption"])]);
@@ -415,6 +486,8 @@ static EFS_VOLUME: BlockSchema = BlockSchema::new(
 
 pub static SERVICE: ResourceSchema = ResourceSchema {
     title: "ECS service",
+    doc: "An ECS service. `apply` waits until its deployment is stable unless `wait-for-steady-state` is `#false`.",
+    rules_doc: "a Fargate service (the default launch type) needs a `network` block; `health-check-grace-period` needs a `load-balancer`; `rollback` needs `circuit-breaker`.",
     body: &SERVICE_BODY,
     computed: &[Computed::new("arn", Type::String, "The service's ARN.")],
     default_attribute: "arn",
@@ -428,33 +501,53 @@ static SERVICE_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(ecs_name)]),
-        Attr::string("cluster").required().force_new().refs(&[
-            RefTo::new(Kind::Cluster, "arn"),
-            RefTo::new(Kind::Cluster, "name"),
-        ]),
-        Attr::string("task-definition").required().refs(&[
-            RefTo::new(Kind::TaskDefinition, "arn"),
-            RefTo::new(Kind::TaskDefinition, "family"),
-        ]),
+            .checks(&[ECS_NAME])
+            .doc("The service name, unique within its cluster."),
+        Attr::string("cluster")
+            .required()
+            .force_new()
+            .refs(&[
+                RefTo::new(Kind::Cluster, "arn"),
+                RefTo::new(Kind::Cluster, "name"),
+            ])
+            .doc("The cluster's ARN or name (usually a reference)."),
+        Attr::string("task-definition")
+            .required()
+            .refs(&[
+                RefTo::new(Kind::TaskDefinition, "arn"),
+                RefTo::new(Kind::TaskDefinition, "family"),
+            ])
+            .doc(
+                "The task definition's ARN or family (usually a reference); a new revision starts a deployment.",
+            ),
         Attr::int("desired-count")
             .default(Default::Int(1))
-            .checks(&[Check::Range(0, 5000)]),
+            .checks(&[Check::Range(0, 5000)])
+            .doc("How many tasks to keep running."),
         Attr::string("launch-type")
             .default(Default::Str("FARGATE"))
             .force_new()
-            .checks(&[Check::OneOf(&["FARGATE", "EC2", "EXTERNAL"])]),
-        Attr::string("platform-version").default(Default::Str("LATEST")),
-        Attr::block("network", &SERVICE_NETWORK),
-        Attr::blocks("load-balancer", &SERVICE_LOAD_BALANCER).checks(&[Check::Count(0, 5)]),
-        Attr::block("deployment", &DEPLOYMENT),
+            .checks(&[Check::OneOf(&["FARGATE", "EC2", "EXTERNAL"])])
+            .doc("Where the tasks run."),
+        Attr::string("platform-version")
+            .default(Default::Str("LATEST"))
+            .doc("The Fargate platform version."),
+        Attr::block("network", &SERVICE_NETWORK)
+            .doc("Subnets and security groups of the tasks (awsvpc networking)."),
+        Attr::blocks("load-balancer", &SERVICE_LOAD_BALANCER)
+            .checks(&[Check::Count(0, 5)])
+            .doc("Target groups the service registers its tasks with, one block per target group."),
+        Attr::block("deployment", &DEPLOYMENT).doc("How a deployment replaces running tasks."),
         Attr::int("health-check-grace-period")
             .checks(&[Check::Range(0, 2_147_483_647)])
             .doc("Seconds to ignore failing load balancer health checks after a task starts."),
-        Attr::bool("enable-execute-command").default(Default::Bool(false)),
+        Attr::bool("enable-execute-command")
+            .default(Default::Bool(false))
+            .doc("Allows `aws ecs execute-command` into the tasks."),
         Attr::string("propagate-tags")
             .default(Default::Str("NONE"))
-            .checks(&[Check::OneOf(&["SERVICE", "TASK_DEFINITION", "NONE"])]),
+            .checks(&[Check::OneOf(&["SERVICE", "TASK_DEFINITION", "NONE"])])
+            .doc("Copies tags to the tasks from the service or the task definition."),
         Attr::bool("wait-for-steady-state")
             .default(Default::Bool(true))
             .doc("Apply waits until the deployment completes and running = desired."),
@@ -484,11 +577,15 @@ static SERVICE_NETWORK: BlockSchema = BlockSchema::new(
         Attr::strings("subnets")
             .required()
             .checks(&[Check::Count(1, 16)])
-            .refs(&[RefTo::new(Kind::LookupSubnets, "ids")]),
+            .refs(&[RefTo::new(Kind::LookupSubnets, "ids")])
+            .doc("Subnets of the tasks' network interfaces."),
         Attr::strings("security-groups")
             .checks(&[Check::Count(0, 5)])
-            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")]),
-        Attr::bool("assign-public-ip").default(Default::Bool(false)),
+            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")])
+            .doc("Security groups of the tasks."),
+        Attr::bool("assign-public-ip")
+            .default(Default::Bool(false))
+            .doc("Gives each task a public IP address."),
     ],
 );
 
@@ -497,9 +594,15 @@ static SERVICE_LOAD_BALANCER: BlockSchema = BlockSchema::new(
     &[
         Attr::string("target-group")
             .required()
-            .refs(&[RefTo::new(Kind::TargetGroup, "arn")]),
-        Attr::string("container").required(),
-        Attr::int("port").required().checks(PORT),
+            .refs(&[RefTo::new(Kind::TargetGroup, "arn")])
+            .doc("The target group's ARN (usually a reference)."),
+        Attr::string("container")
+            .required()
+            .doc("The container that receives the traffic."),
+        Attr::int("port")
+            .required()
+            .checks(PORT)
+            .doc("The container port that receives the traffic."),
     ],
 )
 .label("target-group");
@@ -509,12 +612,18 @@ static DEPLOYMENT: BlockSchema = BlockSchema::new(
     &[
         Attr::int("minimum-healthy-percent")
             .default(Default::Int(100))
-            .checks(&[Check::Range(0, 100)]),
+            .checks(&[Check::Range(0, 100)])
+            .doc("Tasks kept running during a deployment, in percent of `desired-count`."),
         Attr::int("maximum-percent")
             .default(Default::Int(200))
-            .checks(&[Check::Range(100, 200)]),
-        Attr::bool("circuit-breaker").default(Default::Bool(false)),
-        Attr::bool("rollback").default(Default::Bool(false)),
+            .checks(&[Check::Range(100, 200)])
+            .doc("Tasks allowed to run during a deployment, in percent of `desired-count`."),
+        Attr::bool("circuit-breaker")
+            .default(Default::Bool(false))
+            .doc("Stops a deployment whose tasks keep failing to start."),
+        Attr::bool("rollback")
+            .default(Default::Bool(false))
+            .doc("Rolls back to the last completed deployment when the circuit breaker stops one."),
     ],
 )
 .rules(&[Rule::Custom(rollback_needs_breaker)]);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{PORT, TAGS, load_balancer_name, target_group_name};
+use super::common::{LOAD_BALANCER_NAME, PORT, TAGS, TARGET_GROUP_NAME};
 use crate::model::Kind;
 use crate::model::schema::{
     Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
@@ -13,6 +13,8 @@ use crate::model::value::Value;
 
 pub static LOAD_BALANCER: ResourceSchema = ResourceSchema {
     title: "application load balancer",
+    doc: "An application load balancer. Its `arn-suffix` is what CloudWatch dimensions take, its `dns-name` and `zone-id` what Route53 aliases take.",
+    rules_doc: "",
     body: &LOAD_BALANCER_BODY,
     computed: &[
         Computed::new("arn", Type::String, "The load balancer's ARN."),
@@ -39,18 +41,24 @@ static LOAD_BALANCER_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(load_balancer_name)]),
+            .checks(&[LOAD_BALANCER_NAME])
+            .doc("The load balancer name (natural key)."),
         Attr::string("scheme")
             .default(Default::Str("internet-facing"))
             .force_new()
-            .checks(&[Check::OneOf(&["internet-facing", "internal"])]),
+            .checks(&[Check::OneOf(&["internet-facing", "internal"])])
+            .doc("Reachable from the internet, or only from inside the VPC."),
         Attr::string("ip-address-type")
             .default(Default::Str("ipv4"))
             .checks(&[Check::OneOf(&[
                 "ipv4",
                 "dualstack",
                 "dualstack-without-public-ipv4",
-            ])]),
+            ])])
+            .doc(
+                "IPv4 only, IPv4 and IPv6 (`dualstack`), or IPv6 only from the internet \
+                 (`dualstack-without-public-ipv4`).",
+            ),
         Attr::strings("subnets")
             .required()
             .checks(&[Check::Count(2, 200)])
@@ -58,13 +66,21 @@ static LOAD_BALANCER_BODY: BlockSchema = BlockSchema::new(
             .doc("At least two subnets in different availability zones."),
         Attr::strings("security-groups")
             .checks(&[Check::Count(0, 5)])
-            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")]),
+            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")])
+            .doc("Security groups of the load balancer."),
         Attr::int("idle-timeout")
             .default(Default::Int(60))
-            .checks(&[Check::Range(1, 4000)]),
-        Attr::bool("deletion-protection").default(Default::Bool(false)),
-        Attr::bool("http2").default(Default::Bool(true)),
-        Attr::bool("drop-invalid-header-fields").default(Default::Bool(false)),
+            .checks(&[Check::Range(1, 4000)])
+            .doc("Seconds a connection may stay idle."),
+        Attr::bool("deletion-protection")
+            .default(Default::Bool(false))
+            .doc("While it is on, AWS refuses to delete the load balancer."),
+        Attr::bool("http2")
+            .default(Default::Bool(true))
+            .doc("Accepts HTTP/2 from clients."),
+        Attr::bool("drop-invalid-header-fields")
+            .default(Default::Bool(false))
+            .doc("Drops HTTP headers whose names are not valid."),
         TAGS,
     ],
 );
@@ -73,6 +89,8 @@ static LOAD_BALANCER_BODY: BlockSchema = BlockSchema::new(
 
 pub static TARGET_GROUP: ResourceSchema = ResourceSchema {
     title: "target group",
+    doc: "A target group. Fargate services register by IP, so they need `target-type \"ip\"`. A change to a force-new attribute creates the new target group (under an alternate AWS name) before the old one is deleted.",
+    rules_doc: "the health check's `timeout` (written or AWS's default) must be shorter than its `interval`; health checks stay enabled; `matcher` lists HTTP codes 200–499, or gRPC codes 0–99 when `protocol-version` is `GRPC`.",
     body: &TARGET_GROUP_BODY,
     computed: &[
         Computed::new("arn", Type::String, "The target group's ARN."),
@@ -93,12 +111,18 @@ static TARGET_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(target_group_name)]),
+            .checks(&[TARGET_GROUP_NAME])
+            .doc("The target group name (natural key)."),
         Attr::string("protocol")
             .default(Default::Str("HTTP"))
             .force_new()
-            .checks(&[Check::OneOf(&["HTTP", "HTTPS"])]),
-        Attr::int("port").required().force_new().checks(PORT),
+            .checks(&[Check::OneOf(&["HTTP", "HTTPS"])])
+            .doc("The protocol to the targets."),
+        Attr::int("port")
+            .required()
+            .force_new()
+            .checks(PORT)
+            .doc("The port the targets receive traffic on."),
         Attr::string("vpc")
             .required()
             .force_new()
@@ -107,19 +131,26 @@ static TARGET_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::string("target-type")
             .default(Default::Str("instance"))
             .force_new()
-            .checks(&[Check::Custom(target_type)])
-            .doc("Fargate services need `ip`."),
+            .checks(&[Check::Custom(target_type, "`ip` or `instance`")])
+            .doc(
+                "Fargate services need `ip`. infra cannot register Lambda or load balancer \
+                 targets, so `lambda` and `alb` are refused.",
+            ),
         Attr::string("protocol-version")
             .default(Default::Str("HTTP1"))
             .force_new()
-            .checks(&[Check::OneOf(&["HTTP1", "HTTP2", "GRPC"])]),
-        Attr::block("health-check", &TARGET_HEALTH_CHECK),
+            .checks(&[Check::OneOf(&["HTTP1", "HTTP2", "GRPC"])])
+            .doc("The HTTP version to the targets."),
+        Attr::block("health-check", &TARGET_HEALTH_CHECK)
+            .doc("How the load balancer checks its targets."),
         Attr::int("deregistration-delay")
             .default(Default::Int(300))
-            .checks(&[Check::Range(0, 3600)]),
+            .checks(&[Check::Range(0, 3600)])
+            .doc("Seconds in-flight requests may take to finish before a target is removed."),
         Attr::int("slow-start")
             .default(Default::Int(0))
-            .checks(&[Check::Custom(slow_start)]),
+            .checks(&[Check::Custom(slow_start, "0 or 30–900")])
+            .doc("Seconds over which a new target's share of the traffic ramps up; 0 is off."),
         TAGS,
     ],
 )
@@ -187,28 +218,39 @@ fn slow_start(value: &Value) -> Result<(), (String, String)> {
 static TARGET_HEALTH_CHECK: BlockSchema = BlockSchema::new(
     "health-check",
     &[
-        Attr::bool("enabled").default(Default::Bool(true)),
+        Attr::bool("enabled").default(Default::Bool(true)).doc(
+            "Whether health checks run; only Lambda target groups may disable them, so \
+                 `#false` is refused.",
+        ),
         Attr::string("path")
             .checks(&[Check::Length(1, 1024)])
-            .doc("\"/\", or \"/AWS.ALB/healthcheck\" for gRPC, when omitted."),
+            .doc("The path requested: \"/\", or \"/AWS.ALB/healthcheck\" for gRPC, when omitted."),
         Attr::string("protocol")
             .default(Default::Str("HTTP"))
-            .checks(&[Check::OneOf(&["HTTP", "HTTPS"])]),
-        Attr::string("port").default(Default::Str("traffic-port")),
+            .checks(&[Check::OneOf(&["HTTP", "HTTPS"])])
+            .doc("The protocol of the check."),
+        Attr::string("port")
+            .default(Default::Str("traffic-port"))
+            .doc("The port checked; `traffic-port` is the port each target receives traffic on."),
         Attr::int("interval")
             .default(Default::Int(30))
-            .checks(&[Check::Range(5, 300)]),
-        Attr::int("timeout")
-            .checks(&[Check::Range(2, 120)])
-            .doc("6 s for HTTP and 10 s for HTTPS target groups when omitted."),
+            .checks(&[Check::Range(5, 300)])
+            .doc("Seconds between checks of one target."),
+        Attr::int("timeout").checks(&[Check::Range(2, 120)]).doc(
+            "Seconds without an answer before a check fails: 6 for HTTP and 10 for HTTPS \
+                 target groups when omitted.",
+        ),
         Attr::int("healthy-threshold")
             .default(Default::Int(5))
-            .checks(&[Check::Range(2, 10)]),
+            .checks(&[Check::Range(2, 10)])
+            .doc("Successful checks in a row before a target is healthy."),
         Attr::int("unhealthy-threshold")
             .default(Default::Int(2))
-            .checks(&[Check::Range(2, 10)]),
+            .checks(&[Check::Range(2, 10)])
+            .doc("Failed checks in a row before a target is unhealthy."),
         Attr::string("matcher").doc(
-            "HTTP codes: \"200\", \"200,204\" or \"200-399\" (gRPC codes, \"12\" when omitted).",
+            "HTTP codes 200–499: \"200\", \"200,204\" or \"200-399\" (\"200\" when omitted); \
+             gRPC codes 0–99 for a gRPC target group (\"12\" when omitted).",
         ),
     ],
 )
@@ -233,8 +275,12 @@ const TO_TARGET_GROUP: &[RefTo] = &[RefTo::new(Kind::TargetGroup, "arn")];
 static FORWARD: BlockSchema = BlockSchema::new(
     "forward",
     &[
-        Attr::string("target-group").refs(TO_TARGET_GROUP),
-        Attr::blocks("target", &WEIGHTED_TARGET).checks(&[Check::Count(1, 5)]),
+        Attr::string("target-group")
+            .refs(TO_TARGET_GROUP)
+            .doc("The target group's ARN (usually a reference)."),
+        Attr::blocks("target", &WEIGHTED_TARGET)
+            .checks(&[Check::Count(1, 5)])
+            .doc("Target groups sharing the traffic by weight, one block per target group."),
         Attr::int("stickiness")
             .checks(&[Check::Range(1, 604_800)])
             .doc("Group stickiness duration in seconds."),
@@ -248,10 +294,12 @@ static WEIGHTED_TARGET: BlockSchema = BlockSchema::new(
     &[
         Attr::string("target-group")
             .required()
-            .refs(TO_TARGET_GROUP),
+            .refs(TO_TARGET_GROUP)
+            .doc("The target group's ARN (usually a reference)."),
         Attr::int("weight")
             .default(Default::Int(1))
-            .checks(&[Check::Range(0, 999)]),
+            .checks(&[Check::Range(0, 999)])
+            .doc("Its share of the traffic, relative to the other targets."),
     ],
 )
 .label("target-group");
@@ -261,14 +309,24 @@ static REDIRECT: BlockSchema = BlockSchema::new(
     &[
         Attr::string("protocol")
             .default(Default::Str("#{protocol}"))
-            .checks(&[Check::OneOf(&["HTTP", "HTTPS", "#{protocol}"])]),
-        Attr::string("port").default(Default::Str("#{port}")),
-        Attr::string("host").default(Default::Str("#{host}")),
-        Attr::string("path").default(Default::Str("/#{path}")),
-        Attr::string("query").default(Default::Str("#{query}")),
+            .checks(&[Check::OneOf(&["HTTP", "HTTPS", "#{protocol}"])])
+            .doc("The protocol of the new URL; `#{protocol}` keeps the request's."),
+        Attr::string("port")
+            .default(Default::Str("#{port}"))
+            .doc("The port of the new URL; `#{port}` keeps the request's."),
+        Attr::string("host")
+            .default(Default::Str("#{host}"))
+            .doc("The host of the new URL; `#{host}` keeps the request's."),
+        Attr::string("path")
+            .default(Default::Str("/#{path}"))
+            .doc("The path of the new URL; the default keeps the request's."),
+        Attr::string("query")
+            .default(Default::Str("#{query}"))
+            .doc("The query of the new URL; `#{query}` keeps the request's."),
         Attr::string("status-code")
             .required()
-            .checks(&[Check::OneOf(&["HTTP_301", "HTTP_302"])]),
+            .checks(&[Check::OneOf(&["HTTP_301", "HTTP_302"])])
+            .doc("Permanent (301) or temporary (302)."),
     ],
 )
 .rules(&[Rule::Custom(redirect_loop)]);
@@ -302,17 +360,25 @@ static FIXED_RESPONSE: BlockSchema = BlockSchema::new(
     &[
         Attr::int("status-code")
             .required()
-            .checks(&[Check::Custom(fixed_response_status)]),
-        Attr::string("content-type").checks(&[Check::OneOf(&[
-            "text/plain",
-            "text/css",
-            "text/html",
-            "application/javascript",
-            "application/json",
-        ])]),
-        Attr::string("body").checks(&[Check::Length(0, 1024)]),
+            .checks(&[FIXED_RESPONSE_STATUS])
+            .doc("The HTTP status code answered."),
+        Attr::string("content-type")
+            .checks(&[Check::OneOf(&[
+                "text/plain",
+                "text/css",
+                "text/html",
+                "application/javascript",
+                "application/json",
+            ])])
+            .doc("The content type of the body."),
+        Attr::string("body")
+            .checks(&[Check::Length(0, 1024)])
+            .doc("The response body."),
     ],
 );
+
+/// The status codes a fixed response may send.
+const FIXED_RESPONSE_STATUS: Check = Check::Custom(fixed_response_status, "2XX, 4XX or 5XX");
 
 /// Fixed responses answer 2XX, 4XX or 5XX (FixedResponseActionStatusCode: `^(2|4|5)\d\d$`).
 fn fixed_response_status(value: &Value) -> Result<(), (String, String)> {
@@ -325,15 +391,19 @@ fn fixed_response_status(value: &Value) -> Result<(), (String, String)> {
     }
 }
 
-const FORWARD_ATTR: Attr = Attr::block("forward", &FORWARD);
-const REDIRECT_ATTR: Attr = Attr::block("redirect", &REDIRECT);
-const FIXED_RESPONSE_ATTR: Attr = Attr::block("fixed-response", &FIXED_RESPONSE);
+const FORWARD_ATTR: Attr =
+    Attr::block("forward", &FORWARD).doc("Forwards to one target group, or to several by weight.");
+const REDIRECT_ATTR: Attr = Attr::block("redirect", &REDIRECT).doc("Redirects to another URL.");
+const FIXED_RESPONSE_ATTR: Attr =
+    Attr::block("fixed-response", &FIXED_RESPONSE).doc("Answers with a fixed response.");
 const ONE_ACTION: Rule = Rule::ExactlyOneOf(&["forward", "redirect", "fixed-response"]);
 
 // ---------------------------------------------------------------- listener
 
 pub static LISTENER: ResourceSchema = ResourceSchema {
     title: "listener",
+    doc: "A load balancer listener with one default action: exactly one of `forward`, `redirect` or `fixed-response`.",
+    rules_doc: "an HTTPS listener needs `certificate`; `certificate` and `ssl-policy` are only for HTTPS. `forward` takes exactly one of a `target-group` (its label) or weighted `target` blocks; a `redirect` changes at least one of `protocol`, `port`, `host`, `path` and `query`.",
     body: &LISTENER_BODY,
     computed: &[Computed::new("arn", Type::String, "The listener's ARN.")],
     default_attribute: "arn",
@@ -347,15 +417,22 @@ static LISTENER_BODY: BlockSchema = BlockSchema::new(
         Attr::string("load-balancer")
             .required()
             .force_new()
-            .refs(&[RefTo::new(Kind::LoadBalancer, "arn")]),
-        Attr::int("port").required().force_new().checks(PORT),
+            .refs(&[RefTo::new(Kind::LoadBalancer, "arn")])
+            .doc("The load balancer's ARN (usually a reference)."),
+        Attr::int("port")
+            .required()
+            .force_new()
+            .checks(PORT)
+            .doc("The port the listener accepts connections on."),
         Attr::string("protocol")
             .required()
-            .checks(&[Check::OneOf(&["HTTP", "HTTPS"])]),
+            .checks(&[Check::OneOf(&["HTTP", "HTTPS"])])
+            .doc("HTTP, or HTTPS with a certificate."),
         Attr::string("certificate")
             .refs(&[RefTo::new(Kind::LookupCertificate, "arn")])
             .doc("ACM certificate ARN; required for HTTPS."),
-        Attr::string("ssl-policy"),
+        Attr::string("ssl-policy")
+            .doc("The TLS security policy; AWS's default policy when omitted."),
         FORWARD_ATTR,
         REDIRECT_ATTR,
         FIXED_RESPONSE_ATTR,
@@ -391,6 +468,8 @@ fn https_needs_certificate(body: &BTreeMap<String, Value>) -> Option<Violation> 
 
 pub static LISTENER_RULE: ResourceSchema = ResourceSchema {
     title: "listener rule",
+    doc: "A rule on a listener: conditions (`host-header`, `path-pattern`; at least one, at most five values in all) and exactly one action, as for a listener.",
+    rules_doc: "at least one of `host-header` and `path-pattern`, with at most five values in all; exactly one of `forward`, `redirect` and `fixed-response`; a `redirect` changes at least one of `protocol`, `port`, `host`, `path` and `query`. A rule at the same priority that no stack owns is a plan error.",
     body: &LISTENER_RULE_BODY,
     computed: &[Computed::new("arn", Type::String, "The rule's ARN.")],
     default_attribute: "arn",
@@ -404,13 +483,24 @@ static LISTENER_RULE_BODY: BlockSchema = BlockSchema::new(
         Attr::string("listener")
             .required()
             .force_new()
-            .refs(&[RefTo::new(Kind::Listener, "arn")]),
+            .refs(&[RefTo::new(Kind::Listener, "arn")])
+            .doc("The listener's ARN (usually a reference)."),
         Attr::int("priority")
             .required()
-            .checks(&[Check::Range(1, 50_000)]),
-        Attr::strings("host-header").checks(&[Check::Count(1, 5), Check::Custom(condition_values)]),
+            .checks(&[Check::Range(1, 50_000)])
+            .doc("Rules are evaluated from the lowest priority up; unique per listener."),
+        Attr::strings("host-header")
+            .checks(&[
+                Check::Count(1, 5),
+                Check::Custom(condition_values, "each ≤ 128 characters"),
+            ])
+            .doc("Host names the rule matches (`*` and `?` are wildcards)."),
         Attr::strings("path-pattern")
-            .checks(&[Check::Count(1, 5), Check::Custom(condition_values)]),
+            .checks(&[
+                Check::Count(1, 5),
+                Check::Custom(condition_values, "each ≤ 128 characters"),
+            ])
+            .doc("Paths the rule matches (`*` and `?` are wildcards)."),
         FORWARD_ATTR,
         REDIRECT_ATTR,
         FIXED_RESPONSE_ATTR,

@@ -6,6 +6,8 @@ use crate::model::value::Value;
 
 pub static LOG_GROUP: ResourceSchema = ResourceSchema {
     title: "log group",
+    doc: "A CloudWatch Logs log group. Its name is what a container's `log group=` takes.",
+    rules_doc: "",
     body: &LOG_GROUP_BODY,
     computed: &[Computed::new("arn", Type::String, "The log group's ARN.")],
     default_attribute: "name",
@@ -25,13 +27,20 @@ static LOG_GROUP_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Length(1, 512), Check::Custom(log_group_name)]),
+            .checks(&[
+                Check::Length(1, 512),
+                Check::Custom(log_group_name, "letters, digits, `._-/#`"),
+            ])
+            .doc("The log group name (natural key)."),
         Attr::int("retention-days")
             .checks(&[Check::OneOfInt(RETENTION_DAYS)])
             .doc("Days to keep events; never expire when omitted."),
         Attr::string("kms-key")
-            .checks(&[Check::Length(1, 256), Check::Custom(kms_key_arn)])
-            .doc("The ARN of a KMS key (CloudWatch Logs takes no key ids or aliases)."),
+            .checks(&[
+                Check::Length(1, 256),
+                Check::Custom(kms_key_arn, "a KMS key ARN"),
+            ])
+            .doc("The ARN of the KMS key that encrypts the events (CloudWatch Logs takes no key ids or aliases)."),
         Attr::string("class")
             .default(Default::Str("STANDARD"))
             .force_new()
@@ -40,7 +49,8 @@ static LOG_GROUP_BODY: BlockSchema = BlockSchema::new(
                 "INFREQUENT_ACCESS",
                 "DELIVERY",
                 "ESSENTIALS",
-            ])]),
+            ])])
+            .doc("The log class; INFREQUENT_ACCESS costs less and offers fewer features."),
         TAGS,
     ],
 );

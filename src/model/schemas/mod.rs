@@ -35,3 +35,40 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::LookupHostedZone => &lookups::HOSTED_ZONE,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schema::{BlockSchema, Type};
+
+    fn undocumented(block: &BlockSchema, path: &str, out: &mut Vec<String>) {
+        for attr in block.attrs {
+            let here = format!("{path}.{}", attr.name);
+            if attr.doc.is_empty() {
+                out.push(here.clone());
+            }
+            if let Type::Block(inner) | Type::Blocks(inner) = attr.ty {
+                undocumented(inner, &here, out);
+            }
+        }
+    }
+
+    /// `infra explain` and `docs/language.md` print these; a new attribute needs its words.
+    #[test]
+    fn every_kind_and_attribute_is_documented() {
+        let mut missing = Vec::new();
+        for kind in Kind::MANAGED.into_iter().chain(Kind::LOOKUPS) {
+            let schema = for_kind(kind);
+            if schema.doc.is_empty() {
+                missing.push(kind.keyword().to_string());
+            }
+            undocumented(schema.body, kind.keyword(), &mut missing);
+            for c in schema.computed {
+                if c.doc.is_empty() {
+                    missing.push(format!("{}.{}", kind.keyword(), c.name));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without a doc: {missing:?}");
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::dns_name;
+use super::common::{DNS_NAME, dns_name};
 use crate::model::Kind;
 use crate::model::schema::{
     Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
@@ -11,6 +11,8 @@ use crate::model::value::{RefTarget, Reference, Value};
 
 pub static RECORD: ResourceSchema = ResourceSchema {
     title: "Route53 record",
+    doc: "A Route53 record: either `values` (with an optional `ttl`, 300 seconds when omitted) or an `alias`. Records carry no tags: infra keeps ownership in a companion TXT record.",
+    rules_doc: "exactly one of `values` and `alias`; `weight` and `set-identifier` go together; an alias has no `ttl`; a `CNAME` has one value; `values` fit the `type` (IPv4 addresses for `A`, IPv6 for `AAAA`, `MX`, `SRV` and `CAA` in their formats, TXT strings of at most 255 characters). In an `alias`, `alias (ref)\"load-balancer.<name>\"` is shorthand for that load balancer's `dns-name` and `zone-id`; otherwise give `dns-name` and `zone-id`.",
     body: &RECORD_BODY,
     computed: &[Computed::new(
         "fqdn",
@@ -33,18 +35,28 @@ static RECORD_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Custom(dns_name)]),
+            .checks(&[DNS_NAME])
+            .doc("The record's DNS name."),
         Attr::string("type")
             .required()
             .force_new()
-            .checks(&[Check::OneOf(RECORD_TYPES)]),
-        Attr::int("ttl").checks(&[Check::Range(0, 2_147_483_647)]),
-        Attr::strings("values").checks(&[Check::Count(1, 100)]),
-        Attr::block("alias", &ALIAS),
-        Attr::int("weight").checks(&[Check::Range(0, 255)]),
+            .checks(&[Check::OneOf(RECORD_TYPES)])
+            .doc("The record type."),
+        Attr::int("ttl")
+            .checks(&[Check::Range(0, 2_147_483_647)])
+            .doc("Seconds resolvers may cache the answer; 300 when `values` are given without it."),
+        Attr::strings("values")
+            .checks(&[Check::Count(1, 100)])
+            .doc("The record's values, one argument each."),
+        Attr::block("alias", &ALIAS)
+            .doc("Points the record at a load balancer (or another AWS target) instead of values."),
+        Attr::int("weight")
+            .checks(&[Check::Range(0, 255)])
+            .doc("Share of the answers among weighted records of the same name and type."),
         Attr::string("set-identifier")
             .force_new()
-            .checks(&[Check::Length(1, 128)]),
+            .checks(&[Check::Length(1, 128)])
+            .doc("Tells weighted records of the same name and type apart."),
     ],
 )
 .rules(&[
@@ -201,16 +213,22 @@ static ALIAS: BlockSchema = BlockSchema::new(
         Attr::string("load-balancer")
             .refs(&[RefTo::new(Kind::LoadBalancer, "arn")])
             .doc("Shorthand: a reference to a load balancer fills dns-name and zone-id."),
-        Attr::string("dns-name").refs(&[
-            RefTo::new(Kind::LoadBalancer, "dns-name"),
-            RefTo::new(Kind::Record, "fqdn"),
-            RefTo::new(Kind::Record, "name"),
-        ]),
-        Attr::string("zone-id").refs(&[
-            RefTo::new(Kind::LoadBalancer, "zone-id"),
-            RefTo::new(Kind::LookupHostedZone, "id"),
-        ]),
-        Attr::bool("evaluate-target-health").default(Default::Bool(false)),
+        Attr::string("dns-name")
+            .refs(&[
+                RefTo::new(Kind::LoadBalancer, "dns-name"),
+                RefTo::new(Kind::Record, "fqdn"),
+                RefTo::new(Kind::Record, "name"),
+            ])
+            .doc("The target's DNS name."),
+        Attr::string("zone-id")
+            .refs(&[
+                RefTo::new(Kind::LoadBalancer, "zone-id"),
+                RefTo::new(Kind::LookupHostedZone, "id"),
+            ])
+            .doc("The target's hosted zone id."),
+        Attr::bool("evaluate-target-health")
+            .default(Default::Bool(false))
+            .doc("Answers with this record only while its target is healthy."),
     ],
 )
 .label("load-balancer")

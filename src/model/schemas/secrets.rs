@@ -8,6 +8,8 @@ use crate::model::value::Value;
 
 pub static SECRET: ResourceSchema = ResourceSchema {
     title: "Secrets Manager secret",
+    doc: "A Secrets Manager secret. Its `value` block says where the value comes from — exactly one of `generate` (Secrets Manager generates it once, at creation), `from-env` (an environment variable of whoever runs infra), `from-file` (a file, relative to the stack file) or `unmanaged=#true` (operators set it by hand and infra never writes it); without a `value` block the secret is hand-managed too. Values are sensitive: plans say `(sensitive value changed)` and never show them. Its ARN is what a container's `secrets` map takes.",
+    rules_doc: "",
     body: &SECRET_BODY,
     computed: &[Computed::new("arn", Type::String, "The secret's ARN.")],
     default_attribute: "arn",
@@ -21,8 +23,14 @@ static SECRET_BODY: BlockSchema = BlockSchema::new(
         Attr::string("name")
             .required()
             .force_new()
-            .checks(&[Check::Length(1, 512), Check::Custom(secret_name)]),
-        Attr::string("description").checks(&[Check::Length(0, 2048)]),
+            .checks(&[
+                Check::Length(1, 512),
+                Check::Custom(secret_name, "letters, digits, `/_+=.@-`"),
+            ])
+            .doc("The secret name (natural key)."),
+        Attr::string("description")
+            .checks(&[Check::Length(0, 2048)])
+            .doc("Shown in the console."),
         Attr::string("kms-key")
             .checks(&[Check::Length(0, 2048)])
             .doc("KMS key id, ARN or alias; aws/secretsmanager when omitted."),
@@ -58,7 +66,8 @@ static SECRET_VALUE: BlockSchema = BlockSchema::new(
     &[
         Attr::string("from-env").doc("Read the value from this environment variable."),
         Attr::string("from-file").doc("Read the value from this file (relative to the stack)."),
-        Attr::block("generate", &GENERATE),
+        Attr::block("generate", &GENERATE)
+            .doc("Secrets Manager generates a random value once, when the secret is created."),
         Attr::bool("unmanaged").doc("Operators set the value; infra never writes it."),
     ],
 )
@@ -74,9 +83,16 @@ static GENERATE: BlockSchema = BlockSchema::new(
     &[
         Attr::int("length")
             .default(Default::Int(32))
-            .checks(&[Check::Range(1, 4096)]),
-        Attr::bool("exclude-punctuation").default(Default::Bool(false)),
-        Attr::string("exclude-characters").checks(&[Check::Length(0, 4096)]),
-        Attr::bool("include-space").default(Default::Bool(false)),
+            .checks(&[Check::Range(1, 4096)])
+            .doc("Characters in the value."),
+        Attr::bool("exclude-punctuation")
+            .default(Default::Bool(false))
+            .doc("Leaves punctuation characters out."),
+        Attr::string("exclude-characters")
+            .checks(&[Check::Length(0, 4096)])
+            .doc("Characters never used."),
+        Attr::bool("include-space")
+            .default(Default::Bool(false))
+            .doc("May use the space character."),
     ],
 );

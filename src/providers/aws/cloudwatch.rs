@@ -450,4 +450,21 @@ impl ResourceKind for Alarms {
             Ok(())
         })
     }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let name = live.str("name").unwrap_or_default().to_string();
+            let Some(alarm) = self.describe(&[name]).await?.into_iter().next() else {
+                return Ok(None);
+            };
+            let arn = alarm.alarm_arn().unwrap_or_default();
+            let tags = self.tags_of(arn).await?;
+            Ok(Some(owner_from_tags(
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )))
+        })
+    }
 }

@@ -30,6 +30,7 @@ pub enum LockError {
     Aws(#[from] ProviderError),
 }
 
+#[derive(Clone)]
 pub struct LockTable {
     client: Client,
     table: String,
@@ -162,6 +163,36 @@ impl LockTable {
         }
     }
 
+    /// Renews the lock of `key` that `id` holds for another `lease`. `Ok(false)`: it is no longer
+    /// `id`'s (broken with `infra unlock --force`, and maybe taken by another run).
+    pub async fn renew(&self, key: &str, id: &str, lease: Duration) -> Result<bool, LockError> {
+        let now = crate::apply::lock::now();
+        let renewed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(key.to_string()))
+            .update_expression("SET #h = :now, #e = :expires")
+            .condition_expression("#id = :id")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#h", "heartbeat")
+            .expression_attribute_names("#e", "expires")
+            .expression_attribute_values(":id", AttributeValue::S(id.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((now + lease.as_secs().max(1)).to_string()),
+            )
+            .send()
+            .await
+            .map_err(aws("UpdateItem"));
+        match renewed {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Releases the lock of `key` if `id` holds it. `Ok(false)`: someone else holds it now.
     pub async fn release(&self, key: &str, id: &str) -> Result<bool, LockError> {
         let deleted = self
@@ -213,6 +244,14 @@ fn item(key: &str, h: &Holder) -> HashMap<String, AttributeValue> {
         ("command".to_string(), s(&h.command)),
         ("since".to_string(), AttributeValue::N(h.since.to_string())),
         ("pid".to_string(), AttributeValue::N(h.pid.to_string())),
+        (
+            "heartbeat".to_string(),
+            AttributeValue::N(h.heartbeat.to_string()),
+        ),
+        (
+            "expires".to_string(),
+            AttributeValue::N(h.expires.to_string()),
+        ),
     ])
 }
 
@@ -223,20 +262,20 @@ fn holder_of(item: &HashMap<String, AttributeValue>) -> Holder {
             .cloned()
             .unwrap_or_else(|| "?".into())
     };
+    let n = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default()
+    };
     Holder {
         id: s("id"),
         user: s("user"),
         host: s("host"),
         command: s("command"),
-        since: item
-            .get("since")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_default(),
-        pid: item
-            .get("pid")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_default(),
+        since: n("since"),
+        pid: u32::try_from(n("pid")).unwrap_or_default(),
+        heartbeat: n("heartbeat"),
+        expires: n("expires"),
     }
 }

@@ -305,6 +305,25 @@ impl ResourceKind for LogGroups {
             Ok(())
         })
     }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let name = live.str("name").unwrap_or_default().to_string();
+            let Some(group) = self.describe(&[name]).await?.into_iter().next() else {
+                return Ok(None);
+            };
+            let tags = match tagging_arn(&group) {
+                Some(arn) => self.tags_of(&arn).await?,
+                None => BTreeMap::new(),
+            };
+            Ok(Some(owner_from_tags(
+                tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )))
+        })
+    }
 }
 
 #[cfg(test)]

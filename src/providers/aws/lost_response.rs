@@ -1,10 +1,11 @@
 //! Calls that must not be repeated blindly when their response is lost.
 //!
-//! The SDK retries a request whose connection dropped. For a create that is a gamble: AWS may
-//! have acted on the first request, and the retry then makes a second task-definition revision
-//! or fails as a duplicate. For those operations this interceptor turns a connection failure
-//! into [`ResponseLost`], which no retry classifier retries; the apply step then looks the
-//! resource up by its natural key before it tries again (`apply::recover`).
+//! The SDK retries a request whose connection dropped, or whose attempt timed out. For a create
+//! that is a gamble: AWS may have acted on the first request, and the retry then makes a second
+//! task-definition revision or fails as a duplicate. For those operations this interceptor
+//! turns a connection failure or an attempt timeout into [`ResponseLost`], which no retry
+//! classifier retries; the apply step then looks the resource up by its natural key before it
+//! tries again (`apply::recover`).
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -49,18 +50,28 @@ impl Intercept for NoBlindRetry {
         if !creates_each_time(&operation) {
             return Ok(());
         }
-        if let Some(result) = context.output_or_error_mut()
-            && let Err(error) = result
-            && let Some(connector) = error.as_connector_error()
-        {
-            let mut cause = connector.to_string();
-            let mut source = std::error::Error::source(connector);
-            while let Some(inner) = source {
-                cause = format!("{cause}: {inner}");
-                source = inner.source();
+        let Some(result) = context.output_or_error_mut() else {
+            return Ok(());
+        };
+        let cause = match result {
+            Err(error) if error.is_timeout_error() => {
+                "the attempt timed out (--request-timeout)".to_string()
             }
-            *result = Err(OrchestratorError::other(ResponseLost { operation, cause }));
-        }
+            Err(error) => match error.as_connector_error() {
+                Some(connector) => {
+                    let mut cause = connector.to_string();
+                    let mut source = std::error::Error::source(connector);
+                    while let Some(inner) = source {
+                        cause = format!("{cause}: {inner}");
+                        source = inner.source();
+                    }
+                    cause
+                }
+                None => return Ok(()),
+            },
+            Ok(_) => return Ok(()),
+        };
+        *result = Err(OrchestratorError::other(ResponseLost { operation, cause }));
         Ok(())
     }
 }

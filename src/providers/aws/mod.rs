@@ -48,7 +48,13 @@ pub struct Connection {
     /// Requests per second per AWS service, at most (`--max-rate`); the client-side limiter
     /// adapts below it when AWS throttles.
     pub max_rate: f64,
+    /// How long one attempt of a request may take (`--request-timeout`); a create that times
+    /// out is looked up by its natural key before it is tried again, never retried blindly.
+    pub attempt_timeout: Duration,
 }
+
+/// The default of `--request-timeout`.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why no client could be made.
 #[derive(Debug, thiserror::Error)]
@@ -90,8 +96,8 @@ pub async fn connect(
         .with_max_backoff(Duration::from_secs(5));
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_secs(120))
+        .operation_attempt_timeout(connection.attempt_timeout)
+        .operation_timeout((connection.attempt_timeout * 4).max(Duration::from_secs(120)))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         // A request waiting for its rate-limit token is not a stalled stream; the timeouts
@@ -197,6 +203,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     providers.add(Arc::new(route53::Records::new(
         clients.route53.clone(),
         connection.stack.clone(),
+        connection.region.clone(),
     )));
     providers.add_lookup(Arc::new(hosted_zone::HostedZones::new(
         clients.route53.clone(),

@@ -1,10 +1,21 @@
 //! Route53 records, owned through a companion TXT record.
 //!
 //! Records cannot be tagged, so ownership lives in a TXT record next to each one (the registry
-//! pattern of external-dns): `_infra-a.api.example.com` says
-//! `"heritage=infra,infra:stack=shop,infra:address=record.api"`. A record is created together
-//! with its claim in one atomic change batch and deleted the same way. A whole zone is read in
-//! pages of 300 record sets, once per run, and shared by every record in it.
+//! pattern of external-dns), the claim: `_infra-a.api.example.com` (with a hash of the set
+//! identifier for weighted, latency, ... sets: `_infra-a-3f09c1d2b8e4a7c6.api.example.com`)
+//! holds `heritage=infra,infra:stack=shop,infra:region=eu-west-1,infra:address=record.api,
+//! infra:set=<hash>,infra:content=<hash>`. A claim counts only when it names exactly the record
+//! set it sits beside (name, type and set identifier, hashed in `infra:set`) and that set still
+//! holds what infra wrote (`infra:content`): a leftover claim never hands over a record someone
+//! made later, and two identifiers that differ only in case or punctuation never share a claim.
+//! Route53 is global, so a claim names the region of its stack: the same stack name in another
+//! region is another owner.
+//!
+//! A record is created together with its claim in one atomic change batch; an update deletes
+//! the exact old record and claim and creates the new ones in one batch (AWS refuses the batch
+//! if either changed since it was read), and a delete does the same without the creates. A
+//! whole zone is read in pages of 300 record sets, once per run, and shared by every record in
+//! it; the ownership check before a delete reads it again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -19,7 +30,9 @@ use super::error::{aws, build};
 use super::hosted_zone::{dns_key, zone_id};
 use crate::model::schemas::route53::DEFAULT_TTL;
 use crate::model::{Kind, Value};
-use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, natural_key};
+use crate::providers::{
+    BoxFuture, Desired, Live, Owner, PROTECT_TAG, ProviderError, ResourceKind, natural_key,
+};
 
 /// The page size ListResourceRecordSets allows at most.
 const PAGE: i32 = 300;
@@ -32,17 +45,23 @@ const HERITAGE: &str = "heritage=infra";
 
 type Zone = Arc<OnceCell<Vec<ResourceRecordSet>>>;
 
+/// The longest string a TXT record value may hold; longer claims are split into several.
+const TXT_STRING: usize = 255;
+
 pub struct Records {
     client: Client,
     stack: String,
+    /// The stack's region: Route53 is global, so a claim says which region's stack it is.
+    region: String,
     zones: Mutex<HashMap<String, Zone>>,
 }
 
 impl Records {
-    pub fn new(client: Client, stack: String) -> Self {
+    pub fn new(client: Client, stack: String, region: String) -> Self {
         Records {
             client,
             stack,
+            region,
             zones: Mutex::new(HashMap::new()),
         }
     }
@@ -101,11 +120,23 @@ impl Records {
         Ok(dedupe(out))
     }
 
-    fn claim(&self, address: &str) -> String {
-        format!(
-            "\"{HERITAGE},infra:stack={},infra:address={address}\"",
-            self.stack
-        )
+    /// The claim of `desired` as it must be written: the TXT value, in strings of at most 255
+    /// characters.
+    fn claim(&self, desired: &Desired) -> String {
+        let mut attrs = desired.attrs.clone();
+        self.normalize(&mut attrs);
+        let mut text = format!(
+            "{HERITAGE},infra:stack={},infra:region={},infra:address={},infra:set={},infra:content={}",
+            self.stack,
+            self.region,
+            desired.address,
+            set_hash(&attrs),
+            content_hash(&attrs)
+        );
+        if desired.protected {
+            text.push_str(&format!(",{PROTECT_TAG}=true"));
+        }
+        txt_value(&text)
     }
 
     /// The live record matching `attrs`' identity in `sets`, with its owner.
@@ -123,7 +154,7 @@ impl Records {
                 && s.r#type().as_str() == kind
                 && s.set_identifier() == id
         })?;
-        Some(live_record(set, zone, sets))
+        Some(self.live_record(set, zone, sets))
     }
 
     async fn change(&self, zone: &str, changes: Vec<Change>) -> Result<(), ProviderError> {
@@ -177,24 +208,15 @@ fn unescape(name: &str) -> String {
     out
 }
 
-/// The name of the TXT record that claims a record.
+/// The name of the TXT record that claims a record set: its type and, for a set with an
+/// identifier, a hash of the identifier exactly as written (identifiers are case-sensitive and
+/// may hold any character; DNS labels are neither).
 fn claim_name(name: &str, kind: &str, set_identifier: Option<&str>) -> String {
     let name = dns_key(name);
     let mut label = format!("_infra-{}", kind.to_ascii_lowercase());
     if let Some(id) = set_identifier {
-        let clean: String = id
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '-'
-                }
-            })
-            .take(40)
-            .collect();
         label.push('-');
-        label.push_str(&clean);
+        label.push_str(&short_hash(id));
     }
     match name.strip_prefix("*.") {
         Some(rest) => format!("{label}-wildcard.{rest}"),
@@ -202,32 +224,134 @@ fn claim_name(name: &str, kind: &str, set_identifier: Option<&str>) -> String {
     }
 }
 
-/// The owner written in a claim's values, if any value is a claim.
-fn owner_of(values: &[ResourceRecord]) -> Owner {
-    for v in values {
-        let text = v.value().trim_matches('"');
-        if let Some(rest) = text.strip_prefix(HERITAGE) {
-            let field = |key: &str| {
-                rest.split(',')
-                    .find_map(|p| p.strip_prefix(key))
-                    .map(str::to_string)
-            };
-            if let Some(stack) = field("infra:stack=") {
-                return Owner::Stack {
-                    stack,
-                    address: field("infra:address=").unwrap_or_default(),
-                };
-            }
+/// 16 hex digits of the SHA-256 of `text`.
+fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Which record set a claim covers: name, type and set identifier, exactly (normalised
+/// attributes).
+fn set_hash(attrs: &BTreeMap<String, Value>) -> String {
+    let s = |k: &str| attrs.get(k).and_then(Value::as_str).unwrap_or_default();
+    short_hash(&format!(
+        "{}|{}|{}",
+        dns_key(s("name")),
+        s("type"),
+        s("set-identifier")
+    ))
+}
+
+/// What the record set holds (normalised attributes): its values, or its alias target. A
+/// claim whose record no longer holds this was written for another record.
+fn content_hash(attrs: &BTreeMap<String, Value>) -> String {
+    if let Some(alias) = attrs.get("alias").and_then(Value::as_map) {
+        let dns = alias
+            .get("dns-name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let dns = dns.trim_end_matches('.').to_ascii_lowercase();
+        return short_hash(&format!(
+            "alias|{}",
+            dns.strip_prefix("dualstack.").unwrap_or(&dns)
+        ));
+    }
+    // Compared leniently (quoting, case and trailing dots aside), so that only a real change
+    // of what the record answers counts.
+    let kind = attrs
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut values: Vec<String> = strings(attrs.get("values"))
+        .into_iter()
+        .map(|v| {
+            let v = if quoted_types(kind) { txt_text(&v) } else { v };
+            v.trim_end_matches('.').to_ascii_lowercase()
+        })
+        .collect();
+    values.sort();
+    short_hash(&format!("values|{}", values.join("\n")))
+}
+
+/// A TXT value of one or more quoted strings, each at most 255 characters.
+fn txt_value(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(TXT_STRING)
+        .map(|c| format!("\"{}\"", c.iter().collect::<String>()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The strings of a TXT value, joined: `"a" "b"` is `ab`.
+fn txt_text(value: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (c, inside) {
+            ('"', _) => inside = !inside,
+            ('\\', true) => out.extend(chars.next()),
+            (c, true) => out.push(c),
+            (_, false) => {}
         }
     }
-    Owner::Nobody
+    if !value.contains('"') {
+        return value.to_string();
+    }
+    out
+}
+
+/// What a claim says, field by field.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Claim {
+    stack: String,
+    region: Option<String>,
+    address: String,
+    set: Option<String>,
+    content: Option<String>,
+    protected: bool,
+}
+
+/// The claim written in a TXT record's values, if any value is one.
+fn parse_claim(values: &[ResourceRecord]) -> Option<Claim> {
+    for v in values {
+        let text = txt_text(v.value());
+        let Some(rest) = text.strip_prefix(HERITAGE) else {
+            continue;
+        };
+        let field = |key: &str| {
+            rest.split(',')
+                .find_map(|p| p.strip_prefix(key))
+                .map(str::to_string)
+        };
+        return Some(Claim {
+            stack: field("infra:stack=")?,
+            region: field("infra:region="),
+            address: field("infra:address=").unwrap_or_default(),
+            set: field("infra:set="),
+            content: field("infra:content="),
+            protected: field(&format!("{PROTECT_TAG}=")).as_deref() == Some("true"),
+        });
+    }
+    None
 }
 
 fn quoted_types(kind: &str) -> bool {
     matches!(kind, "TXT" | "SPF")
 }
 
-fn live_record(set: &ResourceRecordSet, zone: &str, all: &[ResourceRecordSet]) -> Live {
+/// A record set as infra reads it: attributes in schema terms, the name and values a DELETE
+/// must repeat exactly, and its companion claim, if any.
+fn record_live(
+    set: &ResourceRecordSet,
+    zone: &str,
+    all: &[ResourceRecordSet],
+) -> (Live, Option<Claim>) {
     let name = dns_key(&unescape(set.name()));
     let kind = set.r#type().as_str().to_string();
     let mut a = BTreeMap::new();
@@ -279,10 +403,8 @@ fn live_record(set: &ResourceRecordSet, zone: &str, all: &[ResourceRecordSet]) -
     let companion = all
         .iter()
         .find(|s| s.r#type() == &RrType::Txt && dns_key(&unescape(s.name())) == claim);
-    let mut live = Live::new(
-        a,
-        companion.map_or(Owner::Nobody, |c| owner_of(c.resource_records())),
-    );
+    let claim = companion.and_then(|c| parse_claim(c.resource_records()));
+    let mut live = Live::new(a, Owner::Nobody);
     live.computed.insert("fqdn".into(), Value::String(name));
     // What a DELETE must repeat exactly.
     live.private
@@ -311,7 +433,7 @@ fn live_record(set: &ResourceRecordSet, zone: &str, all: &[ResourceRecordSet]) -
             ),
         );
     }
-    live
+    (live, claim)
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
@@ -429,6 +551,52 @@ impl Records {
         matches!(&live.owner, Owner::Stack { stack, .. } if *stack == self.stack)
     }
 
+    /// A live record set, owned by what its claim says when the claim holds: it names exactly
+    /// this record set, which still holds what its stack wrote. A stack of the same name in
+    /// another region is another owner (`shop@us-east-1`).
+    fn live_record(&self, set: &ResourceRecordSet, zone: &str, all: &[ResourceRecordSet]) -> Live {
+        let (mut live, claim) = record_live(set, zone, all);
+        let Some(claim) = claim else {
+            return live;
+        };
+        let mut attrs = live.attrs.clone();
+        self.normalize(&mut attrs);
+        let by = format!("stack `{}` (`{}`)", claim.stack, claim.address);
+        let region = match &claim.region {
+            Some(region) if claim.set.is_some() => region,
+            _ => {
+                live.note = Some(format!(
+                    "its claim by {by} was written by an earlier version of infra and does not \
+                     say which region's stack wrote it, nor exactly which record set it covers"
+                ));
+                return live;
+            }
+        };
+        if claim.set.as_deref() != Some(set_hash(&attrs).as_str()) {
+            live.note = Some(format!("its claim by {by} names another record set"));
+            return live;
+        }
+        if claim.content.as_deref() != Some(content_hash(&attrs).as_str()) {
+            live.note = Some(format!(
+                "it no longer holds what {by} wrote: someone changed it since, so it may not be \
+                 that stack's any more"
+            ));
+            return live;
+        }
+        live.owner = Owner::Stack {
+            stack: if *region == self.region {
+                claim.stack
+            } else {
+                format!("{}@{region}", claim.stack)
+            },
+            address: claim.address,
+        };
+        if claim.protected {
+            live.private.insert(PROTECT_TAG.into(), Value::Bool(true));
+        }
+        live
+    }
+
     fn claim_change(
         &self,
         action: ChangeAction,
@@ -440,10 +608,35 @@ impl Records {
             a.get("type").and_then(Value::as_str).unwrap_or_default(),
             a.get("set-identifier").and_then(Value::as_str),
         );
-        change(
-            action,
-            claim_set(&name, CLAIM_TTL, &[self.claim(&desired.address)])?,
-        )
+        change(action, claim_set(&name, CLAIM_TTL, &[self.claim(desired)])?)
+    }
+
+    /// The changes that delete `live` and its claim exactly as they were read: AWS refuses the
+    /// whole batch if either changed since.
+    fn deletions(&self, live: &Live) -> Result<Vec<Change>, ProviderError> {
+        let raw_name = live
+            .private
+            .get("raw-name")
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| live.str("name").unwrap_or_default());
+        let values = strings(live.private.get("raw-values"));
+        let mut changes = vec![change(
+            ChangeAction::Delete,
+            record_set(&live.attrs, raw_name, &values)?,
+        )?];
+        if let Some(claim) = live.private.get("claim-name").and_then(Value::as_str) {
+            let ttl = live
+                .private
+                .get("claim-ttl")
+                .and_then(Value::as_int)
+                .unwrap_or(CLAIM_TTL);
+            let values = strings(live.private.get("claim-values"));
+            changes.push(change(
+                ChangeAction::Delete,
+                claim_set(claim, ttl, &values)?,
+            )?);
+        }
+        Ok(changes)
     }
 }
 
@@ -498,6 +691,15 @@ impl ResourceKind for Records {
         }
     }
 
+    /// A record at the same name with another type cannot be created first when either is a
+    /// CNAME (a CNAME shares its name with nothing).
+    fn coexists(&self, old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> bool {
+        let name = |a: &BTreeMap<String, Value>| a.get("name").and_then(Value::as_str).map(dns_key);
+        let cname =
+            |a: &BTreeMap<String, Value>| a.get("type").and_then(Value::as_str) == Some("CNAME");
+        name(old) != name(new) || !(cname(old) || cname(new))
+    }
+
     fn list_owned<'a>(
         &'a self,
         stack: &'a str,
@@ -517,7 +719,7 @@ impl ResourceKind for Records {
                     if set.r#type() == &RrType::Txt && dns_key(set.name()).starts_with("_infra-") {
                         continue;
                     }
-                    let live = live_record(set, &zone, &sets);
+                    let live = self.live_record(set, &zone, &sets);
                     if matches!(&live.owner, Owner::Stack { stack: s, .. } if s == stack) {
                         out.push(live);
                     }
@@ -590,11 +792,37 @@ impl ResourceKind for Records {
             let zone = zone_of(&desired.attrs)?;
             let name = desired.str("name").unwrap_or_default();
             let set = record_set(&desired.attrs, name, &wire_values(&desired.attrs))?;
-            let changes = vec![
-                change(ChangeAction::Upsert, set)?,
-                self.claim_change(ChangeAction::Upsert, desired)?,
-            ];
-            self.change(&zone, changes).await?;
+            // Never an UPSERT: the exact old record and claim are deleted in the same batch, so
+            // a record someone changed since the plan read it is not overwritten.
+            let mut changes = self.deletions(live)?;
+            changes.push(change(ChangeAction::Create, set.clone())?);
+            changes.push(self.claim_change(ChangeAction::Create, desired)?);
+            match self.change(&zone, changes).await {
+                Ok(()) => {}
+                // AWS deletes, then creates, within one batch. The emulator checks a CREATE
+                // against every CREATE it ever saw, before the DELETE: where the record is
+                // still exactly as read, it is written in place.
+                Err(error)
+                    if error.code() == Some("InvalidChangeBatch")
+                        && error.to_string().contains("already exists") =>
+                {
+                    let sets = self.fetch_zone(&zone).await?;
+                    let unchanged = self.find(&sets, &zone, &live.attrs).is_some_and(|now| {
+                        now.owner == live.owner
+                            && now.private.get("raw-values") == live.private.get("raw-values")
+                            && now.private.get("claim-values") == live.private.get("claim-values")
+                    });
+                    if !unchanged {
+                        return Err(error);
+                    }
+                    let changes = vec![
+                        change(ChangeAction::Upsert, set)?,
+                        self.claim_change(ChangeAction::Upsert, desired)?,
+                    ];
+                    self.change(&zone, changes).await?;
+                }
+                Err(error) => return Err(error),
+            }
             Ok(Live::converged(desired, live))
         })
     }
@@ -602,29 +830,19 @@ impl ResourceKind for Records {
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let zone = zone_of(&live.attrs)?;
-            let raw_name = live
-                .private
-                .get("raw-name")
-                .and_then(Value::as_str)
-                .unwrap_or_else(|| live.str("name").unwrap_or_default());
-            let values = strings(live.private.get("raw-values"));
-            let mut changes = vec![change(
-                ChangeAction::Delete,
-                record_set(&live.attrs, raw_name, &values)?,
-            )?];
-            if let Some(claim) = live.private.get("claim-name").and_then(Value::as_str) {
-                let ttl = live
-                    .private
-                    .get("claim-ttl")
-                    .and_then(Value::as_int)
-                    .unwrap_or(CLAIM_TTL);
-                let values = strings(live.private.get("claim-values"));
-                changes.push(change(
-                    ChangeAction::Delete,
-                    claim_set(claim, ttl, &values)?,
-                )?);
-            }
-            self.change(&zone, changes).await
+            self.change(&zone, self.deletions(live)?).await
+        })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let zone = zone_of(&live.attrs)?;
+            // Past this run's copy of the zone: read it again.
+            let sets = self.fetch_zone(&zone).await?;
+            Ok(self.find(&sets, &zone, &live.attrs).map(|l| l.owner))
         })
     }
 }
@@ -640,13 +858,36 @@ mod tests {
             "_infra-a.api.example.com"
         );
         assert_eq!(
-            claim_name("api.example.com", "A", Some("Blue #1")),
-            "_infra-a-blue--1.api.example.com"
-        );
-        assert_eq!(
             claim_name("*.example.com", "CNAME", None),
             "_infra-cname-wildcard.example.com"
         );
+        let weighted = claim_name("api.example.com", "A", Some("Blue #1"));
+        assert!(weighted.starts_with("_infra-a-"), "{weighted}");
+        assert!(weighted.ends_with(".api.example.com"), "{weighted}");
+    }
+
+    /// Identifiers that a lossy transform would merge (case, punctuation, a long common
+    /// prefix) each get a claim of their own.
+    #[test]
+    fn set_identifiers_that_look_alike_never_share_a_claim() {
+        let ids = [
+            "Blue_1",
+            "blue-1",
+            "blue_1",
+            "BLUE-1",
+            "blue 1",
+            &format!("{}-a", "x".repeat(40)),
+            &format!("{}-b", "x".repeat(40)),
+        ];
+        let names: std::collections::BTreeSet<String> = ids
+            .iter()
+            .map(|id| claim_name("api.example.com", "A", Some(id)))
+            .collect();
+        assert_eq!(names.len(), ids.len(), "{names:?}");
+        for name in &names {
+            let label = name.split('.').next().unwrap_or_default();
+            assert!(label.len() <= 63, "{label}");
+        }
     }
 
     #[test]
@@ -655,23 +896,111 @@ mod tests {
         assert_eq!(unescape("plain.example.com."), "plain.example.com.");
     }
 
-    #[test]
-    fn claims_name_their_owner() {
-        let values = [ResourceRecord::builder()
-            .value("\"heritage=infra,infra:stack=shop,infra:address=record.api\"")
+    fn value(text: &str) -> [ResourceRecord; 1] {
+        [ResourceRecord::builder()
+            .value(text)
             .build()
-            .expect("value is set")];
+            .expect("value is set")]
+    }
+
+    #[test]
+    fn claims_are_read_field_by_field_across_strings() {
+        let long = txt_value(&format!(
+            "{HERITAGE},infra:stack=shop,infra:region=eu-west-1,infra:address=module.{}.record.api,\
+             infra:set=0011223344556677,infra:content=8899aabbccddeeff,{PROTECT_TAG}=true",
+            "m".repeat(300)
+        ));
+        assert!(long.matches('"').count() >= 4, "split into strings: {long}");
+        let claim = parse_claim(&value(&long)).expect("a claim");
+        assert_eq!(claim.stack, "shop");
+        assert_eq!(claim.region.as_deref(), Some("eu-west-1"));
+        assert!(claim.address.ends_with(".record.api"));
+        assert_eq!(claim.set.as_deref(), Some("0011223344556677"));
+        assert_eq!(claim.content.as_deref(), Some("8899aabbccddeeff"));
+        assert!(claim.protected);
+        assert_eq!(parse_claim(&value("\"v=spf1 -all\"")), None);
+    }
+
+    fn records() -> Records {
+        let config = aws_sdk_route53::Config::builder()
+            .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+            .build();
+        Records::new(Client::from_conf(config), "shop".into(), "eu-west-1".into())
+    }
+
+    fn set(name: &str, id: Option<&str>, values: &[&str]) -> ResourceRecordSet {
+        let mut b = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::A)
+            .ttl(60)
+            .set_set_identifier(id.map(str::to_string))
+            .set_weight(id.map(|_| 10));
+        for v in values {
+            b = b.resource_records(ResourceRecord::builder().value(*v).build().expect("value"));
+        }
+        b.build().expect("a record set")
+    }
+
+    /// The claim stack `stack` of `region` writes for `record`.
+    fn claim_for(stack: &str, region: &str, record: &ResourceRecordSet) -> ResourceRecordSet {
+        let (live, _) = record_live(record, "Z1", &[]);
+        let desired = Desired {
+            address: "record.api".into(),
+            attrs: live.attrs,
+            protected: false,
+        };
+        let writer = Records {
+            stack: stack.into(),
+            region: region.into(),
+            ..records()
+        };
+        let text = txt_text(&writer.claim(&desired));
+        let name = claim_name(record.name(), "A", record.set_identifier());
+        claim_set(&name, 300, &[txt_value(&text)]).expect("a claim")
+    }
+
+    #[test]
+    fn a_claim_counts_only_for_its_own_set_its_own_content_and_its_own_region() {
+        let r = records();
+        let record = set("api.example.com.", None, &["192.0.2.1"]);
+        let ours = claim_for("shop", "eu-west-1", &record);
+        let live = r.live_record(&record, "Z1", &[record.clone(), ours.clone()]);
         assert_eq!(
-            owner_of(&values),
+            live.owner,
             Owner::Stack {
                 stack: "shop".into(),
                 address: "record.api".into()
             }
         );
-        let other = [ResourceRecord::builder()
-            .value("\"v=spf1 -all\"")
-            .build()
-            .expect("value is set")];
-        assert_eq!(owner_of(&other), Owner::Nobody);
+        // The same stack name in another region is another owner.
+        let theirs = claim_for("shop", "us-east-1", &record);
+        let live = r.live_record(&record, "Z1", &[record.clone(), theirs]);
+        assert_eq!(
+            live.owner,
+            Owner::Stack {
+                stack: "shop@us-east-1".into(),
+                address: "record.api".into()
+            }
+        );
+        // A claim left behind: the record someone made since holds something else.
+        let replaced = set("api.example.com.", None, &["198.51.100.7"]);
+        let live = r.live_record(&replaced, "Z1", &[replaced.clone(), ours]);
+        assert_eq!(live.owner, Owner::Nobody);
+        assert!(live.note.is_some_and(|n| n.contains("changed")));
+    }
+
+    #[test]
+    fn an_earlier_claim_without_region_or_set_is_not_ownership() {
+        let r = records();
+        let record = set("api.example.com.", None, &["192.0.2.1"]);
+        let legacy = claim_set(
+            "_infra-a.api.example.com",
+            300,
+            &["\"heritage=infra,infra:stack=shop,infra:address=record.api\"".into()],
+        )
+        .expect("a claim");
+        let live = r.live_record(&record, "Z1", &[record.clone(), legacy]);
+        assert_eq!(live.owner, Owner::Nobody);
+        assert!(live.note.is_some_and(|n| n.contains("earlier version")));
     }
 }

@@ -11,8 +11,9 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 
 use super::error::aws;
 use crate::model::{Kind, Value};
+use crate::providers::CURRENT_VERSION;
 use crate::providers::{
-    BoxFuture, Desired, Live, ProviderError, ResourceKind, client_token, next_page,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, next_page,
     owner_from_tags, tag_changes, tags_value,
 };
 
@@ -71,7 +72,11 @@ impl Secrets {
         match source(attrs) {
             Source::Env(var) => match std::env::var(var) {
                 Ok(text) => Ok(Some(Material(text))),
-                Err(_) => Err(format!(
+                Err(std::env::VarError::NotUnicode(_)) => Err(format!(
+                    "the environment variable `{var}` that holds this secret's value is not \
+                     UTF-8 text"
+                )),
+                Err(std::env::VarError::NotPresent) => Err(format!(
                     "the environment variable `{var}` that holds this secret's value is not set"
                 )),
             },
@@ -259,6 +264,17 @@ fn live_secret(entry: &SecretListEntry) -> Live {
     if let Some(arn) = entry.arn() {
         live.computed
             .insert("arn".into(), Value::String(arn.into()));
+    }
+    // Which version is current: a value that differs while this stays the same changed on
+    // this side (the environment or file it comes from), not in AWS.
+    if let Some(current) = entry.secret_versions_to_stages().and_then(|versions| {
+        versions
+            .iter()
+            .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+            .map(|(id, _)| id.clone())
+    }) {
+        live.private
+            .insert(CURRENT_VERSION.into(), Value::String(current));
     }
     live.pending_deletion = entry.deleted_date().map(|d| d.to_string());
     live
@@ -455,6 +471,35 @@ impl ResourceKind for Secrets {
                 .await
                 .map_err(aws("DeleteSecret"))?;
             Ok(())
+        })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let described = match self
+                .client
+                .describe_secret()
+                .secret_id(arn(live)?)
+                .send()
+                .await
+            {
+                Ok(d) => d,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(aws("DescribeSecret")(e)),
+            };
+            let tags = described
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())));
+            Ok(Some(owner_from_tags(tags)))
         })
     }
 }

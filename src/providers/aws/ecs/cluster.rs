@@ -124,7 +124,7 @@ impl ResourceKind for Clusters {
 
     fn list_owned<'a>(
         &'a self,
-        _stack: &'a str,
+        stack: &'a str,
         _desired: &'a [Desired],
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
         Box::pin(async move {
@@ -142,7 +142,7 @@ impl ResourceKind for Clusters {
             Ok(clusters
                 .iter()
                 .map(live_cluster)
-                .filter(|l| matches!(l.owner, Owner::Stack { .. }))
+                .filter(|l| matches!(&l.owner, Owner::Stack { stack: s, .. } if s == stack))
                 .collect())
         })
     }
@@ -268,6 +268,20 @@ impl ResourceKind for Clusters {
                 .await
                 .map_err(aws("DeleteCluster"))?;
             Ok(())
+        })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let name = live.str("name").unwrap_or_default().to_string();
+            Ok(self
+                .describe(&[name])
+                .await?
+                .first()
+                .map(|c| live_cluster(c).owner))
         })
     }
 }

@@ -34,6 +34,7 @@ pub fn register(
         clients.ecs.clone(),
         owned.clone(),
         connection.region.clone(),
+        connection.stack.clone(),
     )));
     providers.add(Arc::new(service::Services::new(
         clients.ecs.clone(),

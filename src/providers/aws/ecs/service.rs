@@ -109,6 +109,32 @@ impl Services {
         Ok(out)
     }
 
+    /// The status of a service whatever it is (`DRAINING` while ECS stops the tasks of a
+    /// deleted service); `None` when ECS no longer knows it.
+    async fn status(&self, cluster: &str, name: &str) -> Result<Option<String>, ProviderError> {
+        match self
+            .client
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .services()
+                .iter()
+                .find(|s| s.service_name() == Some(name))
+                .and_then(|s| s.status().map(str::to_string))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws("DescribeServices")(e)),
+        }
+    }
+
     async fn describe_one(&self, cluster: &str, name: &str) -> Result<Service, ProviderError> {
         self.describe(cluster, &[name.to_string()])
             .await?
@@ -449,7 +475,7 @@ impl ResourceKind for Services {
 
     fn list_owned<'a>(
         &'a self,
-        _stack: &'a str,
+        stack: &'a str,
         _desired: &'a [Desired],
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
         Box::pin(async move {
@@ -468,7 +494,7 @@ impl ResourceKind for Services {
                 .await?
                 .iter()
                 .map(live_service)
-                .filter(|l| matches!(l.owner, Owner::Stack { .. }))
+                .filter(|l| matches!(&l.owner, Owner::Stack { stack: s, .. } if s == stack))
                 .collect())
         })
     }
@@ -606,6 +632,54 @@ impl ResourceKind for Services {
                 .await
                 .map_err(aws("DeleteService"))?;
             Ok(())
+        })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            let cluster = live.str("cluster").unwrap_or_default();
+            let name = live.str("name").unwrap_or_default().to_string();
+            Ok(self
+                .describe(cluster, &[name])
+                .await?
+                .first()
+                .map(|s| live_service(s).owner))
+        })
+    }
+
+    /// A deleted service drains (its tasks stop) before its name can be used again.
+    fn wait_gone<'a>(
+        &'a self,
+        live: &'a Live,
+        timeout: Duration,
+        progress: &'a (dyn Fn(String) + Send + Sync),
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            let cluster = live.str("cluster").unwrap_or_default();
+            let name = live.str("name").unwrap_or_default();
+            let interval = poll_interval();
+            let deadline = Instant::now() + timeout;
+            loop {
+                match self.status(cluster, name).await? {
+                    None => return Ok(()),
+                    Some(status) if status == "INACTIVE" => return Ok(()),
+                    Some(status) => progress(format!(
+                        "waiting for the old service to be gone before its successor is made \
+                         (status {status})"
+                    )),
+                }
+                if Instant::now() + interval > deadline {
+                    return Err(ProviderError::Input(format!(
+                        "the old service `{name}` was not gone within {}; its successor was not \
+                         created (raise --wait-timeout and apply again)",
+                        human(timeout)
+                    )));
+                }
+                tokio::time::sleep(interval).await;
+            }
         })
     }
 

@@ -4,6 +4,10 @@
 //! the resource a new ARN, so dependents see it as known after apply). A change of tags alone
 //! tags the current revision instead. After an apply, revisions older than the newest
 //! `keep-revisions` are deregistered; deleting the resource deregisters every ACTIVE revision.
+//!
+//! A family is this stack's while its newest ACTIVE revision carries this stack's tags; only
+//! revisions whose own tags name this stack and address are ever deregistered (a family moved
+//! to another stack, or revisions registered by hand or by CI, are left alone).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -31,14 +35,53 @@ pub struct TaskDefinitions {
     owned: Arc<OwnedIndex>,
     /// The stack's region: where awslogs sends logs unless a container says otherwise.
     region: String,
+    /// The stack's name: only its revisions are deregistered.
+    stack: String,
 }
 
 impl TaskDefinitions {
-    pub fn new(client: Client, owned: Arc<OwnedIndex>, region: String) -> Self {
+    pub fn new(client: Client, owned: Arc<OwnedIndex>, region: String, stack: String) -> Self {
         TaskDefinitions {
             client,
             owned,
             region,
+            stack,
+        }
+    }
+
+    /// Of `arns`, those whose own tags say this stack owns them under `address`, read now.
+    async fn ours(&self, arns: Vec<String>, address: &str) -> Result<Vec<String>, ProviderError> {
+        let owner = Owner::Stack {
+            stack: self.stack.clone(),
+            address: address.to_string(),
+        };
+        let tagged = join_all(arns.into_iter().map(|arn| async move {
+            let out = self
+                .client
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+                .await
+                .map_err(aws("ListTagsForResource"))?;
+            let (_, owner) = live_tags(out.tags());
+            Ok::<_, ProviderError>((arn, owner))
+        }))
+        .await;
+        let mut out = Vec::new();
+        for result in tagged {
+            let (arn, found) = result?;
+            if found == owner {
+                out.push(arn);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The address a live revision is owned under (empty when it is not this stack's).
+    fn address_of(&self, live: &Live) -> String {
+        match &live.owner {
+            Owner::Stack { stack, address } if *stack == self.stack => address.clone(),
+            _ => String::new(),
         }
     }
 
@@ -276,12 +319,14 @@ impl ResourceKind for TaskDefinitions {
                 .filter_map(|(rest, _)| Some(family_and_revision(rest)?.0.to_string()))
                 .collect();
             let families: Vec<String> = families.into_iter().collect();
+            // The newest revision decides: a family whose newest revision is another stack's
+            // (or nobody's) is not this stack's, whatever its older revisions say.
             Ok(self
                 .describe_all(&families)
                 .await?
                 .into_iter()
                 .flatten()
-                .filter(|l| matches!(l.owner, Owner::Stack { .. }))
+                .filter(|l| matches!(&l.owner, Owner::Stack { stack, .. } if *stack == self.stack))
                 .collect())
         })
     }
@@ -349,13 +394,31 @@ impl ResourceKind for TaskDefinitions {
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let family = live.str("family").unwrap_or_default();
+            let address = self.address_of(live);
+            if address.is_empty() {
+                return Err(ProviderError::Input(format!(
+                    "task definition family `{family}` is not this stack's; nothing deregistered"
+                )));
+            }
             let arns: Vec<String> = self
                 .active_revisions(family)
                 .await?
                 .into_iter()
                 .map(|(_, arn)| arn)
                 .collect();
-            self.deregister(&arns).await
+            let ours = self.ours(arns, &address).await?;
+            self.deregister(&ours).await
+        })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(async move {
+            // The family's newest ACTIVE revision decides, as it does when listing.
+            let family = live.str("family").unwrap_or_default();
+            Ok(self.describe(family).await?.map(|l| l.owner))
         })
     }
 
@@ -375,7 +438,11 @@ impl ResourceKind for TaskDefinitions {
             let current = live.computed.get("arn").and_then(Value::as_str);
             let revisions = self.active_revisions(family).await?;
             let old = stale_revisions(&revisions, keep, current);
-            self.deregister(&old).await
+            if old.is_empty() {
+                return Ok(());
+            }
+            let ours = self.ours(old, &desired.address).await?;
+            self.deregister(&ours).await
         })
     }
 }

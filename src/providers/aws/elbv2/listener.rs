@@ -254,6 +254,13 @@ impl ResourceKind for Listeners {
             gone_is_done(result, "ListenerNotFound")
         })
     }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(self.elb.owner_now(live))
+    }
 }
 
 fn certificates(attrs: &BTreeMap<String, Value>) -> Option<Vec<Certificate>> {

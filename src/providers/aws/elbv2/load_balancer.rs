@@ -18,7 +18,7 @@ use super::{Elb, PAGE, PER_CALL, changed, live_arn, resource_part, sort_set, str
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    BoxFuture, Desired, Live, ProviderError, ResourceKind, desired_tags, next_page,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, next_page,
     owner_from_tags, tags_value,
 };
 
@@ -430,6 +430,13 @@ impl ResourceKind for LoadBalancers {
             Ok(())
         })
     }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(self.elb.owner_now(live))
+    }
 }
 
 #[cfg(test)]
@@ -478,6 +485,7 @@ mod tests {
         let mut declared = Desired {
             address: "load-balancer.main".into(),
             attrs: BTreeMap::from([("security-groups".to_string(), groups)]),
+            protected: false,
         };
         unset_defaults(&mut live, Some(&declared));
         assert!(live.attrs.contains_key("security-groups"));

@@ -23,7 +23,9 @@ use super::error::aws;
 use super::tagging::OwnedIndex;
 use super::{Clients, Connection};
 use crate::model::{Kind, Value};
-use crate::providers::{ProviderError, Providers, ResourceKind, next_page, tag_changes};
+use crate::providers::{
+    Live, Owner, ProviderError, Providers, ResourceKind, next_page, owner_from_tags, tag_changes,
+};
 
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 names or ARNs.
 const PER_CALL: usize = 20;
@@ -167,6 +169,30 @@ impl Elb {
             }
         }
         Ok(out)
+    }
+
+    /// Who owns the load-balancing resource `live` now, from its tags read afresh (`None`: it
+    /// is gone).
+    async fn owner_now(&self, live: &Live) -> Result<Option<Owner>, ProviderError> {
+        let arn = live_arn(live)?;
+        match self.client.describe_tags().resource_arns(arn).send().await {
+            Ok(out) => Ok(out
+                .tag_descriptions()
+                .iter()
+                .find(|d| d.resource_arn() == Some(arn))
+                .map(|d| {
+                    let tags = tag_map(d.tags());
+                    owner_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                })),
+            Err(e) => {
+                let error = aws("DescribeTags")(e);
+                if error.code().is_some_and(|c| c.ends_with("NotFound")) {
+                    Ok(None)
+                } else {
+                    Err(error)
+                }
+            }
+        }
     }
 
     /// Converges the tags of `arn` from `live` to `desired` (ownership tags included);

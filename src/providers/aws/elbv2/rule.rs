@@ -245,6 +245,13 @@ impl ResourceKind for Rules {
             gone_is_done(result, "RuleNotFound")
         })
     }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(self.elb.owner_now(live))
+    }
 }
 
 #[cfg(test)]

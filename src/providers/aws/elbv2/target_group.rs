@@ -20,7 +20,7 @@ use super::{Elb, PAGE, PER_CALL, changed, int_of, live_arn, resource_part, tags}
 use crate::model::{Kind, Value};
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    BoxFuture, Desired, Live, ProviderError, ResourceKind, desired_tags, next_page,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, next_page,
     owner_from_tags, tags_value,
 };
 
@@ -576,6 +576,13 @@ impl ResourceKind for TargetGroups {
                 .map_err(aws("DeleteTargetGroup"))?;
             Ok(())
         })
+    }
+
+    fn owner_now<'a>(
+        &'a self,
+        live: &'a Live,
+    ) -> BoxFuture<'a, Result<Option<Owner>, ProviderError>> {
+        Box::pin(self.elb.owner_now(live))
     }
 }
 
