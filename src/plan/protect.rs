@@ -55,11 +55,11 @@ pub fn check(plan: &Plan, stack: &Stack) -> Result<(), Vec<Diagnostic>> {
                 format!("leave it out with `--exclude {address}`; or, {lift}, then destroy")
             }
             (_, Some(_)) => format!("{lift}, then apply this plan"),
-            (_, None) => format!(
-                "it was removed from the stack, but its live resource is still protected: keep \
-                 it in the stack, or put it back with `prevent-destroy #false` and apply (that \
-                 lifts the protection), then remove it"
-            ),
+            (_, None) => "it was removed from the stack, but its live resource is still \
+                          protected: keep it in the stack, or put it back with \
+                          `prevent-destroy #false` and apply (that lifts the protection), then \
+                          remove it"
+                .to_string(),
         };
         diags.push(d.help(help));
     }

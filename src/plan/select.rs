@@ -111,10 +111,7 @@ pub fn select(
     };
     // Building: targets bring their dependencies, exclusions take their dependents.
     // Destroying: targets take their dependents, exclusions keep their dependencies.
-    let (brought_by_target, taken_by_exclusion): (
-        &dyn Fn(usize) -> Vec<usize>,
-        &dyn Fn(usize) -> Vec<usize>,
-    ) = if selection.destroy {
+    let (brought_by_target, taken_by_exclusion): (Walk<'_>, Walk<'_>) = if selection.destroy {
         (&dependents, &dependencies)
     } else {
         (&dependencies, &dependents)
@@ -153,12 +150,12 @@ pub fn select(
     Ok(Plan { changes, ..plan })
 }
 
+/// One step through the graph: the resources next to a resource, one way or the other.
+type Walk<'a> = &'a dyn Fn(usize) -> Vec<usize>;
+
 /// Everything reachable from `start` through `next`, each with the resource it was reached
 /// from (`None` for the starting points).
-fn closure(
-    start: BTreeSet<usize>,
-    next: &dyn Fn(usize) -> Vec<usize>,
-) -> BTreeMap<usize, Option<usize>> {
+fn closure(start: BTreeSet<usize>, next: Walk<'_>) -> BTreeMap<usize, Option<usize>> {
     let mut seen: BTreeMap<usize, Option<usize>> = start.iter().map(|i| (*i, None)).collect();
     let mut todo: Vec<usize> = start.into_iter().collect();
     while let Some(i) = todo.pop() {

@@ -87,7 +87,7 @@ fn a_targeted_destroy_takes_dependents_never_shared_dependencies() {
     );
     expect(&destroy, 0);
     let after = owned(&w, REGION, &w.stack);
-    for (address, _) in &before {
+    for address in before.keys() {
         let gone = !after.contains_key(address);
         assert_eq!(
             gone,
