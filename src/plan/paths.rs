@@ -17,6 +17,9 @@ pub struct PathChange {
     pub after: Option<Value>,
     pub sensitive: bool,
     pub forces_replacement: bool,
+    /// A block added to or removed from a block that exists (not a value of a new resource or
+    /// attribute): the text shows `(none) → …` so that it reads as a change.
+    pub within_existing: bool,
 }
 
 /// Every changed path of a change, attribute by attribute, in schema order.
@@ -34,6 +37,7 @@ fn of(attr: &AttrChange, body: &'static BlockSchema) -> Vec<PathChange> {
             after: attr.after.clone(),
             sensitive: true,
             forces_replacement: attr.forces_replacement,
+            within_existing: false,
         }];
     }
     let schema = body.attr(&attr.name);
@@ -139,6 +143,7 @@ fn flatten(
         after: after.cloned(),
         sensitive: false,
         forces_replacement: false,
+        within_existing: false,
     };
     if let (Some(Value::Map(_)) | None, Some(Value::Map(_)) | None) = (before, after)
         && (before.is_some() || after.is_some())
@@ -163,7 +168,10 @@ fn flatten(
             let path = join(name, key);
             // A block added to or removed from something that exists: one path, whole.
             if before.is_some() && after.is_some() && (x.is_none() || y.is_none()) {
-                out.push(leaf(path, x, y));
+                out.push(PathChange {
+                    within_existing: true,
+                    ..leaf(path, x, y)
+                });
                 continue;
             }
             let (x, y) = (

@@ -126,6 +126,9 @@ fn lines(p: &PathChange) -> Vec<(String, String)> {
         out.push((p.path.clone(), text.to_string()));
     } else {
         match (&p.before, &p.after) {
+            (None, Some(a)) if p.within_existing => {
+                out.push((p.path.clone(), format!("(none) → {}", show(a))));
+            }
             (None, Some(a)) => out.push((p.path.clone(), show(a))),
             (Some(b), None) => out.push((p.path.clone(), format!("{} → (none)", show(b)))),
             (Some(Value::String(b)), Some(Value::String(a)))
