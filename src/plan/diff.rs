@@ -150,14 +150,27 @@ pub fn diff(
                     .collect();
                 let mut reasons = Vec::new();
                 let action = match &live.owner {
-                    Owner::Stack { stack: s, .. } if s == &stack.name => {
+                    Owner::Stack {
+                        stack: s,
+                        address: was,
+                    } if s == &stack.name => {
                         if let Some(when) = &live.pending_deletion {
                             reasons
                                 .push(format!("scheduled for deletion ({when}); it is restored"));
                         }
+                        // The same AWS resource under another address of this stack (its old
+                        // address is no longer declared: two declared resources with one key
+                        // are refused at validate): moved, and its ownership says so.
+                        let moved = !was.is_empty() && *was != address;
+                        if moved {
+                            reasons.push(format!(
+                                "moved from `{was}`: the same {} under its new address",
+                                kind.title()
+                            ));
+                        }
                         if !forcing.is_empty() {
                             Action::Replace
-                        } else if attrs.is_empty() && live.pending_deletion.is_none() {
+                        } else if attrs.is_empty() && live.pending_deletion.is_none() && !moved {
                             Action::NoOp
                         } else {
                             if provider.update_changes_identity() {

@@ -644,3 +644,40 @@ fn plans_name_blocks_by_the_address_their_label_refers_to() {
     assert_eq!(paths[0]["before"], 8081);
     assert_eq!(paths[0]["after"], 8082);
 }
+
+/// A resource whose address changes while its natural key stays (found by the generated
+/// blast-radius test at seed 13): the plan says it moved, its ownership is rewritten to the new
+/// address (a record's claim too), and a targeted apply of the new address touches nothing else.
+#[test]
+fn a_moved_address_is_said_and_its_ownership_follows() {
+    let w = World::new("moved");
+    let env = [(KEY_VAR, "first-value")];
+    let stack = w.stack_file("quickstart.kdl", |t| t);
+    expect(&w.infra(&["apply", &stack, "--auto-approve"], &env), 0);
+    let moved = w.stack_file("quickstart.kdl", |t| {
+        t.replace("record \"www\" {", "record \"web\" {")
+            .replace("log-group \"api\" {", "log-group \"api-logs\" {")
+    });
+    let plan = w.infra(&["plan", &moved, "--target", "record.web"], &env);
+    expect(&plan, 0);
+    insta::assert_snapshot!("moved_address", w.redact(&plan.stdout));
+    expect(
+        &w.infra(
+            &["apply", &moved, "--target", "record.web", "--auto-approve"],
+            &env,
+        ),
+        0,
+    );
+    let owners = owned(&w, "us-east-1", &w.stack);
+    assert!(owners.contains_key("record.web"), "{owners:?}");
+    assert!(!owners.contains_key("record.www"), "{owners:?}");
+    assert!(
+        owners.contains_key("log-group.api"),
+        "untargeted: {owners:?}"
+    );
+    expect(&w.infra(&["apply", &moved, "--auto-approve"], &env), 0);
+    let plan = w.infra(&["plan", &moved, "--detailed-exitcode"], &env);
+    expect(&plan, 0);
+    let owners = owned(&w, "us-east-1", &w.stack);
+    assert!(owners.contains_key("log-group.api-logs"), "{owners:?}");
+}
