@@ -41,8 +41,32 @@ pub fn check(
     elbv2::check(&mut ctx);
     route53::check(&mut ctx);
     cloudwatch::check(&mut ctx);
+    addresses_fit(&mut ctx);
     for d in ctx.out {
         diags.push(d);
+    }
+}
+
+/// The longest tag value AWS takes (ECS, ELBv2, CloudWatch, Logs, Secrets Manager).
+const MAX_TAG_VALUE: usize = 256;
+
+/// infra tags every resource with its address (`infra:address`): the address must fit a tag.
+fn addresses_fit(ctx: &mut Ctx<'_>) {
+    for r in ctx.resources {
+        let address = r.address.to_string();
+        if r.kind().schema().taggable && address.chars().count() > MAX_TAG_VALUE {
+            ctx.error(
+                r.span,
+                format!(
+                    "the address of this {} is {} characters long, and infra writes it in the \
+                     `infra:address` tag, whose value AWS limits to {MAX_TAG_VALUE}",
+                    r.kind().title(),
+                    address.chars().count()
+                ),
+                "too long for its tag",
+                "give the resource (or the modules around it) a shorter name".into(),
+            );
+        }
     }
 }
 

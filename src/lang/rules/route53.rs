@@ -11,6 +11,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     let mut by_name: HashMap<(String, String), Vec<&Resource>> = HashMap::new();
     for record in ctx.all(Kind::Record) {
         in_zone(ctx, record);
+        claim_fits(ctx, record);
         alias_type(ctx, record);
         if let Some(key) = record_key(ctx, record) {
             by_name.entry(key).or_default().push(record);
@@ -56,6 +57,49 @@ fn in_zone(ctx: &mut Ctx<'_>, record: &Resource) {
             format!("a CNAME record cannot be at the zone apex `{zone}`"),
             "CNAME at the apex",
             "use an A (or AAAA) record with `alias` for the apex, or put the CNAME on a subdomain such as `www`".into(),
+        );
+    }
+}
+
+/// The longest DNS name Route53 takes, in characters (255 bytes on the wire).
+const MAX_NAME: usize = 253;
+
+/// Beside each record infra writes its ownership claim, `_infra-<type>[-<16 hex digits>].<name>`
+/// (`-wildcard` for `*.`): the record's name must leave room for that label.
+fn claim_fits(ctx: &mut Ctx<'_>, record: &Resource) {
+    let (Some(name), Some(kind)) = (text(&record.attrs, "name"), text(&record.attrs, "type"))
+    else {
+        return;
+    };
+    let full = dns(name);
+    let (rest, wildcard) = match full.strip_prefix("*.") {
+        Some(rest) => (rest.to_string(), true),
+        None => (full.clone(), false),
+    };
+    let label = "_infra-".len()
+        + kind.len()
+        + if record.attrs.contains_key("set-identifier") {
+            17
+        } else {
+            0
+        }
+        + if wildcard { "-wildcard".len() } else { 0 };
+    let claim = label + 1 + rest.len();
+    if claim > MAX_NAME {
+        ctx.error(
+            ctx.at(record, "name"),
+            format!(
+                "the name of `{}` ({} characters) leaves no room for its ownership claim, whose \
+                 name would be {claim} characters; Route53 takes at most {MAX_NAME}",
+                record.address,
+                full.len()
+            ),
+            "too long for its claim",
+            format!(
+                "infra records who owns a record in a TXT record named `_infra-…` beside it; \
+                 shorten the name by {} characters",
+                claim - MAX_NAME
+            ),
         );
     }
 }

@@ -115,7 +115,22 @@ fn prefixes(names: &[String]) -> Vec<String> {
             })
             .or_insert_with(|| name.clone());
     }
-    folders.into_values().collect()
+    // AWS refuses an empty prefix: names with nothing in common are asked for one by one.
+    let mut out = Vec::new();
+    for prefix in folders.into_values() {
+        if prefix.is_empty() {
+            out.extend(
+                names
+                    .iter()
+                    .filter(|n| !n.contains('/'))
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<_>>(),
+            );
+        } else {
+            out.push(prefix);
+        }
+    }
+    out
 }
 
 /// The ARN tagging calls take: without the `:*` DescribeLogGroups puts on `arn`.
@@ -336,5 +351,15 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(prefixes(&names), ["plain", "/ecs/shop-", "/lambda/x"]);
+    }
+
+    /// AWS refuses `logGroupNamePrefix: ""`: names without a folder and without a common
+    /// prefix are asked for by name.
+    #[test]
+    fn names_with_nothing_in_common_are_never_an_empty_prefix() {
+        let names = ["api", "web", "api-2"].map(String::from).to_vec();
+        let got = prefixes(&names);
+        assert!(got.iter().all(|p| !p.is_empty()), "{got:?}");
+        assert_eq!(got, ["api", "api-2", "web"]);
     }
 }
