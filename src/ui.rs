@@ -137,6 +137,15 @@ impl Ui {
         self.err(&render_diagnostics(diagnostics, sources, self.color));
     }
 
+    /// Writes a stack's warnings with their sources, then how to silence one.
+    pub fn warnings(&self, warnings: &[crate::model::Warning], sources: &Sources) {
+        if warnings.is_empty() {
+            return;
+        }
+        let diagnostics: Vec<Diagnostic> = warnings.iter().map(Diagnostic::warning).collect();
+        self.err(&render_warnings(&diagnostics, sources, self.color));
+    }
+
     /// Writes why a stack did not load: its diagnostics, then a count that includes those
     /// found beyond the ones kept.
     pub fn load_failure(&self, failure: &LoadFailure) {
@@ -162,6 +171,18 @@ pub fn render_diagnostics(diagnostics: &[Diagnostic], sources: &Sources, color: 
     render(diagnostics, Omitted::default(), sources, color)
 }
 
+/// Renders warnings: each with its source, then their count.
+pub fn render_warnings(diagnostics: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    let mut out = String::new();
+    reports(diagnostics, sources, color, &mut out);
+    let n = diagnostics.len();
+    out.push_str(&format!(
+        "warning: {n} thing{} to look at (each is silenced on its line with `allow=\"why it is fine\"`)\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
+
 /// Diagnostics a failed load found but did not keep.
 #[derive(Default)]
 struct Omitted {
@@ -170,7 +191,8 @@ struct Omitted {
     stopped: bool,
 }
 
-fn render(diagnostics: &[Diagnostic], omitted: Omitted, sources: &Sources, color: bool) -> String {
+/// Each diagnostic with its source, as miette draws it.
+fn reports(diagnostics: &[Diagnostic], sources: &Sources, color: bool, out: &mut String) {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -179,16 +201,20 @@ fn render(diagnostics: &[Diagnostic], omitted: Omitted, sources: &Sources, color
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(WIDTH)
         .with_links(false);
-    let mut out = String::new();
     let mut indexes = LineIndexes::default();
     for d in diagnostics {
         let rendered = Rendered::new(d, sources, &mut indexes);
-        if handler.render_report(&mut out, &rendered).is_err() {
+        if handler.render_report(out, &rendered).is_err() {
             out.push_str(&d.message);
             out.push('\n');
         }
         out.push('\n');
     }
+}
+
+fn render(diagnostics: &[Diagnostic], omitted: Omitted, sources: &Sources, color: bool) -> String {
+    let mut out = String::new();
+    reports(diagnostics, sources, color, &mut out);
     let n = diagnostics.len() + omitted.count;
     out.push_str(&format!(
         "error: {}{n} problem{} found",

@@ -206,6 +206,14 @@ pub async fn converge(
         Confirm::StackName => "Destroy",
     };
     ui.out(&summary(&outcome, verb));
+    // What apply leaves for someone to do by hand, said again where it cannot be missed.
+    let left: Vec<crate::model::Warning> = plan
+        .warnings
+        .iter()
+        .filter(|w| w.code == "infra::secret-without-value")
+        .cloned()
+        .collect();
+    ui.out(&crate::plan::render::warning_lines(&left));
     if let Some(why) = &outcome.halted {
         ui.err(&format!("error: {verb} stopped: {why}\n"));
         return ExitCode::from(1);

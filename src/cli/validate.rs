@@ -29,6 +29,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         .count();
     let count =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    ui.warnings(&stack.warnings, &stack.sources);
     ui.out(&format!(
         "stack {} ({}) is valid: {}, {}, {}, {}\n",
         stack.name,

@@ -30,12 +30,23 @@ struct Decoded {
 /// point their diagnostics here.
 pub type AttrSpans = BTreeMap<String, Span>;
 
+/// Warnings silenced on the line that causes them: `desired-count 1 allow="staging runs one
+/// task"`, by attribute path (as in [`AttrSpans`]), with the reason and where it is written.
+pub type Allows = BTreeMap<String, (String, Span)>;
+
+/// The property that silences the warnings about an attribute, with a reason.
+pub const ALLOW: &str = "allow";
+
 /// Decoding state: the scope values are read in and the diagnostics collected so far.
 pub struct Decoder<'a, 'd> {
     pub scope: Scope<'a>,
     pub diags: &'d mut Diagnostics,
+    /// The root stack's variables read so far (a variable never read is a warning).
+    pub used: &'d mut std::collections::BTreeSet<String>,
     /// The spans of what was decoded so far.
     pub spans: AttrSpans,
+    /// Warnings silenced on the line, by path.
+    pub allows: Allows,
     /// The path of the block being decoded, empty at the top.
     pub prefix: String,
 }
@@ -67,6 +78,48 @@ impl Decoder<'_, '_> {
         } else {
             format!("{}.{name}", self.prefix)
         }
+    }
+
+    /// Notes that the root stack's variable `name` is read (a module's inputs do not count).
+    fn read_var(&mut self, name: &str) {
+        if self.scope.module.is_empty() {
+            self.used.insert(name.to_string());
+        }
+    }
+
+    /// Substitutes the variables in `s`, noting each one as read.
+    fn interpolate_string(&mut self, s: &str) -> Result<String, super::interpolate::TemplateError> {
+        for name in super::interpolate::variables(s) {
+            self.read_var(name);
+        }
+        interpolate(s, &self.scope)
+    }
+
+    /// Takes `allow="reason"` out of a node's properties: it silences the warnings about the
+    /// attribute at `path`. A missing or empty reason is a diagnostic.
+    fn take_allow<'e>(&mut self, path: &str, props: Vec<&'e KdlEntry>) -> Vec<&'e KdlEntry> {
+        let mut rest = Vec::with_capacity(props.len());
+        for p in props {
+            if p.name().map(|n| n.value()) != Some(ALLOW) {
+                rest.push(p);
+                continue;
+            }
+            let span = self.span(p.span());
+            match p.value().as_string().map(str::trim) {
+                Some(reason) if !reason.is_empty() => {
+                    self.allows
+                        .insert(path.to_string(), (reason.to_string(), span));
+                }
+                _ => self.report(
+                    "infra::allow",
+                    span,
+                    "`allow` needs the reason the warning does not apply".into(),
+                    "no reason",
+                    "write `allow=\"why this is fine here\"`".into(),
+                ),
+            }
+        }
+        rest
     }
 
     /// Records where the value at `path` was written (the first writing wins).
@@ -332,6 +385,8 @@ impl Decoder<'_, '_> {
             .iter()
             .filter(|e| e.name().is_some())
             .collect();
+        let here = self.path(attr.name);
+        let props = self.take_allow(&here, props);
         match attr.ty {
             Type::Block(inner) => {
                 Some(Value::Map(self.nested(attr.name, |d| {
@@ -463,7 +518,10 @@ impl Decoder<'_, '_> {
         for child in node.iter_children() {
             let key = child.name().value().to_string();
             let span = self.span(child.name().span());
-            match child.entries() {
+            let path = self.path(&format!("{}.{key}", attr.name));
+            let entries: Vec<&KdlEntry> = child.entries().iter().collect();
+            let entries = self.take_allow(&path, entries);
+            match entries.as_slice() {
                 [entry] if entry.name().is_none() && child.children().is_none() => {
                     if let Some(v) = self.entry_as(entry, inner) {
                         let path = self.path(&format!("{}.{key}", attr.name));
@@ -490,6 +548,7 @@ impl Decoder<'_, '_> {
             Some("ref") => self.reference(entry, ty, span),
             Some("var") => {
                 let name = self.annotated_string(entry, "var", span)?;
+                self.read_var(name);
                 let Some(value) = self.scope.vars.get(name).cloned() else {
                     let names = self.scope.vars.keys().map(String::as_str);
                     let help = did_you_mean(name, names, "variables in scope");
@@ -608,7 +667,7 @@ impl Decoder<'_, '_> {
             (format!("expected {}, found {found}", ty.describe()), help)
         };
         let result = match (ty, value) {
-            (Type::String, KdlValue::String(s)) => match interpolate(s, &self.scope) {
+            (Type::String, KdlValue::String(s)) => match self.interpolate_string(s) {
                 Ok(s) => Ok(Value::String(s)),
                 Err(e) if e.code == "infra::broken-variable" => return None,
                 Err(e) => {
@@ -873,6 +932,7 @@ impl Decoder<'_, '_> {
             (Some("var"), KdlValue::String(name))
                 if self.scope.vars.contains_key(name.as_str()) =>
             {
+                self.read_var(name);
                 self.scope.vars.get(name.as_str()).cloned()
             }
             (Some(_), _) => self.entry_as(entry, &Type::String),

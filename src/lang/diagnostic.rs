@@ -29,6 +29,8 @@ pub struct Diagnostic {
     /// The first label is the primary one.
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// A warning, not an error: shown, never fatal.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -38,7 +40,18 @@ impl Diagnostic {
             message: message.into(),
             labels: Vec::new(),
             help: None,
+            warning: false,
         }
+    }
+
+    /// A warning of the stack as a diagnostic, to be shown with its source.
+    pub fn warning(w: &crate::model::Warning) -> Self {
+        let mut d = Diagnostic::new(w.code, w.message.clone()).help(w.help.clone());
+        if let Some(span) = w.span {
+            d = d.label(span, "here");
+        }
+        d.warning = true;
+        d
     }
 
     pub fn label(mut self, span: Span, text: impl Into<String>) -> Self {
@@ -299,6 +312,10 @@ impl fmt::Display for Rendered<'_> {
 impl std::error::Error for Rendered<'_> {}
 
 impl miette::Diagnostic for Rendered<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        self.diagnostic.warning.then_some(miette::Severity::Warning)
+    }
+
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         if self.message.is_some() {
             return None;

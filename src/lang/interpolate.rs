@@ -44,6 +44,15 @@ pub fn interpolate(text: &str, scope: &Scope<'_>) -> Result<String, TemplateErro
     Ok(out)
 }
 
+/// The variables a string reads (`${var.name}`), for the warning about variables no stack
+/// value reads.
+pub fn variables(text: &str) -> impl Iterator<Item = &str> {
+    text.split("${").skip(1).filter_map(|part| {
+        part.split_once('}')
+            .and_then(|(expr, _)| expr.trim().strip_prefix("var."))
+    })
+}
+
 fn expand(expr: &str, scope: &Scope<'_>) -> Result<String, TemplateError> {
     if let Some(name) = expr.strip_prefix("var.") {
         let Some(value) = scope.vars.get(name) else {

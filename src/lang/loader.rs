@@ -2,7 +2,7 @@
 //! module instantiations and outputs. Produces unresolved resources plus everything the
 //! resolve step needs.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use super::bounds::{
     MAX_NODE_TOKENS, mib,
 };
 use super::chunks::{self, Chunk, Refusal, Word};
-use super::decode::{AttrSpans, Decoder, NodeView};
+use super::decode::{Allows, AttrSpans, Decoder, NodeView};
 use super::diagnostic::{Diagnostic, Diagnostics, syntax_error};
 use super::read::{ReadError, read_text};
 use super::scope::{Scope, StackInfo};
@@ -88,6 +88,12 @@ pub struct Loaded {
     pub modules: HashMap<Vec<String>, Span>,
     /// Where each resource's attributes were written, for the rules across resources.
     pub spans: HashMap<Address, AttrSpans>,
+    /// Warnings silenced on the line, per resource.
+    pub allows: HashMap<Address, Allows>,
+    /// The root stack's variables some value reads.
+    pub used_vars: BTreeSet<String>,
+    /// The root stack's variable declarations.
+    pub variables: Vec<VarDecl>,
     /// Some chunk failed to parse; follow-on "missing" errors would only add noise.
     pub syntax_errors: bool,
     /// Names declared by nodes that could not be read (a syntax error, an unknown kind), per
@@ -166,6 +172,7 @@ impl<'o> Loader<'o> {
         self.expanded = parsed.text.len() as u64;
         let decls = self.declarations(&parsed, "variable", &[]);
         let vars = self.root_values(&decls);
+        self.out.variables = decls.clone();
         self.header(&parsed, &vars);
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let info = self.out.info.clone();
@@ -434,7 +441,9 @@ impl<'o> Loader<'o> {
                 stack: info,
             },
             diags: &mut self.out.diags,
+            used: &mut self.out.used_vars,
             spans: BTreeMap::new(),
+            allows: BTreeMap::new(),
             prefix: String::new(),
         }
     }
@@ -865,6 +874,7 @@ impl<'o> Loader<'o> {
             kind.schema().body,
         );
         let spans = std::mem::take(&mut d.spans);
+        let allows = std::mem::take(&mut d.allows);
         let mut depends_on = Vec::new();
         let mut lifecycle = Lifecycle::default();
         for child in node.iter_children() {
@@ -888,6 +898,7 @@ impl<'o> Loader<'o> {
         }
         self.out.addresses.insert(address.clone(), name_span);
         self.out.spans.insert(address.clone(), spans);
+        self.out.allows.insert(address.clone(), allows);
         self.out.resources.push(Resource {
             address,
             attrs,

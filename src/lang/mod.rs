@@ -20,6 +20,7 @@ mod scope;
 mod stack_header;
 mod suggest;
 mod variables;
+pub mod warnings;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -105,11 +106,22 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
             stopped,
         });
     }
+    let warnings = warnings::check(
+        &warnings::Input {
+            resources: &loaded.resources,
+            spans: &loaded.spans,
+            allows: &loaded.allows,
+            variables: &loaded.variables,
+            used_vars: &loaded.used_vars,
+        },
+        &loaded.sources,
+    );
     Ok(Stack {
         name: loaded.info.name.unwrap_or_default(),
         region: loaded.info.region.unwrap_or_default(),
         tags: loaded.tags,
         resources: loaded.resources,
         sources: loaded.sources,
+        warnings,
     })
 }

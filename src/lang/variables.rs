@@ -118,6 +118,8 @@ pub struct VarDecl {
     pub description: Option<String>,
     pub validations: Vec<Validation>,
     pub span: Span,
+    /// `allow="..."`: why a variable no value reads is kept (silences that warning).
+    pub allow: Option<String>,
 }
 
 /// A `validation` rule on a variable.
@@ -210,13 +212,14 @@ impl Decoder<'_, '_> {
         // A misspelled property (`defualt=`) may have been meant as the default.
         let mut default_failed = default_entry.is_some() && default.is_none()
             || node.entries().iter().skip(1).any(|e| {
-                e.name()
-                    .is_some_and(|k| !["type", "default", "description"].contains(&k.value()))
+                e.name().is_some_and(|k| {
+                    !["type", "default", "description", "allow"].contains(&k.value())
+                })
             });
         let mut validations = Vec::new();
         for entry in node.entries().iter().skip(1) {
             if let Some(key) = entry.name()
-                && !["type", "default", "description"].contains(&key.value())
+                && !["type", "default", "description", "allow"].contains(&key.value())
             {
                 let s = self.span(key.span());
                 self.diags.push(
@@ -225,7 +228,7 @@ impl Decoder<'_, '_> {
                         format!("`{keyword}` has no property `{}`", key.value()),
                     )
                     .label(s, "unknown property")
-                    .help("declarations take type=, default= and description="),
+                    .help("declarations take type=, default=, description= and allow="),
                 );
             }
         }
@@ -253,6 +256,12 @@ impl Decoder<'_, '_> {
                 }
             }
         }
+        let allow = node
+            .entry(super::decode::ALLOW)
+            .and_then(|e| e.value().as_string())
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string);
         Some(VarDecl {
             name: name.to_string(),
             ty,
@@ -261,6 +270,7 @@ impl Decoder<'_, '_> {
             description,
             validations,
             span,
+            allow,
         })
     }
 

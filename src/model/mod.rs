@@ -10,9 +10,11 @@ pub mod schemas;
 pub mod span;
 pub mod stack;
 pub mod value;
+pub mod warning;
 
 pub use address::Address;
 pub use kind::Kind;
 pub use span::{SourceId, Sources, Span};
 pub use stack::{DependsOn, Lifecycle, Resource, Stack};
 pub use value::{RefTarget, Reference, Value};
+pub use warning::Warning;

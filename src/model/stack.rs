@@ -16,6 +16,8 @@ pub struct Stack {
     pub tags: BTreeMap<String, String>,
     pub resources: Vec<Resource>,
     pub sources: Sources,
+    /// What the stack may do but is likely a mistake (`validate` and every plan show them).
+    pub warnings: Vec<super::Warning>,
 }
 
 impl Stack {

@@ -321,6 +321,7 @@ pub fn diff(
             region: stack.region.clone(),
             changes,
             destroying: options.destroy,
+            warnings: super::warnings::of(stack, refreshed, options.destroy),
         })
     } else {
         Err(diags)

@@ -61,6 +61,13 @@ pub fn document(plan: &Plan) -> Json {
             "unchanged": s.unchanged,
         },
         "changes": changes,
+        "warnings": plan.warnings.iter().map(|w| json!({
+            "code": w.code,
+            "address": w.address,
+            "message": w.message,
+            "help": w.help,
+            "location": w.location,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -151,6 +158,7 @@ mod tests {
                 create_before_destroy: false,
             }],
             destroying: false,
+            warnings: Vec::new(),
         };
         let text = json(&plan);
         assert!(

@@ -11,6 +11,28 @@ use super::{Action, Change, Plan};
 pub const DEFAULT_LIMIT: usize = 60_000;
 
 /// Renders `plan` within `limit` characters.
+/// The plan's warnings, as a caution block a reviewer cannot miss.
+fn warnings(out: &mut String, plan: &Plan) {
+    if plan.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "> [!CAUTION]\n> {} warning{} (each is silenced on its line with `allow=\"why it is fine\"`):",
+        plan.warnings.len(),
+        if plan.warnings.len() == 1 { "" } else { "s" }
+    );
+    for w in &plan.warnings {
+        let at = w
+            .location
+            .as_deref()
+            .map(|l| format!(" (`{l}`)"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "> - {}{at}", w.message);
+    }
+    out.push('\n');
+}
+
 pub fn markdown(plan: &Plan, limit: usize) -> String {
     let s = plan.summary();
     let mut out = String::new();
@@ -26,6 +48,7 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
             s.unchanged,
             if s.unchanged == 1 { "" } else { "s" }
         );
+        warnings(&mut out, plan);
         return out;
     }
     out.push_str("| add | change | replace | destroy | adopt |\n|---:|---:|---:|---:|---:|\n");
@@ -39,6 +62,7 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         .iter()
         .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
         .collect();
+    warnings(&mut out, plan);
     if !destructive.is_empty() {
         out.push_str("> [!WARNING]\n> This plan deletes or replaces resources:\n");
         for c in &destructive {
@@ -169,6 +193,7 @@ mod tests {
             region: "eu-west-1".into(),
             changes,
             destroying: false,
+            warnings: Vec::new(),
         }
     }
 

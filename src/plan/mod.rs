@@ -12,6 +12,7 @@ pub mod protect;
 pub mod render;
 pub mod saved;
 pub mod select;
+pub mod warnings;
 
 pub use diff::{DiffOptions, diff, keep_ignored};
 
@@ -132,6 +133,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// A plan of `infra destroy`.
     pub destroying: bool,
+    /// What the stack may do but is likely a mistake; shown with the plan, never fatal.
+    pub warnings: Vec<crate::model::Warning>,
 }
 
 impl Plan {

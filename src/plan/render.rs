@@ -57,6 +57,7 @@ pub fn write_text(plan: &Plan, style: Style, write: &mut dyn FnMut(&str)) {
             summary.unchanged,
             if summary.unchanged == 1 { "" } else { "s" }
         ));
+        write(&warning_lines(&plan.warnings));
         return;
     }
     write(&format!(
@@ -72,6 +73,26 @@ pub fn write_text(plan: &Plan, style: Style, write: &mut dyn FnMut(&str)) {
     }
     write(&summary_line(&summary));
     write("\n");
+    write(&warning_lines(&plan.warnings));
+}
+
+/// The warnings of a plan, after its summary: what is likely a mistake, and where.
+pub fn warning_lines(warnings: &[crate::model::Warning]) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nWarnings ({}; each is silenced on its line with `allow=\"why it is fine\"`):\n",
+        warnings.len()
+    );
+    for w in warnings {
+        let _ = write!(out, "  - {}", w.message);
+        if let Some(at) = &w.location {
+            let _ = write!(out, " ({at})");
+        }
+        let _ = writeln!(out, "\n    help: {}", w.help);
+    }
+    out
 }
 
 /// `Plan: 2 to add, 1 to change, 0 to replace, 1 to destroy, 0 to adopt.`
@@ -205,6 +226,7 @@ mod tests {
             region: "eu-west-1".into(),
             changes,
             destroying: false,
+            warnings: Vec::new(),
         }
     }
 

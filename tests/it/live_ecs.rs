@@ -59,7 +59,7 @@ pub(super) fn stack_text(w: &World, desired_count: u32, service_extra: &str) -> 
     format!(
         r#"stack "{stack}" region="us-east-1"
 
-variable "domain" type="string" default="example.com"
+variable "domain" type="string" default="example.com" allow="the test harness passes it to every plan"
 variable "image-tag" type="string" default="1.0.0"
 
 cluster "main" {{

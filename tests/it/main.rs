@@ -29,3 +29,4 @@ mod rules;
 mod saved;
 mod scale;
 mod select;
+mod warnings;

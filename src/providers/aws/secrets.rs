@@ -303,6 +303,15 @@ impl ResourceKind for Secrets {
         self.material(&desired.attrs).map(|_| ())
     }
 
+    /// A value operators set by hand (`value unmanaged=#true`) is not infra's to show or
+    /// compare. (A live value that differs is a marker string, not a block: it stays.)
+    fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
+        let block = attrs.get("value").is_some_and(|v| v.as_map().is_some());
+        if block && matches!(source(attrs), Source::Unmanaged) {
+            attrs.remove("value");
+        }
+    }
+
     fn list_owned<'a>(
         &'a self,
         stack: &'a str,
