@@ -344,6 +344,9 @@ pub async fn execute(
             }
             Err(error) => {
                 state[s] = State::Failed;
+                if matches!(error, ProviderError::NotServing(_)) {
+                    outcome.not_serving.push(change.address.clone());
+                }
                 let message = error.to_string();
                 on_event(Event::Failed {
                     address: change.address.clone(),

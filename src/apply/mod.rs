@@ -58,6 +58,8 @@ pub struct Outcome {
     pub skipped: Vec<(String, Action, String)>,
     /// Why the apply stopped writing before the end (its lock was broken), if it did.
     pub halted: Option<String>,
+    /// Services whose deploy ended without the revision apply asked for serving.
+    pub not_serving: Vec<String>,
 }
 
 impl Outcome {

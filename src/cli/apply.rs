@@ -220,6 +220,8 @@ pub async fn converge(
     }
     if stop.load(Ordering::SeqCst) {
         ExitCode::from(130)
+    } else if !outcome.not_serving.is_empty() {
+        ExitCode::from(crate::providers::EXIT_NOT_SERVING)
     } else if outcome.succeeded() {
         ExitCode::SUCCESS
     } else {

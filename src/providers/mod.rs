@@ -153,7 +153,14 @@ pub enum ProviderError {
     /// A step infra refused to take: the resource is no longer this stack's, ...
     #[error("{0}")]
     Refused(String),
+    /// The deploy ended, but not with the revision apply asked for serving (rolled back by
+    /// ECS, or replaced by another deploy): apply exits with [`EXIT_NOT_SERVING`].
+    #[error("{0}")]
+    NotServing(String),
 }
+
+/// Apply's exit code when a deploy finished without the requested revision serving.
+pub const EXIT_NOT_SERVING: u8 = 3;
 
 /// AWS's codes for a missing permission.
 pub const ACCESS_DENIED: [&str; 4] = [

@@ -3,6 +3,7 @@
 mod aws_models;
 mod blast;
 mod canary;
+mod deploys;
 mod docs;
 mod explain;
 mod faults;

@@ -32,6 +32,8 @@ type Map = BTreeMap<String, Value>;
 const NAMES_PER_DESCRIBE: usize = 10;
 /// How often `wait_stable` looks at a deployment unless `INFRA_POLL_INTERVAL_MS` says otherwise.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How many service events and stopped tasks a failed deploy prints.
+const EVENTS_SHOWN: usize = 5;
 /// What AWS reports for a service without a deployment configuration.
 const DEFAULT_DEPLOYMENT: [(&str, Value); 4] = [
     ("minimum-healthy-percent", Value::Int(100)),
@@ -143,6 +145,46 @@ impl Services {
             .ok_or_else(|| {
                 ProviderError::NotFound(format!("service `{name}` is not in cluster `{cluster}`"))
             })
+    }
+
+    /// The latest stopped tasks of a service and why each stopped. Best effort: it explains a
+    /// failure already found, so its own failure only leaves the explanation shorter.
+    async fn stopped_tasks(&self, cluster: &str, name: &str) -> Vec<(String, String)> {
+        let Ok(listed) = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(name)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+            .max_results(EVENTS_SHOWN as i32)
+            .send()
+            .await
+        else {
+            return Vec::new();
+        };
+        let arns = listed.task_arns().to_vec();
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        let Ok(described) = self
+            .client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns))
+            .send()
+            .await
+        else {
+            return Vec::new();
+        };
+        described
+            .tasks()
+            .iter()
+            .map(|t| {
+                let id = t.task_arn().map_or("a task", arn_tail).to_string();
+                let reason = t.stopped_reason().unwrap_or("no reason given").to_string();
+                (id, reason)
+            })
+            .collect()
     }
 
     /// One UpdateService with every setting that differs, or none when nothing does.
@@ -396,12 +438,32 @@ pub(super) fn normalize(attrs: &mut Map) {
 enum Stability {
     Stable,
     Waiting,
-    Failed(String),
+    /// The revision apply asked for is not the one serving, and will not be: its rollout
+    /// failed, or the service was pointed elsewhere (a circuit-breaker rollback, another deploy).
+    NotServing(String),
 }
 
-/// Stable: one deployment, rolled out (or, where AWS reports no rollout state, running the
-/// desired number of tasks). Failed: a rollout the circuit breaker stopped.
-fn stability(svc: &Service) -> (Stability, String) {
+/// Whether a task definition as AWS names it (an ARN or `family:revision`) is `expected`, the
+/// one apply asked for (`family:revision`, or a bare family: its newest revision).
+fn is_revision(actual: &str, expected: &str) -> bool {
+    let actual = arn_tail(actual);
+    let expected = arn_tail(expected);
+    if expected.contains(':') {
+        actual == expected
+    } else {
+        actual.split(':').next() == Some(expected)
+    }
+}
+
+/// Stable: the service runs `expected`, in one deployment, rolled out (where AWS reports the
+/// rollout, its COMPLETED is AWS's word for steady), with every task it wants running. Not serving: the deployment of `expected` failed, or the service now runs
+/// another revision — a rollback that completed between two looks is caught by the second.
+///
+/// AWS starts a new PRIMARY deployment in the same call that changes the service's task
+/// definition, so the service's own `taskDefinition` is what it serves once one deployment is
+/// left. (moto keeps the first deployment's revision after UpdateService, so the deployment's
+/// revision is only read where it tells of a failure.)
+fn stability(svc: &Service, expected: &str) -> (Stability, String) {
     let deployments = svc.deployments();
     let primary = deployments
         .iter()
@@ -417,28 +479,75 @@ fn stability(svc: &Service) -> (Stability, String) {
     if deployments.len() > 1 {
         seen.push_str(&format!(", {} deployments", deployments.len()));
     }
-    if let Some(failed) = deployments
-        .iter()
-        .find(|d| d.rollout_state() == Some(&DeploymentRolloutState::Failed))
-    {
+    let serving = svc.task_definition().unwrap_or("(none)");
+    let ours = arn_tail(expected);
+    if let Some(failed) = deployments.iter().find(|d| {
+        d.rollout_state() == Some(&DeploymentRolloutState::Failed)
+            && d.task_definition()
+                .is_none_or(|td| is_revision(td, expected))
+    }) {
         let reason = failed.rollout_state_reason().unwrap_or("no reason given");
-        let what = if deployments.len() > 1 {
-            "the deployment failed and was rolled back"
+        let then = if is_revision(serving, expected) {
+            String::new()
         } else {
-            "the deployment failed"
+            format!("; the service runs `{}` again", arn_tail(serving))
         };
-        return (Stability::Failed(format!("{what}: {reason}")), seen);
+        return (
+            Stability::NotServing(format!("the deployment of `{ours}` failed: {reason}{then}")),
+            seen,
+        );
+    }
+    if !is_revision(serving, expected) {
+        return (
+            Stability::NotServing(format!(
+                "the service runs `{}`, not `{ours}` that this apply deployed: ECS rolled it \
+                 back, or another deploy replaced it while infra waited",
+                arn_tail(serving)
+            )),
+            seen,
+        );
     }
     let done = match rollout {
         Some(r) => *r == DeploymentRolloutState::Completed,
-        None => svc.running_count() == svc.desired_count(),
+        None => true,
     };
-    let state = if deployments.len() == 1 && done {
+    // moto reports two running tasks for a service that wants none or one; AWS never runs
+    // more than it wants once a rollout is complete. Fewer is never done.
+    let state = if deployments.len() <= 1 && done && svc.running_count() >= svc.desired_count() {
         Stability::Stable
     } else {
         Stability::Waiting
     };
     (state, seen)
+}
+
+/// The last few things ECS said about a service, newest first, and why its latest tasks
+/// stopped: what a user reads first when a deploy did not take.
+fn what_ecs_said(svc: &Service, stopped: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let events: Vec<&str> = svc
+        .events()
+        .iter()
+        .filter_map(|e| e.message())
+        .take(EVENTS_SHOWN)
+        .collect();
+    if events.is_empty() {
+        out.push_str("\n  ECS reported no service events");
+    } else {
+        out.push_str("\n  last service events (newest first):");
+        for e in events {
+            out.push_str(&format!("\n    {e}"));
+        }
+    }
+    if stopped.is_empty() {
+        out.push_str("\n  no stopped tasks to explain it");
+    } else {
+        out.push_str("\n  why tasks stopped:");
+        for (task, reason) in stopped {
+            out.push_str(&format!("\n    {task}: {reason}"));
+        }
+    }
+    out
 }
 
 fn poll_interval() -> Duration {
@@ -698,18 +807,23 @@ impl ResourceKind for Services {
             let name = desired.str("name").unwrap_or_default();
             let interval = poll_interval();
             let deadline = Instant::now() + timeout;
+            let expected = desired.str("task-definition").unwrap_or_default();
             let mut last = String::new();
             loop {
                 let svc = self.describe_one(cluster, name).await?;
-                let (state, seen) = stability(&svc);
+                let (state, seen) = stability(&svc, expected);
                 if seen != last {
                     progress(seen.clone());
                     last = seen;
                 }
                 match state {
                     Stability::Stable => return Ok(()),
-                    Stability::Failed(why) => {
-                        return Err(ProviderError::Input(format!("service `{name}`: {why}")));
+                    Stability::NotServing(why) => {
+                        let stopped = self.stopped_tasks(cluster, name).await;
+                        return Err(ProviderError::NotServing(format!(
+                            "service `{name}`: {why}{}",
+                            what_ecs_said(&svc, &stopped)
+                        )));
                     }
                     Stability::Waiting => {}
                 }
@@ -784,18 +898,25 @@ mod tests {
         assert_eq!(desired.get("task-definition"), Some(&s("api:3")));
     }
 
+    const OLD: &str = "arn:aws:ecs:r:1:task-definition/api:3";
+    const NEW: &str = "arn:aws:ecs:r:1:task-definition/api:4";
+
+    /// A service that runs `serving`, with deployments of (status, revision, rollout state).
     fn service(
         running: i32,
         desired: i32,
-        rollouts: &[(&str, Option<DeploymentRolloutState>)],
+        serving: &str,
+        rollouts: &[(&str, &str, Option<DeploymentRolloutState>)],
     ) -> Service {
         let mut b = Service::builder()
             .running_count(running)
-            .desired_count(desired);
-        for (status, rollout) in rollouts {
+            .desired_count(desired)
+            .task_definition(serving);
+        for (status, revision, rollout) in rollouts {
             b = b.deployments(
                 Deployment::builder()
                     .status(*status)
+                    .task_definition(*revision)
                     .set_rollout_state(rollout.clone())
                     .rollout_state_reason("tasks failed to start")
                     .build(),
@@ -805,37 +926,131 @@ mod tests {
     }
 
     #[test]
-    fn stable_means_one_deployment_rolled_out() {
-        use DeploymentRolloutState::{Completed, Failed, InProgress};
-        let (state, seen) = stability(&service(2, 2, &[("PRIMARY", Some(Completed))]));
+    fn stable_means_the_requested_revision_rolled_out_and_running() {
+        use DeploymentRolloutState::{Completed, InProgress};
+        let (state, seen) = stability(
+            &service(2, 2, NEW, &[("PRIMARY", NEW, Some(Completed))]),
+            "api:4",
+        );
         assert_eq!(state, Stability::Stable);
         assert_eq!(seen, "running 2/2, rollout COMPLETED");
-        let (state, seen) = stability(&service(
-            1,
-            2,
-            &[("PRIMARY", Some(InProgress)), ("ACTIVE", Some(Completed))],
-        ));
+        let (state, seen) = stability(
+            &service(
+                1,
+                2,
+                NEW,
+                &[
+                    ("PRIMARY", NEW, Some(InProgress)),
+                    ("ACTIVE", OLD, Some(Completed)),
+                ],
+            ),
+            NEW,
+        );
         assert_eq!(state, Stability::Waiting);
         assert_eq!(seen, "running 1/2, rollout IN_PROGRESS, 2 deployments");
         // Without rollout states, the task counts decide.
         assert_eq!(
-            stability(&service(2, 2, &[("PRIMARY", None)])).0,
+            stability(&service(2, 2, NEW, &[("PRIMARY", NEW, None)]), NEW).0,
             Stability::Stable
         );
         assert_eq!(
-            stability(&service(1, 2, &[("PRIMARY", None)])).0,
+            stability(&service(1, 2, NEW, &[("PRIMARY", NEW, None)]), NEW).0,
             Stability::Waiting
         );
-        let (state, _) = stability(&service(
-            2,
-            2,
-            &[("PRIMARY", Some(InProgress)), ("ACTIVE", Some(Failed))],
-        ));
+        // A rollout reported complete with tasks missing is not done either.
+        assert_eq!(
+            stability(
+                &service(1, 2, NEW, &[("PRIMARY", NEW, Some(Completed))]),
+                NEW
+            )
+            .0,
+            Stability::Waiting
+        );
+        // A bare family asks for whatever revision is newest: the family decides.
+        assert_eq!(
+            stability(&service(2, 2, NEW, &[("PRIMARY", NEW, None)]), "api").0,
+            Stability::Stable
+        );
+    }
+
+    #[test]
+    fn a_failed_rollout_or_another_revision_serving_is_not_success() {
+        use DeploymentRolloutState::{Completed, Failed, InProgress};
+        // The circuit breaker is rolling back: the new deployment failed.
+        let (state, _) = stability(
+            &service(
+                2,
+                2,
+                OLD,
+                &[
+                    ("PRIMARY", OLD, Some(InProgress)),
+                    ("ACTIVE", NEW, Some(Failed)),
+                ],
+            ),
+            NEW,
+        );
         assert_eq!(
             state,
-            Stability::Failed(
-                "the deployment failed and was rolled back: tasks failed to start".into()
+            Stability::NotServing(
+                "the deployment of `api:4` failed: tasks failed to start; the service runs \
+                 `api:3` again"
+                    .into()
             )
+        );
+        // The rollback completed between two looks: one deployment, settled, on the old
+        // revision. Today's main called this stable.
+        let (state, _) = stability(
+            &service(2, 2, OLD, &[("PRIMARY", OLD, Some(Completed))]),
+            NEW,
+        );
+        assert_eq!(
+            state,
+            Stability::NotServing(
+                "the service runs `api:3`, not `api:4` that this apply deployed: ECS rolled it \
+                 back, or another deploy replaced it while infra waited"
+                    .into()
+            )
+        );
+        // A failed deployment of some other revision (the one being replaced) is not ours.
+        assert_eq!(
+            stability(
+                &service(
+                    1,
+                    2,
+                    NEW,
+                    &[
+                        ("PRIMARY", NEW, Some(InProgress)),
+                        ("ACTIVE", OLD, Some(Failed))
+                    ],
+                ),
+                NEW,
+            )
+            .0,
+            Stability::Waiting
+        );
+    }
+
+    #[test]
+    fn a_failed_deploy_says_what_ecs_said() {
+        let svc = Service::builder()
+            .events(
+                aws_sdk_ecs::types::ServiceEvent::builder()
+                    .message("(service api) was unable to place a task")
+                    .build(),
+            )
+            .build();
+        let text = what_ecs_said(
+            &svc,
+            &[("abc123".into(), "Essential container in task exited".into())],
+        );
+        assert_eq!(
+            text,
+            "\n  last service events (newest first):\n    (service api) was unable to place a \
+             task\n  why tasks stopped:\n    abc123: Essential container in task exited"
+        );
+        assert_eq!(
+            what_ecs_said(&Service::builder().build(), &[]),
+            "\n  ECS reported no service events\n  no stopped tasks to explain it"
         );
     }
 
