@@ -28,7 +28,8 @@ fn serving(w: &World, ecs: &aws_sdk_ecs::Client) -> Option<String> {
 
 /// A deploy replaced while apply waits (what a circuit-breaker rollback that completes between
 /// two looks, or a concurrent `UpdateService` from CI, leaves behind) fails apply with exit
-/// code 3, naming both revisions. Today's main reported it as success once the counts settled.
+/// code 3, naming both revisions. main before this waited out its timeout without saying why
+/// (and took a rollback that had settled for success: see `stability`'s unit tests).
 #[test]
 fn a_deploy_replaced_while_apply_waits_is_not_success() {
     let w = World::new("deploy-replaced");
