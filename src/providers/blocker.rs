@@ -58,6 +58,7 @@ impl Blocker {
             ProviderError::Aws {
                 code: Some(code), ..
             } => Blocker::of_code(code),
+            ProviderError::While { error, .. } => Blocker::of(error),
             _ => None,
         }
     }

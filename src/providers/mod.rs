@@ -160,6 +160,13 @@ pub enum ProviderError {
         endpoint: String,
         cause: String,
     },
+    /// An error met while doing something the error alone does not say (reading one secret's
+    /// value among many).
+    #[error("{doing}: {error}")]
+    While {
+        doing: String,
+        error: Box<ProviderError>,
+    },
     #[error("{0}")]
     Input(String),
     #[error("{0}")]
@@ -240,6 +247,7 @@ impl ProviderError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ProviderError::Aws { code, .. } => code.as_deref(),
+            ProviderError::While { error, .. } => error.code(),
             _ => None,
         }
     }
@@ -248,6 +256,9 @@ impl ProviderError {
     pub fn help(&self) -> Option<String> {
         if let Some(blocker) = Blocker::of(self) {
             return Some(blocker.help());
+        }
+        if let ProviderError::While { error, .. } = self {
+            return error.help();
         }
         let ProviderError::Aws {
             service,
@@ -263,6 +274,14 @@ impl ProviderError {
                 .strip_prefix(&format!("{code}: "))
                 .unwrap_or(message);
             return Denied::of(service, operation, text).map(|d| d.help(operation));
+        }
+        if code == "DecryptionFailure" {
+            return Some(
+                "Secrets Manager could not decrypt the value with the secret's KMS key: check \
+                 that the key is enabled and that its key policy (or a grant) lets the \
+                 credentials use `kms:Decrypt`"
+                    .into(),
+            );
         }
         if THROTTLING.contains(&code.as_str()) {
             let service = if service.is_empty() {

@@ -4,6 +4,7 @@ mod aws_models;
 mod blast;
 mod canary;
 mod docs;
+mod errors;
 mod explain;
 mod faults;
 mod fmt;

@@ -184,10 +184,11 @@ async fn unknown_profile() -> Option<(String, Vec<String>)> {
         .ok()
         .filter(|p| !p.is_empty())?;
     let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-    let known: Vec<String> = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+    let mut known: Vec<String> = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
         .await
         .map(|set| set.profiles().map(str::to_string).collect())
         .unwrap_or_default();
+    known.sort();
     (!known.contains(&profile)).then_some((profile, known))
 }
 
