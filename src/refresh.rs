@@ -11,7 +11,7 @@ use futures::future::join_all;
 
 use crate::known::Known;
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Desired, Live, Owner, Providers};
+use crate::providers::{Blocker, Desired, Live, Owner, ProviderError, Providers};
 
 /// Something refresh could not do, for one resource or a whole kind.
 #[derive(Debug, Clone)]
@@ -21,6 +21,22 @@ pub struct Problem {
     pub kind: Kind,
     pub message: String,
     pub help: Option<String>,
+    /// A failure no call of the run gets past (AWS unreachable, credentials refused): said
+    /// once for the run, not once per kind.
+    pub blocker: Option<Blocker>,
+}
+
+impl Problem {
+    /// The run-wide problem a blocker is.
+    pub fn blocked(kind: Kind, blocker: Blocker) -> Problem {
+        Problem {
+            resource: None,
+            kind,
+            message: blocker.message(),
+            help: Some(blocker.help()),
+            blocker: Some(blocker),
+        }
+    }
 }
 
 /// Live state of one run.
@@ -54,7 +70,10 @@ pub async fn refresh(stack: &Stack, providers: &Providers) -> Refreshed {
     let warm_up = join_all(kinds.iter().map(|p| p.prefetch(&stack.name)));
     let lookups = lookup_rounds(stack, providers, &mut known, &mut out);
     futures::join!(lookups, warm_up);
-    managed_rounds(stack, providers, &mut known, &mut out).await;
+    // Nothing else would get through either.
+    if out.problems.iter().all(|p| p.blocker.is_none()) {
+        managed_rounds(stack, providers, &mut known, &mut out).await;
+    }
     out
 }
 
@@ -100,13 +119,13 @@ async fn lookup_rounds(
             let provider = providers.lookup(r.kind()).cloned();
             async move {
                 match provider {
-                    Some(p) => (i, p.lookup(&attrs).await.map_err(|e| e.to_string())),
+                    Some(p) => (i, p.lookup(&attrs).await),
                     None => (
                         i,
-                        Err(format!(
+                        Err(ProviderError::Input(format!(
                             "{} look-ups are not supported yet",
                             r.kind().title()
-                        )),
+                        ))),
                     ),
                 }
             }
@@ -117,16 +136,22 @@ async fn lookup_rounds(
                     known.set(i, attrs.clone());
                     out.lookups[i] = Some(attrs);
                 }
-                Err(message) => {
+                Err(error) => {
                     failed.push(i);
-                    out.problems.push(Problem {
-                        resource: Some(i),
-                        kind: stack.resources[i].kind(),
-                        message,
-                        help: Some(
-                            "check the look-up's attributes against what exists in AWS".into(),
-                        ),
-                    });
+                    let kind = stack.resources[i].kind();
+                    let problem = match Blocker::of(&error) {
+                        Some(blocker) => Problem::blocked(kind, blocker),
+                        None => Problem {
+                            resource: Some(i),
+                            kind,
+                            message: error.to_string(),
+                            help: Some(error.help().unwrap_or_else(|| {
+                                "check the look-up's attributes against what exists in AWS".into()
+                            })),
+                            blocker: None,
+                        },
+                    };
+                    push_once(&mut out.problems, problem);
                 }
             }
         }
@@ -164,6 +189,7 @@ async fn managed_rounds(
                 kind,
                 message,
                 help: None,
+                blocker: None,
             });
         }
         by_kind.entry(kind).or_default().push(i);
@@ -186,10 +212,7 @@ async fn managed_rounds(
                 let ours = |l: &Live| matches!(&l.owner, Owner::Stack { stack: s, .. } if *s == stack.name);
                 owned.insert(kind, list.into_iter().filter(ours).map(Some).collect());
             }
-            Err(e) => push_once(
-                &mut out.problems,
-                kind_problem(kind, &by_kind, stack, e.to_string()),
-            ),
+            Err(e) => push_once(&mut out.problems, kind_problem(kind, &by_kind, stack, &e)),
         }
     }
 
@@ -227,6 +250,7 @@ async fn managed_rounds(
                         stack.resources[other].address
                     ),
                     help: Some("two resources cannot manage one AWS resource; rename one".into()),
+                    blocker: None,
                 });
                 continue;
             }
@@ -268,10 +292,7 @@ async fn managed_rounds(
                         }
                     }
                 }
-                Err(e) => push_once(
-                    &mut out.problems,
-                    kind_problem(kind, &by_kind, stack, e.to_string()),
-                ),
+                Err(e) => push_once(&mut out.problems, kind_problem(kind, &by_kind, stack, &e)),
             }
         }
         if !progressed || unresolved.is_empty() {
@@ -289,8 +310,11 @@ fn kind_problem(
     kind: Kind,
     by_kind: &BTreeMap<Kind, Vec<usize>>,
     stack: &Stack,
-    message: String,
+    error: &ProviderError,
 ) -> Problem {
+    if let Some(blocker) = Blocker::of(error) {
+        return Problem::blocked(kind, blocker);
+    }
     let addresses: Vec<String> = by_kind
         .get(&kind)
         .map(|list| {
@@ -307,14 +331,25 @@ fn kind_problem(
     Problem {
         resource: None,
         kind,
-        message: format!("reading {}s failed{shown}: {message}", kind.title()),
-        help: Some("check the AWS credentials' permissions and the endpoint".into()),
+        message: format!("reading {}s failed{shown}: {error}", kind.title()),
+        help: Some(
+            error.help().unwrap_or_else(|| {
+                "check the AWS credentials' permissions and the endpoint".into()
+            }),
+        ),
+        blocker: None,
     }
 }
 
-/// The same failure met twice (listing, then reading) is reported once.
+/// The same failure met twice (listing, then reading) is reported once, and so is a blocker
+/// of one sort whichever kinds met it.
 fn push_once(problems: &mut Vec<Problem>, problem: Problem) {
-    if !problems.iter().any(|p| p.message == problem.message) {
+    let code = problem.blocker.as_ref().map(Blocker::code);
+    let seen = problems.iter().any(|p| {
+        p.message == problem.message
+            || (code.is_some() && p.blocker.as_ref().map(Blocker::code) == code)
+    });
+    if !seen {
         problems.push(problem);
     }
 }

@@ -347,7 +347,7 @@ pub async fn execute(
                 if matches!(error, ProviderError::NotServing(_)) {
                     outcome.not_serving.push(change.address.clone());
                 }
-                let message = error.to_string();
+                let message = error.explained();
                 on_event(Event::Failed {
                     address: change.address.clone(),
                     action: change.action,
@@ -373,7 +373,7 @@ pub async fn execute(
     for (c, result) in join_all(finishing).await {
         if let Err(error) = result {
             let change = &plan.changes[*c];
-            let message = format!("clean-up after the change failed: {error}");
+            let message = format!("clean-up after the change failed: {}", error.explained());
             on_event(Event::Failed {
                 address: change.address.clone(),
                 action: change.action,

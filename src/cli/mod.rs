@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one function per subcommand.
 
 mod apply;
+mod aws_failure;
 mod completions;
 mod destroy;
 mod drift;

@@ -5,15 +5,16 @@ use std::process::ExitCode;
 
 use crate::apply::lock::Holder;
 use crate::graph::Graph;
-use crate::lang::Diagnostic;
 use crate::model::Stack;
 use crate::plan::select::{Selection, select};
 use crate::plan::{DiffOptions, Plan};
 use crate::providers::Providers;
 use crate::providers::aws::lock_table::{LockError, LockTable};
-use crate::providers::aws::{CallCounter, Clients, ConnectError, Connection};
+use crate::providers::aws::{CallCounter, Clients, Connection};
 use crate::refresh::Refreshed;
 use crate::ui::Ui;
+
+use super::aws_failure::{call_diagnostic, confirm_problems, connect_diagnostic};
 
 /// How to reach AWS.
 #[derive(Debug, clap::Args)]
@@ -246,8 +247,9 @@ impl crate::apply::Fence for LockFence {
                     Err(broken("nobody holds it now".into()))
                 }
                 Err(e) => Err(format!(
-                    "the stack's lock could not be read before writing ({e}); nothing more is \
-                     written"
+                    "the stack's lock could not be read before writing ({}); nothing more is \
+                     written",
+                    e.explained()
                 )),
             }
         })
@@ -366,7 +368,14 @@ impl Session {
                     return Err(ExitCode::from(1));
                 }
                 Err(LockError::Aws(e)) => {
-                    ui.err(&format!("error: cannot take the stack's lock: {e}\n"));
+                    let diagnostic = call_diagnostic(
+                        "cannot take the stack's lock",
+                        &e,
+                        &clients,
+                        &stack.region,
+                    )
+                    .await;
+                    ui.diagnostics(&[diagnostic], &stack.sources);
                     return Err(ExitCode::from(1));
                 }
             }
@@ -374,7 +383,9 @@ impl Session {
         let providers = crate::providers::aws::providers(&clients, &connection);
         let refreshed = {
             let _stage = crate::ui::Stage::start("refresh");
-            crate::refresh::refresh(&stack, &providers).await
+            let mut refreshed = crate::refresh::refresh(&stack, &providers).await;
+            confirm_problems(&mut refreshed, &clients, &stack.region).await;
+            refreshed
         };
         Ok(Session {
             stack,
@@ -417,9 +428,10 @@ impl Session {
                 self.stack.name
             )),
             Err(e) => ui.err(&format!(
-                "warning: the lock of stack `{}` could not be released ({e}); `infra unlock` \
+                "warning: the lock of stack `{}` could not be released ({}); `infra unlock` \
                  releases it\n",
-                self.stack.name
+                self.stack.name,
+                e.explained()
             )),
         }
     }
@@ -430,12 +442,15 @@ impl Session {
             ui.err("error: there is no AWS account behind the in-memory fake\n");
             return Err(ExitCode::from(1));
         };
-        crate::providers::aws::account(clients).await.map_err(|e| {
-            ui.err(&format!(
-                "error: cannot tell which AWS account this is: {e}\n"
-            ));
-            ExitCode::from(1)
-        })
+        match crate::providers::aws::account(clients).await {
+            Ok(account) => Ok(account),
+            Err(e) => {
+                let what = "cannot tell which AWS account this is";
+                let diagnostic = call_diagnostic(what, &e, clients, &self.stack.region).await;
+                ui.diagnostics(&[diagnostic], &self.stack.sources);
+                Err(ExitCode::from(1))
+            }
+        }
     }
 
     /// Diffs and narrows to the selection; a plan that would be applied is checked against
@@ -489,22 +504,6 @@ impl Session {
             text.push_str(&format!("  {op}: {n}\n"));
         }
         ui.err(&text);
-    }
-}
-
-fn connect_diagnostic(error: &ConnectError) -> Diagnostic {
-    match error {
-        ConnectError::NoCredentials => {
-            Diagnostic::new("infra::no-credentials", "no AWS credentials found").help(
-                "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); to try infra \
-                 without an AWS account, run `scripts/quickstart`, which uses a local emulator",
-            )
-        }
-        ConnectError::Credentials(message) => Diagnostic::new(
-            "infra::credentials",
-            format!("AWS credentials could not be loaded: {message}"),
-        )
-        .help("check AWS_PROFILE and the profile's settings in ~/.aws/config"),
     }
 }
 

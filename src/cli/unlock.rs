@@ -4,9 +4,11 @@
 
 use std::process::ExitCode;
 
+use super::aws_failure::{call_diagnostic, connect_diagnostic};
 use super::session::runtime;
-use crate::providers::aws::lock_table::LockTable;
-use crate::providers::aws::{CallCounter, ConnectError, Connection};
+use crate::providers::ProviderError;
+use crate::providers::aws::lock_table::{LockError, LockTable};
+use crate::providers::aws::{CallCounter, Connection};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -45,19 +47,28 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         let clients =
             match crate::providers::aws::connect(&connection, &CallCounter::default()).await {
                 Ok(c) => c,
-                Err(ConnectError::NoCredentials) => {
-                    ui.err("error: no AWS credentials found\n");
-                    return ExitCode::from(1);
-                }
                 Err(e) => {
-                    ui.err(&format!("error: {e}\n"));
+                    ui.diagnostics(&[connect_diagnostic(&e)], &stack.sources);
                     return ExitCode::from(1);
                 }
             };
-        let table = LockTable::new(clients.dynamodb);
+        let table = LockTable::new(clients.dynamodb.clone());
         let key = format!("{}@{}", stack.name, stack.region);
+        // Whatever stops the reads and writes below is said the way `plan` says it.
+        let failed = |what: &'static str, error: ProviderError| {
+            let (clients, region) = (&clients, &stack.region);
+            async move {
+                let diagnostic = call_diagnostic(what, &error, clients, region).await;
+                ui.diagnostics(&[diagnostic], &stack.sources);
+                ExitCode::from(1)
+            }
+        };
+        let now = match table.holder(&key).await {
+            Ok(now) => now,
+            Err(e) => return failed("cannot read the stack's lock", e).await,
+        };
         if !args.force
-            && let Ok(Some(holder)) = table.holder(&key).await
+            && let Some(holder) = now
             && holder.id == args.id
             && !holder.stale()
         {
@@ -84,7 +95,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 let now = match table.holder(&key).await {
                     Ok(Some(h)) => format!("it is {h}"),
                     Ok(None) => "the stack is not locked".into(),
-                    Err(e) => format!("the lock cannot be read: {e}"),
+                    Err(e) => format!("the lock cannot be read: {}", e.explained()),
                 };
                 ui.err(&format!(
                     "error: lock {} does not hold stack `{}`: {now}\n",
@@ -92,6 +103,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 ));
                 ExitCode::from(1)
             }
+            Err(LockError::Aws(e)) => failed("cannot release the lock", e).await,
             Err(e) => {
                 ui.err(&format!("error: cannot release the lock: {e}\n"));
                 ExitCode::from(1)

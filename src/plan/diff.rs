@@ -33,7 +33,8 @@ pub fn diff(
         .problems
         .iter()
         .map(|p| {
-            let mut d = Diagnostic::new("infra::refresh", p.message.clone());
+            let code = p.blocker.as_ref().map_or("infra::refresh", |b| b.code());
+            let mut d = Diagnostic::new(code, p.message.clone());
             if let Some(i) = p.resource {
                 let r = &stack.resources[i];
                 d = d.label(r.span, format!("`{}`", r.address));

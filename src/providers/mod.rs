@@ -6,8 +6,13 @@
 //! calls per kind rather than one per resource.
 
 pub mod aws;
+mod blocker;
+mod denied;
 #[cfg(any(test, feature = "fake-aws"))]
 pub mod fake;
+
+pub use blocker::Blocker;
+pub use denied::{ACCESS_DENIED, Denied};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -138,13 +143,29 @@ pub fn next_page(token: &mut Option<String>, next: Option<&str>) -> bool {
 /// What went wrong talking to AWS or preparing a call.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("{operation} failed: {message}{}", iam_hint(service, operation, code.as_deref()))]
+    #[error("{}", describe(service, operation, code.as_deref(), message))]
     Aws {
         /// The IAM service prefix (`secretsmanager`, `elasticloadbalancing`, ...).
         service: &'static str,
         operation: &'static str,
         code: Option<String>,
+        /// AWS's code and message (`ThrottlingException: Rate exceeded`), or what went wrong
+        /// on the way in a few words.
         message: String,
+    },
+    /// No connection could be made: nothing was sent.
+    #[error("{operation} failed: infra cannot reach AWS at {endpoint}: {cause}")]
+    Unreachable {
+        operation: &'static str,
+        endpoint: String,
+        cause: String,
+    },
+    /// An error met while doing something the error alone does not say (reading one secret's
+    /// value among many).
+    #[error("{doing}: {error}")]
+    While {
+        doing: String,
+        error: Box<ProviderError>,
     },
     #[error("{0}")]
     Input(String),
@@ -162,12 +183,17 @@ pub enum ProviderError {
 /// Apply's exit code when a deploy finished without the requested revision serving.
 pub const EXIT_NOT_SERVING: u8 = 3;
 
-/// AWS's codes for a missing permission.
-pub const ACCESS_DENIED: [&str; 4] = [
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnauthorizedAccess",
+/// AWS's codes for throttling, per service.
+const THROTTLING: [&str; 9] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
+    "PriorRequestNotComplete",
 ];
 
 /// Key in [`Live::private`]: the id of the version of its value AWS serves now (a secret's
@@ -177,14 +203,45 @@ pub const CURRENT_VERSION: &str = "current-version";
 /// The code of an error whose response was lost after AWS may have acted on the request.
 pub const RESPONSE_LOST: &str = "infra.ResponseLost";
 
-/// For an access-denied error: which IAM permission the call needs.
-fn iam_hint(service: &str, operation: &str, code: Option<&str>) -> String {
+/// The code of an answer with no AWS error in it (a 404 from something that is not AWS).
+pub const NOT_AWS: &str = "infra.NotAws";
+
+/// One sentence for an AWS error: what the code means when infra knows, AWS's words otherwise.
+fn describe(service: &str, operation: &str, code: Option<&str>, message: &str) -> String {
     match code {
-        Some(code) if ACCESS_DENIED.contains(&code) && !service.is_empty() => format!(
-            " (the credentials lack the IAM permission `{service}:{operation}`; grant it to \
-             the role infra runs as)"
-        ),
-        _ => String::new(),
+        Some(code) if ACCESS_DENIED.contains(&code) => {
+            let text = message
+                .strip_prefix(&format!("{code}: "))
+                .unwrap_or(message);
+            match Denied::of(service, operation, text) {
+                Some(denied) => format!(
+                    "{operation} failed: {code}: the credentials lack the IAM permission {}{}",
+                    denied.permission(),
+                    reason(text)
+                ),
+                None => format!("{operation} failed: {message}"),
+            }
+        }
+        Some(code) if THROTTLING.contains(&code) => {
+            format!("AWS kept throttling {operation} beyond infra's retries ({code})")
+        }
+        Some(code) => match Blocker::of_code(code) {
+            Some(blocker) => format!("{operation} failed: {}", blocker.message()),
+            None => format!("{operation} failed: {message}"),
+        },
+        None => format!("{operation} failed: {message}"),
+    }
+}
+
+/// Why AWS says the permission is missing, when it says (an explicit deny is not fixed by
+/// one more allow).
+fn reason(message: &str) -> String {
+    if let Some(at) = message.find("with an explicit deny") {
+        format!(" ({})", message[at..].trim_end_matches('.'))
+    } else if let Some(at) = message.find(" because ") {
+        format!(" ({})", message[at + 9..].trim_end_matches('.'))
+    } else {
+        String::new()
     }
 }
 
@@ -197,7 +254,62 @@ impl ProviderError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ProviderError::Aws { code, .. } => code.as_deref(),
+            ProviderError::While { error, .. } => error.code(),
             _ => None,
+        }
+    }
+
+    /// What to do about it, when infra knows.
+    pub fn help(&self) -> Option<String> {
+        if let Some(blocker) = Blocker::of(self) {
+            return Some(blocker.help());
+        }
+        if let ProviderError::While { error, .. } = self {
+            return error.help();
+        }
+        let ProviderError::Aws {
+            service,
+            operation,
+            code: Some(code),
+            message,
+        } = self
+        else {
+            return None;
+        };
+        if ACCESS_DENIED.contains(&code.as_str()) {
+            let text = message
+                .strip_prefix(&format!("{code}: "))
+                .unwrap_or(message);
+            return Denied::of(service, operation, text).map(|d| d.help(operation));
+        }
+        if code == "DecryptionFailure" {
+            return Some(
+                "Secrets Manager could not decrypt the value with the secret's KMS key: check \
+                 that the key is enabled and that its key policy (or a grant) lets the \
+                 credentials use `kms:Decrypt`"
+                    .into(),
+            );
+        }
+        if THROTTLING.contains(&code.as_str()) {
+            let service = if service.is_empty() {
+                "this service"
+            } else {
+                service
+            };
+            return Some(format!(
+                "something else is using this account's request rate for {service}: run infra \
+                 again later, or lower --max-rate (INFRA_MAX_RATE) to leave it room"
+            ));
+        }
+        None
+    }
+
+    /// The sentence and its help on one line, where there is no room for a `help:` line (a
+    /// failed step of an apply).
+    pub fn explained(&self) -> String {
+        match self.help() {
+            Some(help) => format!("{self} (help: {help})"),
+            None => self.to_string(),
         }
     }
 }

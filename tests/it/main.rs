@@ -5,6 +5,7 @@ mod blast;
 mod canary;
 mod deploys;
 mod docs;
+mod errors;
 mod explain;
 mod faults;
 mod fmt;

@@ -159,7 +159,9 @@ impl World {
     fn on(url: String, name: &str) -> World {
         let url = url.as_str();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let stack = format!("{name}-{}-{n}", std::process::id() % 100_000);
+        // Fixed width: diagnostics wrap at a fixed column, so a name one digit longer would
+        // move the wraps of a snapshot taken after `STACK` is put in.
+        let stack = format!("{name}-{:05}-{n:03}", std::process::id() % 100_000);
         let domain = format!("{stack}.test");
         let dir = std::env::temp_dir().join(format!("infra-it-{stack}"));
         let _ = std::fs::remove_dir_all(&dir);

@@ -38,11 +38,43 @@ pub enum Fault {
     /// place (same length): AWS's answers that moto does not give (a service `DRAINING`).
     /// Counted against `times` only when the text was there.
     Rewrite(&'static str, &'static str),
+    /// The service's own error answer with this HTTP status, code and message (refused
+    /// credentials, an explicit denial naming an action), in its protocol's body shape.
+    Error {
+        status: u16,
+        code: &'static str,
+        message: &'static str,
+    },
+    /// [`Fault::Error`] for requests signed for `region` only (an opt-in region the account has
+    /// not enabled); requests signed for other regions go through.
+    ErrorIn {
+        region: &'static str,
+        status: u16,
+        code: &'static str,
+        message: &'static str,
+    },
+    /// `BatchGetSecretValue` answered without values: every secret asked for is in `Errors`
+    /// with this code and message (`{id}` in it becomes the secret's id).
+    SecretErrors {
+        code: &'static str,
+        message: &'static str,
+    },
+}
+
+impl Fault {
+    /// Whether the fault applies to a request signed for `region`.
+    fn applies_in(&self, region: &str) -> bool {
+        match self {
+            Fault::ErrorIn { region: only, .. } => *only == region,
+            _ => true,
+        }
+    }
 }
 
 /// A fault for calls of one operation, optionally only those whose body names something.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// The operation's name, or `*` for every operation.
     pub operation: String,
     pub body_contains: Option<String>,
     pub fault: Fault,
@@ -240,6 +272,11 @@ impl Proxy {
         if !latency.is_zero() {
             std::thread::sleep(latency);
         }
+        if let Some(Fault::SecretErrors { code, message }) = fault {
+            return client
+                .write_all(&secret_errors(request, code, message))
+                .is_ok();
+        }
         if let Some(fault) = fault.filter(|f| {
             !matches!(
                 f,
@@ -302,7 +339,8 @@ impl Proxy {
             .rate_per_service
             .is_some_and(|rate| !take_token(&mut state.buckets, &call.service, rate));
         let ruled = faults.rules.iter().position(|r| {
-            r.operation == call.operation
+            (r.operation == call.operation || r.operation == "*")
+                && r.fault.applies_in(&call.region)
                 && !matches!(r.fault, Fault::Rewrite(..))
                 && r.times.is_none_or(|n| n > 0)
                 && r.body_contains
@@ -340,7 +378,14 @@ impl Proxy {
             Some(Fault::ServerError | Fault::Unavailable) => tally.server_errors += 1,
             Some(Fault::DropAfterEffect) => tally.dropped += 1,
             Some(Fault::AccessDenied) => tally.denied += 1,
-            Some(Fault::HangAfterEffect(_) | Fault::Rewrite(..)) | None => {}
+            Some(
+                Fault::HangAfterEffect(_)
+                | Fault::Rewrite(..)
+                | Fault::Error { .. }
+                | Fault::ErrorIn { .. }
+                | Fault::SecretErrors { .. },
+            )
+            | None => {}
         }
         (fault, faults.latency)
     }
@@ -543,20 +588,25 @@ fn forward(upstream: &str, request: &Request) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The service (SigV4 signing name) and operation of a request.
+/// The service (SigV4 signing name), region and operation of a request.
 struct Call {
     service: String,
+    region: String,
     operation: String,
 }
 
 impl Call {
     fn of(request: &Request) -> Call {
-        let service = request
-            .header("authorization")
-            .and_then(|a| a.split("Credential=").nth(1))
-            .and_then(|c| c.split('/').nth(3))
-            .unwrap_or("unknown")
-            .to_string();
+        // Credential=KEY/DATE/REGION/SERVICE/aws4_request
+        let scope = |i: usize| {
+            request
+                .header("authorization")
+                .and_then(|a| a.split("Credential=").nth(1))
+                .and_then(|c| c.split('/').nth(i))
+                .unwrap_or("unknown")
+                .to_string()
+        };
+        let (region, service) = (scope(2), scope(3));
         let operation = if let Some(target) = request.header("x-amz-target") {
             target.rsplit('.').next().unwrap_or(target).to_string()
         } else if let Some(action) = request
@@ -568,12 +618,30 @@ impl Call {
         } else {
             rest_operation(&request.method, &request.path)
         };
-        Call { service, operation }
+        Call {
+            service,
+            region,
+            operation,
+        }
     }
 
     /// The raw HTTP answer for `fault`, in the shape this service really sends.
     fn error(&self, fault: Fault) -> Vec<u8> {
-        let (status, code, message) = match (fault, self.service.as_str()) {
+        let (status, code, message): (u16, &str, &str) = match (fault, self.service.as_str()) {
+            (
+                Fault::Error {
+                    status,
+                    code,
+                    message,
+                }
+                | Fault::ErrorIn {
+                    status,
+                    code,
+                    message,
+                    ..
+                },
+                _,
+            ) => (status, code, message),
             (Fault::Throttle, "ec2") => (503, "RequestLimitExceeded", "Request limit exceeded."),
             (Fault::Throttle, "tagging") => (400, "ThrottledException", "Rate exceeded"),
             (Fault::Throttle, "route53") if self.operation == "ChangeResourceRecordSets" => (
@@ -606,12 +674,17 @@ impl Call {
                 "AccessDeniedException",
                 "User: arn:aws:iam::123456789012:user/ci is not authorized to perform this operation",
             ),
-            (Fault::DropAfterEffect | Fault::HangAfterEffect(_) | Fault::Rewrite(..), _) => {
-                (500, "InternalFailure", "unreachable")
-            }
+            (
+                Fault::DropAfterEffect
+                | Fault::HangAfterEffect(_)
+                | Fault::Rewrite(..)
+                | Fault::SecretErrors { .. },
+                _,
+            ) => (500, "InternalFailure", "unreachable"),
         };
         let reason = match status {
             400 => "Bad Request",
+            401 => "Unauthorized",
             403 => "Forbidden",
             500 => "Internal Server Error",
             _ => "Service Unavailable",
@@ -672,6 +745,40 @@ impl Call {
         out.extend(body.into_bytes());
         out
     }
+}
+
+/// A `BatchGetSecretValue` answer that lists every secret the request names among its errors.
+fn secret_errors(request: &Request, code: &str, message: &str) -> Vec<u8> {
+    let text = request.text();
+    let ids: Vec<String> = text
+        .split("\"SecretIdList\":[")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .map(|list| {
+            list.split(',')
+                .map(|id| id.trim().trim_matches('"').to_string())
+                .filter(|id| !id.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let errors: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "{{\"SecretId\":\"{id}\",\"ErrorCode\":\"{code}\",\"Message\":\"{}\"}}",
+                message.replace("{id}", id)
+            )
+        })
+        .collect();
+    let body = format!("{{\"SecretValues\":[],\"Errors\":[{}]}}", errors.join(","));
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         x-amzn-RequestId: 4f0c1e5a-0000-4000-8000-000000000000\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body.into_bytes());
+    out
 }
 
 /// Route 53's REST operations by method and path.

@@ -30,6 +30,16 @@ pub enum LockError {
     Aws(#[from] ProviderError),
 }
 
+impl LockError {
+    /// The sentence and, for an AWS error, its help, on one line.
+    pub fn explained(&self) -> String {
+        match self {
+            LockError::Held(_) => self.to_string(),
+            LockError::Aws(e) => e.explained(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct LockTable {
     client: Client,

@@ -19,6 +19,7 @@ pub mod rate;
 mod route53;
 mod secrets;
 mod tagging;
+mod unreachable;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,6 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
@@ -61,6 +61,13 @@ pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum ConnectError {
     #[error("no AWS credentials found")]
     NoCredentials,
+    /// `AWS_PROFILE` names a profile the configuration files do not define.
+    #[error("the AWS profile `{profile}` (AWS_PROFILE) is not defined")]
+    UnknownProfile {
+        profile: String,
+        /// The profiles that are defined.
+        known: Vec<String>,
+    },
     #[error("AWS credentials could not be loaded: {0}")]
     Credentials(String),
 }
@@ -117,12 +124,13 @@ pub async fn connect(
         .ok_or(ConnectError::NoCredentials)?;
     match credentials.provide_credentials().await {
         Ok(_) => {}
-        Err(CredentialsError::CredentialsNotLoaded(_)) => return Err(ConnectError::NoCredentials),
-        Err(e) => {
-            return Err(ConnectError::Credentials(
-                DisplayErrorContext(&e).to_string(),
-            ));
+        Err(CredentialsError::CredentialsNotLoaded(_)) => {
+            return Err(match unknown_profile().await {
+                Some((profile, known)) => ConnectError::UnknownProfile { profile, known },
+                None => ConnectError::NoCredentials,
+            });
         }
+        Err(e) => return Err(ConnectError::Credentials(error::chain(&e))),
     }
     let counting = calls.interceptor();
     let limits = rate::RateLimits::new(connection.max_rate);
@@ -141,6 +149,8 @@ pub async fn connect(
             $sdk::Client::from_conf(
                 $sdk::config::Builder::from(&config)
                     .interceptor(counting.clone())
+                    // Before the lost-response check: a connection never made lost nothing.
+                    .interceptor(unreachable::FailFast)
                     .interceptor(lost_response::NoBlindRetry)
                     .http_client(rate::RateLimitedClient::new(
                         http.clone(),
@@ -164,6 +174,48 @@ pub async fn connect(
         route53: client!(aws_sdk_route53, "route53"),
         tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
     })
+}
+
+/// The profile `AWS_PROFILE` names when the configuration files do not define it, with the
+/// profiles they do define.
+async fn unknown_profile() -> Option<(String, Vec<String>)> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let profile = std::env::var("AWS_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())?;
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let mut known: Vec<String> = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+        .await
+        .map(|set| set.profiles().map(str::to_string).collect())
+        .unwrap_or_default();
+    known.sort();
+    (!known.contains(&profile)).then_some((profile, known))
+}
+
+/// Whether the credentials work in the home region of the stack's partition (`us-east-1`,
+/// which no account can disable): when they do and the stack's region refused them, that
+/// region is not enabled for the account. `false` when the stack's region is the home region.
+pub async fn key_works_elsewhere(clients: &Clients, region: &str) -> bool {
+    let home = match crate::model::regions::partition(region) {
+        Some("aws-cn") => "cn-north-1",
+        Some("aws-us-gov") => "us-gov-west-1",
+        Some("aws") => "us-east-1",
+        _ => return false,
+    };
+    if home == region {
+        return false;
+    }
+    let config = clients
+        .sts
+        .config()
+        .to_builder()
+        .region(Region::new(home))
+        .build();
+    aws_sdk_sts::Client::from_conf(config)
+        .get_caller_identity()
+        .send()
+        .await
+        .is_ok()
 }
 
 /// The account the credentials belong to (saved plans are bound to it).

@@ -140,6 +140,9 @@ impl Secrets {
     }
 
     /// AWS's current values of the named secrets whose stack value has a source to compare.
+    /// A secret AWS holds no value for has none here; one whose value AWS would not give
+    /// (denied, or its KMS key would not decrypt it) fails the read, naming the secret: a
+    /// value that cannot be compared is not rewritten blind on every apply.
     async fn current_values(
         &self,
         names: &[&str],
@@ -160,6 +163,9 @@ impl Secrets {
                     if let (Some(name), Some(text)) = (entry.name(), entry.secret_string()) {
                         out.insert(name.to_string(), Material(text.to_string()));
                     }
+                }
+                if let Some(error) = page.errors().iter().find_map(unreadable) {
+                    return Err(error);
                 }
                 if !next_page(&mut token, page.next_token()) {
                     break;
@@ -229,6 +235,33 @@ impl Secrets {
             .map_err(aws("PutSecretValue"))?;
         Ok(())
     }
+}
+
+/// A secret whose value AWS would not give, as an error naming it; `None` for one that has no
+/// value (nothing to compare: the value is written).
+fn unreadable(error: &aws_sdk_secretsmanager::types::ApiErrorType) -> Option<ProviderError> {
+    let code = error.error_code().unwrap_or("UnknownError");
+    if code == "ResourceNotFoundException" {
+        return None;
+    }
+    let secret = error.secret_id().unwrap_or("(unnamed)");
+    let message = match error.message() {
+        Some(message) => format!("{code}: {message}"),
+        None => code.to_string(),
+    };
+    Some(ProviderError::While {
+        doing: format!(
+            "the value of secret `{secret}` could not be read to compare with its source (infra \
+             does not rewrite a value it cannot compare)"
+        ),
+        // BatchGetSecretValue needs GetSecretValue on each secret it reads.
+        error: Box::new(ProviderError::Aws {
+            service: "secretsmanager",
+            operation: "GetSecretValue",
+            code: Some(code.to_string()),
+            message,
+        }),
+    })
 }
 
 /// Equal text, or equal JSON documents whatever their key order and spacing.
