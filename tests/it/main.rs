@@ -1,6 +1,7 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
 mod aws_models;
+mod aws_shaped;
 mod blast;
 mod canary;
 mod docs;
@@ -29,3 +30,4 @@ mod rules;
 mod saved;
 mod scale;
 mod select;
+mod shape;
