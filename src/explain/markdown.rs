@@ -151,9 +151,13 @@ fn table(block: &BlockSchema, replaced: bool) -> String {
             code(attr.name),
             markdown_type(attr),
             yes(attr.required),
-            attr.default
-                .map(|d| code(&default_value(d)))
-                .unwrap_or_default(),
+            if attr.unmanaged_when_omitted {
+                super::text::LEFT_TO_AWS.to_string()
+            } else {
+                attr.default
+                    .map(|d| code(&default_value(d)))
+                    .unwrap_or_default()
+            },
             limits(attr).join("; "),
             yes(replaced || attr.force_new),
             notes(block, attr),

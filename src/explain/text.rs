@@ -7,6 +7,9 @@ use crate::model::schema::{Attr, BlockSchema, Computed, ResourceSchema};
 use super::describe::{block_of, default_value, limits, natural_key, type_name, wrap};
 use super::topic::{Topic, all_kinds};
 
+/// What an attribute that is `unmanaged_when_omitted` says about its default.
+pub const LEFT_TO_AWS: &str = "omitted: left as AWS has it";
+
 /// Lines are wrapped here, like diagnostics.
 const WIDTH: usize = 100;
 
@@ -78,6 +81,9 @@ fn attributes(out: &mut String, block: &BlockSchema, replaced: bool, depth: usiz
         if let Some(d) = attr.default {
             facts.push(format!("default {}", default_value(d)));
         }
+        if attr.unmanaged_when_omitted {
+            facts.push(LEFT_TO_AWS.into());
+        }
         if replaces {
             facts.push("changing it replaces the resource".into());
         }
@@ -144,7 +150,11 @@ fn attribute(kind: Kind, chain: &[&'static Attr]) -> String {
         ("required", if attr.required { "yes" } else { "no" }.into()),
         (
             "default",
-            attr.default.map_or_else(|| "none".into(), default_value),
+            if attr.unmanaged_when_omitted {
+                LEFT_TO_AWS.into()
+            } else {
+                attr.default.map_or_else(|| "none".into(), default_value)
+            },
         ),
     ];
     if !kind.is_lookup() {

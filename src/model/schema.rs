@@ -144,6 +144,11 @@ pub struct Attr {
     pub force_new: bool,
     /// Never shown in plans, logs or errors.
     pub sensitive: bool,
+    /// Omitted means "leave AWS's value alone": the diff never compares it when the stack
+    /// omits it, and infra never sends it. For settings whose AWS default is not one fixed
+    /// value (an account setting, a default that changed over the years), where filling in a
+    /// default would overwrite what AWS chose.
+    pub unmanaged_when_omitted: bool,
     pub checks: &'static [Check],
     /// What a reference here may point at (for lists and maps: each item); empty when any
     /// reference of the right type will do.
@@ -160,6 +165,7 @@ impl Attr {
             default: None,
             force_new: false,
             sensitive: false,
+            unmanaged_when_omitted: false,
             checks: &[],
             refs: &[],
             doc: "",
@@ -203,6 +209,11 @@ impl Attr {
     }
     pub const fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// See [`Attr::unmanaged_when_omitted`]; such an attribute has no default.
+    pub const fn unmanaged_when_omitted(mut self) -> Self {
+        self.unmanaged_when_omitted = true;
         self
     }
     pub const fn checks(mut self, checks: &'static [Check]) -> Self {
@@ -308,5 +319,50 @@ impl ResourceSchema {
             .iter()
             .map(|a| a.name)
             .chain(self.computed.iter().map(|c| c.name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every attribute of `block` and of the blocks inside it, with its path.
+    fn walk(block: &'static BlockSchema, prefix: &str, out: &mut Vec<(String, &'static Attr)>) {
+        for attr in block.attrs {
+            let path = format!("{prefix}{}", attr.name);
+            if let Type::Block(inner) | Type::Blocks(inner) = attr.ty {
+                walk(inner, &format!("{path}."), out);
+            }
+            out.push((path, attr));
+        }
+    }
+
+    #[test]
+    fn attributes_left_to_aws_have_no_default_and_are_the_ones_whose_aws_default_varies() {
+        let mut left = Vec::new();
+        for kind in Kind::MANAGED {
+            let mut attrs = Vec::new();
+            walk(kind.schema().body, "", &mut attrs);
+            for (path, attr) in attrs {
+                if attr.unmanaged_when_omitted {
+                    assert!(
+                        attr.default.is_none(),
+                        "{path}: a default would be filled in where AWS's choice should stand"
+                    );
+                    left.push(format!("{}.{path}", kind.keyword()));
+                }
+            }
+        }
+        left.sort();
+        // The account's setting, a default that changed over the years, the key a secret was
+        // given outside the stack.
+        assert_eq!(
+            left,
+            [
+                "cluster.container-insights",
+                "listener.ssl-policy",
+                "secret.kms-key"
+            ]
+        );
     }
 }

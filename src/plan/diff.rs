@@ -268,6 +268,11 @@ pub fn diff(
                 if action == Action::Replace {
                     reasons.insert(0, format!("{} forces replacement", quoted(&forcing)));
                 }
+                for (name, note) in provider.notes(&desired.attrs, &live.attrs) {
+                    if attrs.iter().any(|a| a.name == name) {
+                        reasons.push(note);
+                    }
+                }
                 Change {
                     address,
                     kind,
@@ -546,6 +551,10 @@ pub fn attr_changes(
         .attrs
         .iter()
         .filter_map(|attr| {
+            // Left to AWS: what the stack does not say is not compared.
+            if attr.unmanaged_when_omitted && omitted(desired.get(attr.name)) {
+                return None;
+            }
             let before = l.get(attr.name).filter(|v| **v != Value::Null);
             let after = d.get(attr.name).filter(|v| **v != Value::Null);
             if same(before, after) {
@@ -583,6 +592,11 @@ fn strip_protection(attrs: &mut BTreeMap<String, Value>) {
     if let Some(Value::Map(tags)) = attrs.get_mut("tags") {
         tags.remove(PROTECT_TAG);
     }
+}
+
+/// Not written in the stack (as the decoder leaves an attribute without a default).
+fn omitted(v: Option<&Value>) -> bool {
+    matches!(v, None | Some(Value::Null))
 }
 
 fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
@@ -700,6 +714,56 @@ mod tests {
             Some(Kind::TaskDefinition.schema().body),
         );
         assert_eq!(desired, containers("web:1", "worker:2"));
+    }
+
+    #[test]
+    fn an_attribute_left_to_aws_is_compared_only_when_the_stack_sets_it() {
+        let provider = crate::providers::fake::FakeKind::new(Kind::Cluster);
+        let cluster = |insights: Option<&str>| {
+            let mut m = BTreeMap::from([("name".to_string(), s("main"))]);
+            if let Some(v) = insights {
+                m.insert("container-insights".into(), s(v));
+            }
+            m
+        };
+        // The account turned Container Insights on; the stack says nothing: no change.
+        let live = cluster(Some("enabled"));
+        let changes = attr_changes(Kind::Cluster, &provider, &cluster(None), &live, &[]);
+        assert!(changes.is_empty(), "{changes:?}");
+        let changes = attr_changes(
+            Kind::Cluster,
+            &provider,
+            &BTreeMap::from([
+                ("name".to_string(), s("main")),
+                ("container-insights".to_string(), Value::Null),
+            ]),
+            &live,
+            &[],
+        );
+        assert!(changes.is_empty(), "null is omitted too: {changes:?}");
+        // Said, it is compared like any other attribute.
+        let changes = attr_changes(
+            Kind::Cluster,
+            &provider,
+            &cluster(Some("disabled")),
+            &live,
+            &[],
+        );
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].before, Some(s("enabled")));
+        assert_eq!(changes[0].after, Some(s("disabled")));
+        let changes = attr_changes(
+            Kind::Cluster,
+            &provider,
+            &cluster(Some("enabled")),
+            &cluster(None),
+            &[],
+        );
+        assert_eq!(
+            changes.len(),
+            1,
+            "no default stands in for what AWS did not report"
+        );
     }
 
     #[test]

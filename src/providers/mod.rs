@@ -327,6 +327,17 @@ pub trait ResourceKind: Send + Sync {
     /// names without trailing dots, numbers as numbers, ...).
     fn normalize(&self, _attrs: &mut BTreeMap<String, Value>) {}
 
+    /// What the plan says about a changed attribute infra cannot judge exactly (a KMS key named
+    /// by an alias, which AWS reports by the key's ARN): `(attribute, note)` pairs, shown as
+    /// reasons of the change when that attribute changes.
+    fn notes(
+        &self,
+        _desired: &BTreeMap<String, Value>,
+        _live: &BTreeMap<String, Value>,
+    ) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Checks what can only be checked on this machine before any call (environment variables
     /// a value comes from, files). `Err` is a message for the user.
     fn check(&self, _desired: &Desired) -> Result<(), String> {

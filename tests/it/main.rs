@@ -1,6 +1,7 @@
 //! End-to-end tests of the `infra` binary. One test binary, one module per area.
 
 mod aws_models;
+mod aws_shaped;
 mod blast;
 mod canary;
 mod deploys;
@@ -31,4 +32,5 @@ mod rules;
 mod saved;
 mod scale;
 mod select;
+mod shape;
 mod warnings;

@@ -51,7 +51,7 @@ fn two_services_live() -> (World, String) {
 
 /// The example under this world's names: every AWS name its own, so that tests sharing the
 /// emulator (and planning the example itself) never meet.
-fn two_services(w: &World) -> String {
+pub(super) fn two_services(w: &World) -> String {
     let modules = root().join("modules");
     let n = w.stack.rsplit('-').next().unwrap_or_default().to_string();
     w.stack_file("web-service.kdl", |t| {

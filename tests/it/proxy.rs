@@ -133,6 +133,8 @@ struct State {
     /// When each request arrived, since the tallies were last reset, and its operation.
     timeline: Vec<(Duration, String)>,
     since: Option<Instant>,
+    /// Answers reshaped the way AWS gives them ([`super::shape`]), when set.
+    shape: Option<Arc<super::shape::Shape>>,
 }
 
 /// A running proxy; it lives as long as the test binary.
@@ -204,6 +206,14 @@ impl Proxy {
     /// Replaces the faults (tallies are kept).
     pub fn set_faults(&self, faults: Faults) {
         self.state().faults = faults;
+    }
+
+    /// From now on, answers as AWS gives them ([`super::shape::Shape`]); returns the layer,
+    /// which counts what it changed.
+    pub fn shape_answers(&self, shape: super::shape::Shape) -> Arc<super::shape::Shape> {
+        let shape = Arc::new(shape);
+        self.state().shape = Some(shape.clone());
+        shape
     }
 
     /// Calls and faults per `service.Operation`.
@@ -302,7 +312,29 @@ impl Proxy {
             std::thread::sleep(hold);
         }
         let response = self.rewritten(&call, response);
+        let response = self.shaped(&call, request, response);
         client.write_all(&response).is_ok()
+    }
+
+    /// The answer as AWS would give it, when the AWS-shaped layer is on.
+    fn shaped(&self, call: &Call, request: &Request, response: Vec<u8>) -> Vec<u8> {
+        let Some(shape) = self.state().shape.clone() else {
+            return response;
+        };
+        // The region is the third part of the SigV4 credential scope.
+        let region = request
+            .header("authorization")
+            .and_then(|a| a.split("Credential=").nth(1))
+            .and_then(|c| c.split('/').nth(2))
+            .unwrap_or("us-east-1")
+            .to_string();
+        shape.reshape(
+            &call.service,
+            &call.operation,
+            &region,
+            &request.text(),
+            response,
+        )
     }
 
     /// Applies the first rewrite rule of this operation whose text the answer holds.

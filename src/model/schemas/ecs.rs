@@ -31,9 +31,11 @@ static CLUSTER_BODY: BlockSchema = BlockSchema::new(
             .checks(&[ECS_NAME])
             .doc("The cluster name (natural key)."),
         Attr::string("container-insights")
-            .default(Default::Str("disabled"))
+            .unmanaged_when_omitted()
             .checks(&[Check::OneOf(&["enabled", "disabled", "enhanced"])])
-            .doc("CloudWatch Container Insights."),
+            .doc(
+                "CloudWatch Container Insights; when omitted the cluster keeps what AWS gives it (the account's `containerInsights` setting), and infra never changes it.",
+            ),
         Attr::strings("capacity-providers")
             .checks(&[Check::Custom(
                 capacity_providers,

@@ -432,7 +432,10 @@ static LISTENER_BODY: BlockSchema = BlockSchema::new(
             .refs(&[RefTo::new(Kind::LookupCertificate, "arn")])
             .doc("ACM certificate ARN; required for HTTPS."),
         Attr::string("ssl-policy")
-            .doc("The TLS security policy; AWS's default policy when omitted."),
+            .unmanaged_when_omitted()
+            .doc(
+                "The TLS security policy. When omitted, AWS chooses (`ELBSecurityPolicy-2016-08` through the API, a TLS 1.3 policy in the console) and infra never changes it: an adopted listener keeps its policy.",
+            ),
         FORWARD_ATTR,
         REDIRECT_ATTR,
         FIXED_RESPONSE_ATTR,

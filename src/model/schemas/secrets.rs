@@ -32,8 +32,11 @@ static SECRET_BODY: BlockSchema = BlockSchema::new(
             .checks(&[Check::Length(0, 2048)])
             .doc("Shown in the console."),
         Attr::string("kms-key")
+            .unmanaged_when_omitted()
             .checks(&[Check::Length(0, 2048)])
-            .doc("KMS key id, ARN or alias; aws/secretsmanager when omitted."),
+            .doc(
+                "KMS key id, ARN or alias. AWS reports the key's ARN: a key id and its ARN compare equal, and `alias/aws/secretsmanager` equals no key reported; any other alias is planned as a change (infra does not read KMS), so write the key's id or ARN to keep plans empty. Omitted: the secret keeps the key it has (`aws/secretsmanager` for a new one).",
+            ),
         Attr::block("value", &SECRET_VALUE)
             .sensitive()
             .doc("Where the value comes from; omitted means operators set it by hand."),

@@ -210,10 +210,8 @@ fn query_value(q: &MetricDataQuery) -> Value {
     put("id", string(q.id()));
     put("expression", string(q.expression()));
     put("label", string(q.label()));
-    put(
-        "return-data",
-        Some(Value::Bool(q.return_data().unwrap_or(true))),
-    );
+    // Settled per alarm (`settle_return_data`) where AWS leaves it out.
+    put("return-data", q.return_data().map(Value::Bool));
     if let Some(stat) = q.metric_stat() {
         if let Some(metric) = stat.metric() {
             put("namespace", string(metric.namespace()));
@@ -228,6 +226,41 @@ fn query_value(q: &MetricDataQuery) -> Value {
         put("period", q.period().map(|p| Value::Int(p.into())));
     }
     Value::Map(m)
+}
+
+/// Fills in the `return-data` AWS left out of an alarm's queries. An alarm watches exactly one
+/// query, and an omitted `ReturnData` means true (MetricDataQuery in the CloudWatch API
+/// reference): so when no query says true, the one that says nothing is the watched one (of
+/// several, the one expression, whose result an alarm over metric math watches); every other
+/// query that says nothing is false, the stack's default.
+fn settle_return_data(queries: &mut [Value]) {
+    let said = |q: &Value| q.as_map().and_then(|m| m.get("return-data")).cloned();
+    let watched = if queries.iter().any(|q| said(q) == Some(Value::Bool(true))) {
+        None
+    } else {
+        let silent: Vec<usize> = (0..queries.len())
+            .filter(|i| said(&queries[*i]).is_none())
+            .collect();
+        let expressions: Vec<usize> = silent
+            .iter()
+            .copied()
+            .filter(|i| {
+                queries[*i]
+                    .as_map()
+                    .is_some_and(|m| m.contains_key("expression"))
+            })
+            .collect();
+        match (silent.as_slice(), expressions.as_slice()) {
+            ([one], _) | (_, [one]) => Some(*one),
+            _ => None,
+        }
+    };
+    for (i, q) in queries.iter_mut().enumerate() {
+        if let Value::Map(m) = q {
+            m.entry("return-data".to_string())
+                .or_insert(Value::Bool(Some(i) == watched));
+        }
+    }
 }
 
 fn live_alarm(alarm: &MetricAlarm, tags: &BTreeMap<String, String>) -> Live {
@@ -254,12 +287,9 @@ fn live_alarm(alarm: &MetricAlarm, tags: &BTreeMap<String, String>) -> Live {
     put("period", alarm.period().map(|p| Value::Int(p.into())));
     put("unit", string(alarm.unit().map(StandardUnit::as_str)));
     if !alarm.metrics().is_empty() {
-        put(
-            "query",
-            Some(Value::List(
-                alarm.metrics().iter().map(query_value).collect(),
-            )),
-        );
+        let mut queries: Vec<Value> = alarm.metrics().iter().map(query_value).collect();
+        settle_return_data(&mut queries);
+        put("query", Some(Value::List(queries)));
     }
     put(
         "evaluation-periods",
@@ -466,5 +496,72 @@ impl ResourceKind for Alarms {
                 tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             )))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queries as read from AWS: (id, is an expression, ReturnData as reported).
+    fn queries(reported: &[(&str, bool, Option<bool>)]) -> Vec<Value> {
+        reported
+            .iter()
+            .map(|(id, expression, data)| {
+                let mut m = BTreeMap::from([("id".to_string(), Value::String(id.to_string()))]);
+                if *expression {
+                    m.insert("expression".into(), Value::String("errors".into()));
+                }
+                if let Some(d) = data {
+                    m.insert("return-data".into(), Value::Bool(*d));
+                }
+                Value::Map(m)
+            })
+            .collect()
+    }
+
+    fn settled(reported: &[(&str, bool, Option<bool>)]) -> Vec<bool> {
+        let mut q = queries(reported);
+        settle_return_data(&mut q);
+        q.iter()
+            .map(|q| q.as_map().and_then(|m| m.get("return-data")) == Some(&Value::Bool(true)))
+            .collect()
+    }
+
+    #[test]
+    fn an_omitted_return_data_is_true_for_the_one_query_the_alarm_watches() {
+        // AWS leaves out the false ones.
+        assert_eq!(
+            settled(&[
+                ("rate", true, Some(true)),
+                ("errors", false, None),
+                ("requests", false, None)
+            ]),
+            [true, false, false]
+        );
+        // AWS leaves out the true one.
+        assert_eq!(
+            settled(&[
+                ("rate", true, None),
+                ("errors", false, Some(false)),
+                ("requests", false, Some(false))
+            ]),
+            [true, false, false]
+        );
+        // AWS leaves out every one: the alarm watches its one expression.
+        assert_eq!(
+            settled(&[
+                ("rate", true, None),
+                ("errors", false, None),
+                ("requests", false, None)
+            ]),
+            [true, false, false]
+        );
+        // Everything said stays as said.
+        assert_eq!(
+            settled(&[("a", false, Some(false)), ("b", true, Some(true))]),
+            [false, true]
+        );
+        assert_eq!(settled(&[("m", false, None)]), [true]);
     }
 }

@@ -246,6 +246,35 @@ fn set_hash(attrs: &BTreeMap<String, Value>) -> String {
     ))
 }
 
+/// The prefix of an alias target's name that also answers IPv6 (`dualstack.<load balancer>`).
+const DUALSTACK: &str = "dualstack.";
+
+/// The desired attributes to write over `live`: an alias to the same target as the live one,
+/// which AWS names `dualstack.<name>`, keeps that name, so that rewriting the record for
+/// another reason does not drop its IPv6 answers.
+fn keeping_dualstack(
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let dns = |m: &BTreeMap<String, Value>| {
+        m.get("alias")
+            .and_then(Value::as_map)
+            .and_then(|a| a.get("dns-name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let mut out = desired.clone();
+    let (Some(want), Some(have)) = (dns(desired), dns(live)) else {
+        return out;
+    };
+    let have_key = dns_key(&have);
+    let same_target = have_key.strip_prefix(DUALSTACK) == Some(dns_key(&want).as_str());
+    if same_target && let Some(Value::Map(alias)) = out.get_mut("alias") {
+        alias.insert("dns-name".into(), Value::String(have));
+    }
+    out
+}
+
 /// What the record set holds (normalised attributes): its values, or its alias target. A
 /// claim whose record no longer holds this was written for another record.
 fn content_hash(attrs: &BTreeMap<String, Value>) -> String {
@@ -257,7 +286,7 @@ fn content_hash(attrs: &BTreeMap<String, Value>) -> String {
         let dns = dns.trim_end_matches('.').to_ascii_lowercase();
         return short_hash(&format!(
             "alias|{}",
-            dns.strip_prefix("dualstack.").unwrap_or(&dns)
+            dns.strip_prefix(DUALSTACK).unwrap_or(&dns)
         ));
     }
     // Compared leniently (quoting, case and trailing dots aside), so that only a real change
@@ -682,8 +711,11 @@ impl ResourceKind for Records {
             attrs.insert("ttl".into(), Value::Int(DEFAULT_TTL));
         }
         if let Some(Value::Map(alias)) = attrs.get_mut("alias") {
+            // `dualstack.<name>` is the load balancer `<name>` names (the form the console
+            // writes, and the one that answers IPv6 too): the same target either way.
             if let Some(Value::String(dns)) = alias.get_mut("dns-name") {
-                *dns = dns_key(dns);
+                let key = dns_key(dns);
+                *dns = key.strip_prefix(DUALSTACK).unwrap_or(&key).to_string();
             }
             alias
                 .entry("evaluate-target-health".into())
@@ -791,7 +823,8 @@ impl ResourceKind for Records {
         Box::pin(async move {
             let zone = zone_of(&desired.attrs)?;
             let name = desired.str("name").unwrap_or_default();
-            let set = record_set(&desired.attrs, name, &wire_values(&desired.attrs))?;
+            let attrs = keeping_dualstack(&desired.attrs, &live.attrs);
+            let set = record_set(&attrs, name, &wire_values(&attrs))?;
             // Never an UPSERT: the exact old record and claim are deleted in the same batch, so
             // a record someone changed since the plan read it is not overwritten.
             let mut changes = self.deletions(live)?;
@@ -888,6 +921,52 @@ mod tests {
             let label = name.split('.').next().unwrap_or_default();
             assert!(label.len() <= 63, "{label}");
         }
+    }
+
+    fn alias(dns: &str, evaluate: bool) -> BTreeMap<String, Value> {
+        BTreeMap::from([
+            ("name".to_string(), Value::String("api.example.com".into())),
+            ("type".to_string(), Value::String("A".into())),
+            (
+                "alias".to_string(),
+                Value::Map(BTreeMap::from([
+                    ("dns-name".to_string(), Value::String(dns.into())),
+                    (
+                        "zone-id".to_string(),
+                        Value::String("Z35SXDOTRQ7X7K".into()),
+                    ),
+                    ("evaluate-target-health".to_string(), Value::Bool(evaluate)),
+                ])),
+            ),
+        ])
+    }
+
+    #[test]
+    fn an_alias_with_or_without_dualstack_is_the_same_target_and_keeps_aws_form() {
+        let lb = "shop-123.us-east-1.elb.amazonaws.com";
+        let aws = "dualstack.shop-123.us-east-1.elb.amazonaws.com.";
+        let records = Records::new(
+            aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::Config::builder()
+                    .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            "s".into(),
+            "us-east-1".into(),
+        );
+        let (mut d, mut l) = (alias(lb, true), alias(aws, true));
+        records.normalize(&mut d);
+        records.normalize(&mut l);
+        assert_eq!(d, l);
+        // Rewritten for another reason, the record keeps the name AWS gave it.
+        let written = keeping_dualstack(&alias(lb, false), &alias(aws, true));
+        assert_eq!(written, alias(aws, false));
+        // Another target is written as the stack says.
+        let other = "other-9.us-east-1.elb.amazonaws.com";
+        assert_eq!(
+            keeping_dualstack(&alias(other, true), &alias(aws, true)),
+            alias(other, true)
+        );
     }
 
     #[test]

@@ -313,6 +313,44 @@ fn live_secret(entry: &SecretListEntry) -> Live {
     live
 }
 
+/// The alias of the key Secrets Manager uses when a secret names none; AWS reports no key then.
+const DEFAULT_KEY_ALIAS: &str = "alias/aws/secretsmanager";
+
+/// A KMS key as written or reported, in the form both sides compare in: a key ARN as its key id
+/// (`arn:aws:kms:…:key/<id>` and `<id>` are one key), an alias ARN as the alias
+/// (`arn:aws:kms:…:alias/<name>` is `alias/<name>`), and the default key as none at all.
+fn comparable_key(key: &str) -> Option<String> {
+    let short = match key.strip_prefix("arn:") {
+        Some(_) => key.splitn(6, ':').nth(5).unwrap_or(key),
+        None => key,
+    };
+    let short = short.strip_prefix("key/").unwrap_or(short);
+    (short != DEFAULT_KEY_ALIAS).then(|| short.to_string())
+}
+
+/// The kms-key attribute in its comparable form, removed when it is the default key.
+fn normalize_key(attrs: &mut BTreeMap<String, Value>) {
+    let Some(Value::String(key)) = attrs.get("kms-key") else {
+        return;
+    };
+    match comparable_key(key) {
+        Some(short) => attrs.insert("kms-key".into(), Value::String(short)),
+        None => attrs.remove("kms-key"),
+    };
+}
+
+/// Whether a key written in the stack is an alias that only KMS could match with the key AWS
+/// reports (infra does not read KMS).
+fn alias_against_key(desired: Option<&str>, live: Option<&str>) -> bool {
+    let alias = desired
+        .and_then(comparable_key)
+        .is_some_and(|k| k.starts_with("alias/"));
+    let key = live
+        .and_then(comparable_key)
+        .is_some_and(|k| !k.starts_with("alias/"));
+    alias && key
+}
+
 fn aws_tags(attrs: &BTreeMap<String, Value>) -> Vec<Tag> {
     crate::providers::desired_tags(attrs)
         .into_iter()
@@ -339,9 +377,31 @@ impl ResourceKind for Secrets {
     /// A value operators set by hand (`value unmanaged=#true`) is not infra's to show or
     /// compare. (A live value that differs is a marker string, not a block: it stays.)
     fn normalize(&self, attrs: &mut BTreeMap<String, Value>) {
+        normalize_key(attrs);
         let block = attrs.get("value").is_some_and(|v| v.as_map().is_some());
         if block && matches!(source(attrs), Source::Unmanaged) {
             attrs.remove("value");
+        }
+    }
+
+    fn notes(
+        &self,
+        desired: &BTreeMap<String, Value>,
+        live: &BTreeMap<String, Value>,
+    ) -> Vec<(&'static str, String)> {
+        fn key(m: &BTreeMap<String, Value>) -> Option<&str> {
+            m.get("kms-key").and_then(Value::as_str)
+        }
+        if alias_against_key(key(desired), key(live)) {
+            vec![(
+                "kms-key",
+                "`kms-key` names an alias and AWS reports the key's ARN: infra compares keys by \
+                 ARN and does not read KMS aliases, so write the key's id (shown) or ARN to keep \
+                 plans empty"
+                    .into(),
+            )]
+        } else {
+            Vec::new()
         }
     }
 
@@ -451,7 +511,18 @@ impl ResourceKind for Secrets {
                     .map_err(aws("RestoreSecret"))?;
             }
             let changed = |k: &str| desired.attrs.get(k) != live.attrs.get(k);
-            if changed("description") || changed("kms-key") {
+            // Keys compare in their comparable form, and one the stack omits is left as it is.
+            let key_changed = {
+                let (mut d, mut l) = (desired.attrs.clone(), live.attrs.clone());
+                normalize_key(&mut d);
+                normalize_key(&mut l);
+                desired
+                    .attrs
+                    .get("kms-key")
+                    .is_some_and(|v| *v != Value::Null)
+                    && d.get("kms-key") != l.get("kms-key")
+            };
+            if changed("description") || key_changed {
                 self.client
                     .update_secret()
                     .secret_id(id)
@@ -548,7 +619,30 @@ impl ResourceKind for Secrets {
 
 #[cfg(test)]
 mod tests {
-    use super::same_material;
+    use super::{alias_against_key, comparable_key, same_material};
+
+    #[test]
+    fn a_key_id_its_arn_and_the_default_alias_compare_as_aws_reports_them() {
+        let id = "0a1b2c3d-1111-2222-3333-444455556666";
+        let arn = format!("arn:aws:kms:us-east-1:123456789012:key/{id}");
+        assert_eq!(comparable_key(id), comparable_key(&arn));
+        assert_eq!(comparable_key(&arn).as_deref(), Some(id));
+        assert_eq!(
+            comparable_key("arn:aws:kms:us-east-1:123456789012:alias/shop").as_deref(),
+            Some("alias/shop")
+        );
+        assert_eq!(comparable_key("alias/aws/secretsmanager"), None);
+        assert_eq!(
+            comparable_key("arn:aws:kms:us-east-1:123456789012:alias/aws/secretsmanager"),
+            None
+        );
+        assert!(alias_against_key(Some("alias/shop"), Some(&arn)));
+        assert!(!alias_against_key(Some(id), Some(&arn)));
+        assert!(!alias_against_key(
+            Some("alias/shop"),
+            Some("arn:aws:kms:us-east-1:123456789012:alias/shop")
+        ));
+    }
 
     #[test]
     fn json_values_compare_by_content() {

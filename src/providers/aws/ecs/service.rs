@@ -111,6 +111,78 @@ impl Services {
         Ok(out)
     }
 
+    /// Where the stack names a bare task definition family (`web`), a service running the
+    /// family's latest ACTIVE revision (`web:7`, which AWS reports as its ARN) reads as the
+    /// family, so the plan sees no change and no deployment starts on every apply; one on an
+    /// older revision still reads as that revision (`web:6 → web`: a deployment of the latest).
+    /// One DescribeTaskDefinition per such family.
+    async fn settle_families(
+        &self,
+        lives: &mut [Live],
+        desired: &[Desired],
+    ) -> Result<(), ProviderError> {
+        // The services that name a family alone, by name and, where it is known yet (a
+        // reference to a cluster of this stack is not while everything is listed), cluster.
+        let bare: Vec<(Option<&str>, &str, &str)> = desired
+            .iter()
+            .filter_map(|d| {
+                let family = bare_family(d.str("task-definition")?)?;
+                Some((d.str("cluster").map(arn_tail), d.str("name")?, family))
+            })
+            .collect();
+        let mut wanted: Vec<&str> = bare.iter().map(|(_, _, f)| *f).collect();
+        wanted.sort();
+        wanted.dedup();
+        let latest = futures::future::join_all(wanted.iter().map(|f| self.latest_revision(f)))
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let latest: BTreeMap<&str, String> = wanted
+            .iter()
+            .zip(latest)
+            .filter_map(|(f, rev)| Some((*f, rev?)))
+            .collect();
+        for live in lives.iter_mut() {
+            let (cluster, name) = (live.str("cluster").map(arn_tail), live.str("name"));
+            let Some(family) = bare
+                .iter()
+                .find(|(c, n, _)| Some(*n) == name && (c.is_none() || *c == cluster))
+                .map(|(_, _, f)| *f)
+            else {
+                continue;
+            };
+            let running = live.str("task-definition").map(arn_tail);
+            if running.is_some() && running == latest.get(family).map(|r| arn_tail(r)) {
+                live.attrs.insert("task-definition".into(), s(family));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ARN of a family's latest ACTIVE revision; `None` when it has none.
+    async fn latest_revision(&self, family: &str) -> Result<Option<String>, ProviderError> {
+        match self
+            .client
+            .describe_task_definition()
+            .task_definition(family)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .task_definition()
+                .and_then(|td| td.task_definition_arn())
+                .map(str::to_string)),
+            // AWS's answer for a family without ACTIVE revisions.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_client_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws("DescribeTaskDefinition")(e)),
+        }
+    }
+
     /// The status of a service whatever it is (`DRAINING` while ECS stops the tasks of a
     /// deleted service); `None` when ECS no longer knows it.
     async fn status(&self, cluster: &str, name: &str) -> Result<Option<String>, ProviderError> {
@@ -395,6 +467,11 @@ pub(super) fn live_service(svc: &Service) -> Live {
     live
 }
 
+/// A task definition written as a family alone (`web`, not `web:3` nor an ARN).
+fn bare_family(text: &str) -> Option<&str> {
+    (!text.is_empty() && !text.starts_with("arn:") && !text.contains(':')).then_some(text)
+}
+
 /// The comparable form of a service's attributes (desired or live).
 pub(super) fn normalize(attrs: &mut Map) {
     fill_defaults(Kind::Service.schema().body, attrs);
@@ -585,7 +662,7 @@ impl ResourceKind for Services {
     fn list_owned<'a>(
         &'a self,
         stack: &'a str,
-        _desired: &'a [Desired],
+        desired: &'a [Desired],
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
         Box::pin(async move {
             // Service ARNs name their cluster: `service/<cluster>/<name>`.
@@ -598,13 +675,15 @@ impl ResourceKind for Services {
                         .push(name.to_string());
                 }
             }
-            Ok(self
+            let mut lives: Vec<Live> = self
                 .describe_grouped(&by_cluster)
                 .await?
                 .iter()
                 .map(live_service)
                 .filter(|l| matches!(&l.owner, Owner::Stack { stack: s, .. } if s == stack))
-                .collect())
+                .collect();
+            self.settle_families(&mut lives, desired).await?;
+            Ok(lives)
         })
     }
 
@@ -622,15 +701,21 @@ impl ResourceKind for Services {
                         .push(name.to_string());
                 }
             }
-            let found = self.describe_grouped(&by_cluster).await?;
+            let mut found: Vec<Live> = self
+                .describe_grouped(&by_cluster)
+                .await?
+                .iter()
+                .map(live_service)
+                .collect();
+            self.settle_families(&mut found, desired).await?;
             Ok(desired
                 .iter()
                 .map(|d| {
                     let key = self.key(&d.attrs)?;
                     found
                         .iter()
-                        .map(live_service)
                         .find(|l| self.key(&l.attrs).as_deref() == Some(key.as_str()))
+                        .cloned()
                 })
                 .collect())
         })
@@ -896,6 +981,17 @@ mod tests {
         assert_eq!(live, desired);
         assert_eq!(desired.get("cluster"), Some(&s("shop")));
         assert_eq!(desired.get("task-definition"), Some(&s("api:3")));
+    }
+
+    #[test]
+    fn only_a_family_alone_is_a_bare_family() {
+        assert_eq!(bare_family("web"), Some("web"));
+        assert_eq!(bare_family("web:3"), None);
+        assert_eq!(
+            bare_family("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
+            None
+        );
+        assert_eq!(bare_family(""), None);
     }
 
     const OLD: &str = "arn:aws:ecs:r:1:task-definition/api:3";

@@ -19,9 +19,6 @@ use crate::providers::{
     tags_value,
 };
 
-/// The TLS policy AWS gives an HTTPS listener that names none.
-const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-2016-08";
-
 pub struct Listeners {
     elb: Arc<Elb>,
 }
@@ -106,11 +103,10 @@ impl ResourceKind for Listeners {
         if let Some(port) = attrs.get("port").and_then(int_of) {
             attrs.insert("port".into(), Value::Int(port));
         }
-        if attrs.get("protocol").and_then(Value::as_str) == Some("HTTPS") {
-            attrs
-                .entry("ssl-policy".into())
-                .or_insert_with(|| Value::String(DEFAULT_SSL_POLICY.into()));
-        } else {
+        // An HTTPS listener without a policy leaves it to AWS (`unmanaged_when_omitted`): its
+        // default is `ELBSecurityPolicy-2016-08` through the API but a TLS 1.3 policy in the
+        // console, so filling one in would downgrade a listener made there.
+        if attrs.get("protocol").and_then(Value::as_str) != Some("HTTPS") {
             // AWS reports a TLS policy on plain HTTP listeners too; it means nothing there.
             attrs.remove("ssl-policy");
             attrs.remove("certificate");
@@ -282,7 +278,7 @@ mod tests {
             .load_balancer_arn("arn:lb")
             .port(80)
             .protocol(ProtocolEnum::Http)
-            .ssl_policy(DEFAULT_SSL_POLICY)
+            .ssl_policy("ELBSecurityPolicy-2016-08")
             .default_actions(
                 Action::builder()
                     .r#type(ActionTypeEnum::Redirect)
@@ -327,13 +323,34 @@ mod tests {
     }
 
     #[test]
-    fn https_listeners_without_a_policy_get_the_aws_default() {
+    fn an_https_listener_without_a_policy_leaves_the_policy_to_aws() {
         let provider = Listeners::new(Arc::new(super::super::tests::elb()));
-        let mut d = BTreeMap::from([("protocol".to_string(), Value::String("HTTPS".into()))]);
+        let https = |policy: Option<&str>| {
+            let mut m = BTreeMap::from([("protocol".to_string(), Value::String("HTTPS".into()))]);
+            if let Some(p) = policy {
+                m.insert("ssl-policy".into(), Value::String(p.into()));
+            }
+            m
+        };
+        let mut d = https(None);
         provider.normalize(&mut d);
+        assert_eq!(d.get("ssl-policy"), None, "no default is filled in");
+        // A listener made in the console keeps its policy when the stack names none (the diff
+        // skips an omitted attribute that is `unmanaged_when_omitted`).
+        let mut live = https(Some("ELBSecurityPolicy-TLS13-1-2-2021-06"));
+        provider.normalize(&mut live);
         assert_eq!(
-            d.get("ssl-policy"),
-            Some(&Value::String(DEFAULT_SSL_POLICY.into()))
+            live.get("ssl-policy"),
+            Some(&Value::String("ELBSecurityPolicy-TLS13-1-2-2021-06".into()))
         );
+        assert!(
+            Kind::Listener
+                .schema()
+                .body
+                .attr("ssl-policy")
+                .is_some_and(|a| a.unmanaged_when_omitted)
+        );
+        let changed = changed(&provider, &https(None), &live);
+        assert!(changed.is_empty(), "no ModifyListener for it: {changed:?}");
     }
 }

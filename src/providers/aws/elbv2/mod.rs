@@ -351,7 +351,8 @@ fn changed(
         .iter()
         .filter(|attr| {
             let (a, b) = (d.get(attr.name), l.get(attr.name));
-            !(a == b || (empty(a) && empty(b)))
+            let left_to_aws = attr.unmanaged_when_omitted && empty(desired.get(attr.name));
+            !(left_to_aws || a == b || (empty(a) && empty(b)))
         })
         .map(|attr| attr.name)
         .collect()
