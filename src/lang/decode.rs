@@ -58,6 +58,8 @@ pub struct NodeView<'n> {
     pub skip_args: usize,
     /// Child node names handled by the caller (`depends-on`, `lifecycle`).
     pub skip_children: &'static [&'static str],
+    /// Whether the caller took the node's `allow="..."` (a block that is an attribute).
+    pub allow_taken: bool,
 }
 
 impl<'n> NodeView<'n> {
@@ -66,6 +68,7 @@ impl<'n> NodeView<'n> {
             node,
             skip_args: 0,
             skip_children: &[],
+            allow_taken: false,
         }
     }
 }
@@ -202,6 +205,9 @@ impl Decoder<'_, '_> {
 
         for entry in node.entries().iter().filter(|e| e.name().is_some()) {
             let Some(key) = entry.name() else { continue };
+            if view.allow_taken && key.value() == ALLOW {
+                continue;
+            }
             let span = self.span(entry.span());
             let Some(attr) = self.lookup_attr(schema, key.value(), self.span(key.span())) else {
                 continue;
@@ -388,11 +394,13 @@ impl Decoder<'_, '_> {
         let here = self.path(attr.name);
         let props = self.take_allow(&here, props);
         match attr.ty {
-            Type::Block(inner) => {
-                Some(Value::Map(self.nested(attr.name, |d| {
-                    d.block(NodeView::whole(node), inner)
-                })))
-            }
+            Type::Block(inner) => Some(Value::Map(self.nested(attr.name, |d| {
+                let view = NodeView {
+                    allow_taken: true,
+                    ..NodeView::whole(node)
+                };
+                d.block(view, inner)
+            }))),
             Type::Map(inner) => self.map(node, &args, &props, attr, inner),
             Type::List(inner) => {
                 self.no_children_or_props(node, &props, attr)?;

@@ -870,6 +870,7 @@ impl<'o> Loader<'o> {
                 node,
                 skip_args: name_index,
                 skip_children: META,
+                allow_taken: false,
             },
             kind.schema().body,
         );

@@ -116,7 +116,13 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
         },
         &loaded.sources,
     );
+    let allowed = loaded
+        .allows
+        .iter()
+        .map(|(address, a)| (address.clone(), a.keys().cloned().collect()))
+        .collect();
     Ok(Stack {
+        allowed,
         name: loaded.info.name.unwrap_or_default(),
         region: loaded.info.region.unwrap_or_default(),
         tags: loaded.tags,

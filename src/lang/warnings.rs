@@ -1,6 +1,8 @@
 //! Warnings the stack alone decides: what it may do but is likely a mistake. A credential
 //! written in a container's plain `environment`, a service that runs a single task, an image
-//! without a fixed tag, a variable no value reads. Each is silenced on the line that causes it,
+//! without a fixed tag, a variable no value reads, deployments that stop every task, one
+//! subnet, a liveness-only health path, a grace period shorter than a container's start, a
+//! circuit breaker with nothing to judge health by. Each is silenced on the line that causes it,
 //! with the reason it does not apply: `allow="..."`.
 
 use std::collections::{BTreeSet, HashMap};
@@ -29,6 +31,8 @@ pub fn check(input: &Input<'_>, sources: &crate::model::Sources) -> Vec<Warning>
 
 fn found(input: &Input<'_>) -> Vec<Warning> {
     let mut out = Vec::new();
+    let by_address: HashMap<&Address, &Resource> =
+        input.resources.iter().map(|r| (&r.address, r)).collect();
     for r in input.resources {
         let at = |path: &str| {
             input
@@ -57,7 +61,12 @@ fn found(input: &Input<'_>) -> Vec<Warning> {
         };
         match r.kind() {
             Kind::TaskDefinition => containers(r, &mut warn),
-            Kind::Service => single_task(r, &mut warn),
+            Kind::Service => {
+                single_task(r, &mut warn);
+                availability(r, &mut warn);
+                health(r, &by_address, &mut warn);
+            }
+            Kind::TargetGroup => liveness_only(r, &mut warn),
             _ => {}
         }
     }
@@ -155,6 +164,156 @@ fn single_task(r: &Resource, warn: &mut Warn<'_>) {
 }
 
 /// Why an image reference can move under the stack, if it can.
+/// A service whose deployments stop every task, or whose tasks all land in one zone.
+fn availability(r: &Resource, warn: &mut Warn<'_>) {
+    let deployment = r.attrs.get("deployment").and_then(Value::as_map);
+    if deployment.and_then(|d| d.get("minimum-healthy-percent")) == Some(&Value::Int(0)) {
+        warn(
+            "deployment.minimum-healthy-percent",
+            "infra::no-minimum-healthy",
+            format!(
+                "`{}` lets a deployment stop every running task (minimum-healthy-percent 0): each \
+                 deploy is an outage until the new tasks pass their checks",
+                r.address
+            ),
+            "keep tasks serving during deploys (`minimum-healthy-percent 100`, the default); if \
+             the service cannot run two revisions at once, say why: `minimum-healthy-percent 0 \
+             allow=\"…\"`"
+                .into(),
+        );
+    }
+    let subnets = r
+        .attrs
+        .get("network")
+        .and_then(Value::as_map)
+        .and_then(|n| n.get("subnets"));
+    // Only a written list can be counted; a look-up's subnets are known at plan.
+    if let Some(Value::List(list)) = subnets
+        && list.len() == 1
+        && matches!(list[0], Value::String(_))
+    {
+        warn(
+            "network.subnets",
+            "infra::single-subnet",
+            format!(
+                "`{}` places its tasks in one subnet, so in one availability zone: the loss of \
+                 that zone stops the service",
+                r.address
+            ),
+            "list subnets of at least two availability zones; if one zone is enough here, say \
+             why: `subnets \"…\" allow=\"…\"`"
+                .into(),
+        );
+    }
+}
+
+/// A service's health settings against its task definition's: a grace period shorter than a
+/// container's start period, and a circuit breaker with nothing to judge health by.
+fn health(r: &Resource, resources: &HashMap<&Address, &Resource>, warn: &mut Warn<'_>) {
+    let Some(Value::Ref(task)) = r.attrs.get("task-definition") else {
+        return;
+    };
+    let Some(task) = task.address().and_then(|a| resources.get(a)) else {
+        return;
+    };
+    let checks: Vec<&std::collections::BTreeMap<String, Value>> = match task.attrs.get("container")
+    {
+        Some(Value::List(cs)) => cs
+            .iter()
+            .filter_map(Value::as_map)
+            .filter_map(|c| c.get("health-check").and_then(Value::as_map))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let start = checks
+        .iter()
+        .filter_map(|h| h.get("start-period").and_then(Value::as_int))
+        .max()
+        .unwrap_or(0);
+    let balanced = matches!(r.attrs.get("load-balancer"), Some(Value::List(l)) if !l.is_empty());
+    let grace = r
+        .attrs
+        .get("health-check-grace-period")
+        .and_then(Value::as_int)
+        .unwrap_or(0);
+    if balanced && grace < start {
+        warn(
+            "health-check-grace-period",
+            "infra::grace-shorter-than-start",
+            format!(
+                "`{}` gives new tasks {grace}s before load-balancer health checks count, but a \
+                 container of `{}` takes up to {start}s to start: tasks may be killed while \
+                 they start, and a deploy never settles",
+                r.address, task.address
+            ),
+            format!(
+                "set `health-check-grace-period {start}` or more; if the checks pass sooner, say \
+                 why: `health-check-grace-period {grace} allow=\"…\"`"
+            ),
+        );
+    }
+    let breaker = r
+        .attrs
+        .get("deployment")
+        .and_then(Value::as_map)
+        .and_then(|d| d.get("circuit-breaker"))
+        == Some(&Value::Bool(true));
+    if breaker && checks.is_empty() && !balanced {
+        warn(
+            "deployment.circuit-breaker",
+            "infra::breaker-without-health-check",
+            format!(
+                "`{}` has a circuit breaker, but neither a container health check in `{}` nor \
+                 a load balancer tells ECS a task is unhealthy: only tasks that exit trip it",
+                r.address, task.address
+            ),
+            "add a `health-check` to the essential container; if exiting is the only failure, \
+             say why: `circuit-breaker #true allow=\"…\"`"
+                .into(),
+        );
+    }
+}
+
+/// Paths that answer as soon as the process listens: they say it is alive, not that it can
+/// serve (seed 002's `/health/live` passed for nine hours while the app was broken).
+const LIVENESS_PATHS: [&str; 7] = [
+    "/",
+    "/health",
+    "/healthz",
+    "/health/live",
+    "/livez",
+    "/ping",
+    "/_stcore/health",
+];
+
+fn liveness_only(r: &Resource, warn: &mut Warn<'_>) {
+    let Some(path) = r
+        .attrs
+        .get("health-check")
+        .and_then(Value::as_map)
+        .and_then(|h| h.get("path"))
+        .and_then(Value::as_str)
+    else {
+        return;
+    };
+    if !LIVENESS_PATHS.contains(&path) {
+        return;
+    }
+    warn(
+        "health-check.path",
+        "infra::liveness-only-health-check",
+        format!(
+            "`{}` checks `{path}`, which usually says only that the process is alive: a task \
+             that cannot reach its database or lacks its configuration still passes and gets \
+             traffic",
+            r.address
+        ),
+        "point it at a readiness path that checks what requests need (`/health/ready`); if \
+         this path already does, say so: `path \"…\" allow=\"…\"`"
+            .into(),
+    );
+}
+
 fn mutable_tag(image: &str) -> Option<&'static str> {
     if image.contains("@sha256:") {
         return None;

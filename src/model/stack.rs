@@ -18,6 +18,9 @@ pub struct Stack {
     pub sources: Sources,
     /// What the stack may do but is likely a mistake (`validate` and every plan show them).
     pub warnings: Vec<super::Warning>,
+    /// Per resource, the attribute paths whose warnings are silenced with `allow="..."`
+    /// (for the warnings only a plan can tell).
+    pub allowed: BTreeMap<Address, std::collections::BTreeSet<String>>,
 }
 
 impl Stack {

@@ -21,7 +21,11 @@ pub fn of(stack: &Stack, refreshed: &Refreshed, destroy: bool) -> Vec<Warning> {
         return out;
     }
     for (i, r) in stack.resources.iter().enumerate() {
-        if r.kind() != Kind::Secret || written(&r.attrs) {
+        let allowed = stack
+            .allowed
+            .get(&r.address)
+            .is_some_and(|paths| paths.contains("value"));
+        if r.kind() != Kind::Secret || written(&r.attrs) || allowed {
             continue;
         }
         let name = r.attrs.get("name").and_then(Value::as_str).unwrap_or("?");

@@ -143,22 +143,26 @@ fn secrets_stack(w: &World, extra: &str) -> String {
     let text = format!(
         r#"stack "{stack}" region="us-east-1"
 
-variable "domain" type="string"
+variable "domain" type="string" allow="the test harness passes it to every plan"
 
 secret "by-id" {{
     name "{stack}/by-id"
+    value unmanaged=#true allow="only the key is compared here"
     kms-key "{KEY_ID}"
 }}
 secret "by-arn" {{
     name "{stack}/by-arn"
+    value unmanaged=#true allow="only the key is compared here"
     kms-key "arn:aws:kms:us-east-1:123456789012:key/{KEY_ID}"
 }}
 secret "default-key" {{
     name "{stack}/default-key"
+    value unmanaged=#true allow="only the key is compared here"
     kms-key "alias/aws/secretsmanager"
 }}
 secret "no-key" {{
     name "{stack}/no-key"
+    value unmanaged=#true allow="only the key is compared here"
 }}
 {extra}"#,
         stack = w.stack
@@ -181,7 +185,7 @@ fn a_secrets_key_written_as_id_arn_or_default_alias_plans_nothing() {
     // The key id became its ARN (moto already leaves the default key out).
     assert!(shape.applied("secretsmanager-ListSecrets.txt") > 0);
 
-    let alias = "secret \"by-alias\" {\n    name \"${stack.name}/by-alias\"\n    kms-key \"alias/shop\"\n}\n";
+    let alias = "secret \"by-alias\" {\n    name \"${stack.name}/by-alias\"\n    value unmanaged=#true allow=\"only the key is compared here\"\n    kms-key \"alias/shop\"\n}\n";
     let path = secrets_stack(&w, alias);
     expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
     let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);

@@ -32,6 +32,41 @@ fn likely_mistakes_are_warnings_and_each_is_silenced_on_its_line() {
     );
 }
 
+/// The deploy and availability risks of seed 002 (a liveness-only health path, deploys that
+/// stop every task) and their kin are said at validate, each silenced on its line.
+#[test]
+fn deploy_and_availability_risks_are_warnings() {
+    let warned = infra(&["validate", "tests/fixtures/warnings/deploy-risks.kdl"]);
+    expect(&warned, 0);
+    for code in [
+        "infra::liveness-only-health-check",
+        "infra::grace-shorter-than-start",
+        "infra::single-subnet",
+        "infra::no-minimum-healthy",
+        "infra::breaker-without-health-check",
+    ] {
+        assert!(warned.stderr.contains(code), "{code}: {}", warned.stderr);
+    }
+    // The web service has a health check and two zones: only its grace period is said.
+    assert!(
+        !warned
+            .stderr
+            .contains("`service.web` has a circuit breaker")
+            && !warned
+                .stderr
+                .contains("`service.web` places its tasks in one subnet"),
+        "{}",
+        warned.stderr
+    );
+    insta::assert_snapshot!("deploy_risks", warned.stderr);
+    let allowed = infra(&[
+        "validate",
+        "tests/fixtures/warnings/deploy-risks-allowed.kdl",
+    ]);
+    expect(&allowed, 0);
+    assert_eq!(allowed.stderr, "", "every warning is allowed on its line");
+}
+
 /// A secret operators set by hand is created empty: the plan says so (text, Markdown, JSON),
 /// apply says so again, and the warning stays until someone sets it.
 #[test]
