@@ -7,8 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{Address, Stack, Value};
-use crate::providers::{ADDRESS_TAG, Desired, PROTECT_TAG, STACK_TAG};
+use crate::model::{Address, Kind, Resource, Stack, Value};
+use crate::providers::{
+    ADDRESS_TAG, Desired, PROTECT_TAG, SECRET_VERSION_TAG, STACK_TAG, VERSION_ID,
+};
 
 pub struct Known<'s> {
     stack: &'s Stack,
@@ -95,16 +97,64 @@ impl<'s> Known<'s> {
         let address = resource.address.to_string();
         let protected = resource.lifecycle.prevent_destroy.is_some();
         if resource.kind().schema().taggable {
-            attrs.insert(
-                "tags".into(),
-                effective_tags(self.stack, attrs.get("tags"), &address, protected),
-            );
+            let mut tags = effective_tags(self.stack, attrs.get("tags"), &address, protected);
+            if let Value::Map(tags) = &mut tags {
+                for (secret, version) in self.secrets_read(resource) {
+                    tags.insert(format!("{SECRET_VERSION_TAG}{secret}"), version);
+                }
+            }
+            attrs.insert("tags".into(), tags);
         }
         Desired {
             address,
             attrs,
             protected,
         }
+    }
+}
+
+impl Known<'_> {
+    /// For a service: the secrets of the stack its task definition's containers read, each
+    /// with the version AWS serves now (unknown while this run changes it).
+    fn secrets_read(&self, service: &Resource) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        if service.kind() != Kind::Service {
+            return out;
+        }
+        let Some(Value::Ref(task)) = service.attrs.get("task-definition") else {
+            return out;
+        };
+        let Some(&t) = task.address().and_then(|a| self.index.get(a)) else {
+            return out;
+        };
+        let Some(Value::List(containers)) = self.stack.resources[t].attrs.get("container") else {
+            return out;
+        };
+        let secrets = containers
+            .iter()
+            .filter_map(Value::as_map)
+            .filter_map(|c| c.get("secrets").and_then(Value::as_map))
+            .flat_map(|m| m.values());
+        for value in secrets {
+            let Value::Ref(r) = value else { continue };
+            let Some(&i) = r.address().and_then(|a| self.index.get(a)) else {
+                continue;
+            };
+            if self.stack.resources[i].kind() != Kind::Secret {
+                continue;
+            }
+            let version = match &self.aws[i] {
+                // Made in this run: its version is AWS's to tell.
+                None => Value::Unknown,
+                Some(values) => match values.get(VERSION_ID) {
+                    Some(version) => version.clone(),
+                    // It has no value yet: there is no version to read.
+                    None => continue,
+                },
+            };
+            out.insert(self.stack.resources[i].address.to_string(), version);
+        }
+        out
     }
 }
 

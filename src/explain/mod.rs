@@ -6,7 +6,7 @@
 //! terminal and [`markdown`] renders and rewrites the generated regions of the reference. Pure
 //! functions of the schema: nothing here prints.
 
-mod describe;
+pub(crate) mod describe;
 pub mod markdown;
 pub mod text;
 mod topic;

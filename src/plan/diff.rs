@@ -7,7 +7,7 @@ use crate::known::Known;
 use crate::lang::Diagnostic;
 use crate::model::schema::{BlockSchema, Type};
 use crate::model::{Kind, Stack, Value};
-use crate::providers::{Live, Owner, PROTECT_TAG, Providers, ResourceKind};
+use crate::providers::{Live, Owner, PROTECT_TAG, Providers, ResourceKind, VERSION_ID};
 use crate::refresh::Refreshed;
 
 use super::{Action, AttrChange, Change, Plan};
@@ -177,6 +177,7 @@ pub fn diff(
                             if provider.update_changes_identity() {
                                 reasons.push("registers a new revision".into());
                             }
+                            reasons.extend(restarts(&desired.attrs, &live.attrs));
                             Action::Update
                         }
                     }
@@ -300,6 +301,15 @@ pub fn diff(
             || (change.action == Action::Update && provider.update_changes_identity())
         {
             known.forget(i);
+        } else if kind == Kind::Secret
+            && change.action == Action::Update
+            && change.attrs.iter().any(|a| a.name == "value")
+            && let Some(live) = &change.live
+        {
+            // A new value is a new version: the services that read it restart.
+            let mut computed = live.computed.clone();
+            computed.insert(VERSION_ID.into(), Value::Unknown);
+            known.set(i, computed);
         }
         changes.push(change);
     }
@@ -677,6 +687,31 @@ fn keep_live(
         (_, Some(Value::Map(d)), Some(Value::Map(l))) => keep_live(d, l, rest, None),
         _ => {}
     }
+}
+
+/// Why a service restarts: a secret its tasks read has a new value since they started (set in
+/// AWS by someone, or written by this plan).
+fn restarts(desired: &BTreeMap<String, Value>, live: &BTreeMap<String, Value>) -> Vec<String> {
+    crate::providers::moved_secrets(desired, live)
+        .into_iter()
+        .map(|secret| {
+            let written =
+                desired.get("tags").and_then(Value::as_map).and_then(|t| {
+                    t.get(&format!("{}{secret}", crate::providers::SECRET_VERSION_TAG))
+                }) == Some(&Value::Unknown);
+            if written {
+                format!(
+                    "restarts: this plan writes a new value of `{secret}`, which its tasks read; \
+                     new tasks read it"
+                )
+            } else {
+                format!(
+                    "restarts: the value of `{secret}` changed since its tasks started; new tasks \
+                     read the current one"
+                )
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use similar::TextDiff;
 
 use super::paths::{PathChange, paths};
 use super::{Action, Change, Plan, Summary};
+use crate::explain::describe::wrap;
 use crate::model::Value;
 
 /// ANSI colours, or nothing.
@@ -76,6 +77,9 @@ pub fn write_text(plan: &Plan, style: Style, write: &mut dyn FnMut(&str)) {
     write(&warning_lines(&plan.warnings));
 }
 
+/// Where the text of a warning wraps.
+const WARNING_WIDTH: usize = 100;
+
 /// The warnings of a plan, after its summary: what is likely a mistake, and where.
 pub fn warning_lines(warnings: &[crate::model::Warning]) -> String {
     if warnings.is_empty() {
@@ -86,11 +90,14 @@ pub fn warning_lines(warnings: &[crate::model::Warning]) -> String {
         warnings.len()
     );
     for w in warnings {
-        let _ = write!(out, "  - {}", w.message);
+        // Wrapped like the rest of the plan, which stays within 130 columns.
+        let message = wrap(&w.message, WARNING_WIDTH, "    ");
+        out.push_str("  - ");
+        out.push_str(message.get(4..).unwrap_or_default());
         if let Some(at) = &w.location {
-            let _ = write!(out, " ({at})");
+            let _ = writeln!(out, "    at {at}");
         }
-        let _ = writeln!(out, "\n    help: {}", w.help);
+        out.push_str(&wrap(&format!("help: {}", w.help), WARNING_WIDTH, "    "));
     }
     out
 }

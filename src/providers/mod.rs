@@ -30,6 +30,11 @@ pub const ADDRESS_TAG: &str = "infra:address";
 /// Tag (value `true`) that records `prevent-destroy` on the live resource, so that the
 /// protection holds when the block or the whole resource leaves the stack text.
 pub const PROTECT_TAG: &str = "infra:prevent-destroy";
+/// Prefix of the tags that record, on a service, which version of each secret of the stack
+/// its tasks read (`infra:secret:<address>` = version id): a version that moves restarts it.
+pub const SECRET_VERSION_TAG: &str = "infra:secret:";
+/// A secret's computed attribute: the id of the version of its value AWS serves now.
+pub const VERSION_ID: &str = "version-id";
 
 /// A resource as the stack wants it, with every reference resolved.
 #[derive(Debug, Clone)]
@@ -521,6 +526,36 @@ pub fn tags_value<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Val
             .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect(),
     )
+}
+
+/// The secrets (by address) whose recorded version on the live service differs from the one
+/// AWS serves now: the running tasks read an older value. A secret with no recorded version
+/// (a service from before infra recorded them, or a secret new to it) is only recorded.
+pub fn moved_secrets(
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+) -> Vec<String> {
+    type Map = BTreeMap<String, Value>;
+    let tags = |m: &Map| -> BTreeMap<String, Value> {
+        m.get("tags")
+            .and_then(Value::as_map)
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.strip_prefix(SECRET_VERSION_TAG)?.to_string(), v.clone()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (want, have) = (tags(desired), tags(live));
+    want.into_iter()
+        .filter(|(secret, version)| {
+            have.get(secret)
+                .is_some_and(|was| was != version && *was != Value::Null)
+        })
+        .map(|(secret, _)| secret)
+        .collect()
 }
 
 /// The desired tags of a resource as pairs.

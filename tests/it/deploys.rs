@@ -121,3 +121,217 @@ fn a_deploy_that_serves_its_revision_succeeds() {
     let td = serving(&w, &ecs).expect("the service runs");
     assert!(td.ends_with(&format!("{}-app:2", w.stack)), "{td}");
 }
+
+/// A cluster, two secrets (one set by hand, one from `API_KEY`) and a service whose task reads
+/// both.
+fn reader_stack(w: &World) -> String {
+    let (subnets, sg) = super::live_ecs::network(w);
+    let text = format!(
+        r#"stack "{stack}" region="us-east-1"
+
+variable "domain" type="string" allow="the test harness passes it to every plan"
+
+cluster "main" {{
+    name "{stack}"
+}}
+
+secret "db" {{
+    name "{stack}/db"
+    value unmanaged=#true allow="operators rotate it"
+}}
+
+secret "api-key" {{
+    name "{stack}/api-key"
+    value from-env="API_KEY"
+}}
+
+task-definition "app" {{
+    family "{stack}-app"
+    cpu 256
+    memory 512
+    execution-role "arn:aws:iam::123456789012:role/{stack}-execution"
+    container "web" {{
+        image "nginx:1.27.0"
+        secrets {{
+            DB_PASSWORD (ref)"secret.db"
+            API_KEY (ref)"secret.api-key"
+        }}
+    }}
+}}
+
+service "app" {{
+    name "app"
+    cluster (ref)"cluster.main"
+    task-definition (ref)"task-definition.app"
+    desired-count 2
+    network {{
+        subnets "{a}" "{b}"
+        security-groups "{sg}"
+    }}
+}}
+"#,
+        stack = w.stack,
+        a = subnets[0],
+        b = subnets[1],
+    );
+    let path = w.dir.join("readers.kdl");
+    std::fs::write(&path, text).expect("the stack file is written");
+    path.to_string_lossy().into_owned()
+}
+
+/// The version of `secret` the service's tag says its tasks read.
+fn recorded_version(w: &World, ecs: &aws_sdk_ecs::Client, secret: &str) -> Option<String> {
+    w.rt.block_on(async {
+        let svc = ecs
+            .describe_services()
+            .cluster(&w.stack)
+            .services("app")
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .ok()?;
+        let key = format!("infra:secret:{secret}");
+        svc.services()
+            .first()?
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key.as_str()))
+            .and_then(|t| t.value().map(str::to_string))
+    })
+}
+
+/// The id of the service's newest deployment (moto starts one on every forced deployment).
+fn deployment_id(w: &World, ecs: &aws_sdk_ecs::Client) -> String {
+    w.rt.block_on(async {
+        ecs.describe_services()
+            .cluster(&w.stack)
+            .services("app")
+            .send()
+            .await
+            .ok()?
+            .services()
+            .first()?
+            .deployments()
+            .first()?
+            .id()
+            .map(str::to_string)
+    })
+    .expect("the service has a deployment")
+}
+
+/// The version AWS serves now of the stack's secret `name`.
+fn current_version(w: &World, secrets: &aws_sdk_secretsmanager::Client, name: &str) -> String {
+    let described =
+        w.rt.block_on(
+            secrets
+                .describe_secret()
+                .secret_id(format!("{}/{name}", w.stack))
+                .send(),
+        )
+        .expect("moto describes the secret");
+    described
+        .version_ids_to_stages()
+        .and_then(|v| {
+            v.iter()
+                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(id, _)| id.clone())
+        })
+        .expect("a current version")
+}
+
+/// A secret whose value changes — set or rotated by hand (`put-secret-value`) or written by
+/// infra (`from-env`) — restarts the services that read it: the plan says why, apply forces a
+/// new deployment and records the version the new tasks read, so the next plan is empty.
+#[test]
+fn a_changed_secret_restarts_the_services_that_read_it() {
+    const FIRST: &str = "first-api-key-9f2c";
+    const SECOND: &str = "second-api-key-7b3d";
+    const BY_HAND: &str = "db-value-set-by-hand-4e1a";
+    const ROTATED: &str = "db-value-rotated-5c6d";
+    let w = World::new("readers");
+    let stack = reader_stack(&w);
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&w.config);
+    let mut said = String::new();
+    let mut run = |args: &[&str], value: &'static str, code: i32| {
+        let out = w.infra(args, &[FAST_POLL, ("API_KEY", value)]);
+        said.push_str(&out.stdout);
+        said.push_str(&out.stderr);
+        expect(&out, code);
+        out.stdout
+    };
+    let put_by_hand = |value: &str| {
+        w.rt.block_on(
+            secrets
+                .put_secret_value()
+                .secret_id(format!("{}/db", w.stack))
+                .secret_string(value)
+                .send(),
+        )
+        .expect("moto takes the value");
+    };
+
+    run(&["apply", &stack, "--auto-approve"], FIRST, 0);
+    assert_eq!(
+        recorded_version(&w, &ecs, "secret.api-key"),
+        Some(current_version(&w, &secrets, "api-key")),
+        "the service records the version its tasks read"
+    );
+    // The hand-set secret has no value yet: nothing to record, nothing to plan.
+    assert_eq!(recorded_version(&w, &ecs, "secret.db"), None);
+    run(&["plan", &stack, "--detailed-exitcode"], FIRST, 0);
+
+    // Its first value is recorded without a restart (no task read an older one)...
+    put_by_hand(BY_HAND);
+    let plan = run(&["plan", &stack, "--detailed-exitcode"], FIRST, 2);
+    assert!(!plan.contains("restarts"), "{plan}");
+    let before = deployment_id(&w, &ecs);
+    run(&["apply", &stack, "--auto-approve"], FIRST, 0);
+    assert_eq!(deployment_id(&w, &ecs), before, "no restart");
+    run(&["plan", &stack, "--detailed-exitcode"], FIRST, 0);
+
+    // ...and its rotation restarts the reader, and only it.
+    put_by_hand(ROTATED);
+    let plan = run(&["plan", &stack, "--detailed-exitcode"], FIRST, 2);
+    assert!(
+        plan.contains("~ service.app: update in place")
+            && plan.contains(
+                "restarts: the value of `secret.db` changed since its tasks started; new tasks \
+                 read the current one"
+            )
+            && plan.contains("Plan: 0 to add, 1 to change, 0 to replace"),
+        "{plan}"
+    );
+    let before = deployment_id(&w, &ecs);
+    run(&["apply", &stack, "--auto-approve"], FIRST, 0);
+    assert_ne!(deployment_id(&w, &ecs), before, "a new deployment");
+    assert_eq!(
+        recorded_version(&w, &ecs, "secret.db"),
+        Some(current_version(&w, &secrets, "db"))
+    );
+    run(&["plan", &stack, "--detailed-exitcode"], FIRST, 0);
+
+    // Changed through infra: the plan writes the value and restarts the reader after it.
+    let plan = run(&["plan", &stack], SECOND, 0);
+    assert!(
+        plan.contains("~ secret.api-key: update in place")
+            && plan.contains(
+                "restarts: this plan writes a new value of `secret.api-key`, which its tasks \
+                 read; new tasks read it"
+            ),
+        "{plan}"
+    );
+    let before = deployment_id(&w, &ecs);
+    run(&["apply", &stack, "--auto-approve"], SECOND, 0);
+    assert_ne!(deployment_id(&w, &ecs), before, "a new deployment");
+    assert_eq!(
+        recorded_version(&w, &ecs, "secret.api-key"),
+        Some(current_version(&w, &secrets, "api-key"))
+    );
+    run(&["plan", &stack, "--detailed-exitcode"], SECOND, 0);
+
+    // The canary: no value was ever printed.
+    for value in [FIRST, SECOND, BY_HAND, ROTATED] {
+        assert!(!said.contains(value), "a secret value leaked: {said}");
+    }
+}

@@ -328,7 +328,10 @@ impl World {
     /// progress lines of concurrent work (their order varies from run to run).
     pub fn redact(&self, text: &str) -> String {
         let text = sort_progress(text);
-        text.replace(&self.zone_id, "ZONEID")
+        // Modules of the repository are named by their path on this machine.
+        let root = format!("{}/", super::harness::root().display());
+        text.replace(&root, "ROOT/")
+            .replace(&self.zone_id, "ZONEID")
             .replace(&self.domain, "DOMAIN")
             .replace(&self.stack, "STACK")
             .lines()

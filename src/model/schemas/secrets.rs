@@ -11,7 +11,14 @@ pub static SECRET: ResourceSchema = ResourceSchema {
     doc: "A Secrets Manager secret. Its `value` block says where the value comes from — exactly one of `generate` (Secrets Manager generates it once, at creation), `from-env` (an environment variable of whoever runs infra), `from-file` (a file, relative to the stack file) or `unmanaged=#true` (operators set it by hand and infra never writes it); without a `value` block the secret is hand-managed too. Values are sensitive: plans say `(sensitive value changed)` and never show them. Its ARN is what a container's `secrets` map takes.",
     rules_doc: "",
     body: &SECRET_BODY,
-    computed: &[Computed::new("arn", Type::String, "The secret's ARN.")],
+    computed: &[
+        Computed::new("arn", Type::String, "The secret's ARN."),
+        Computed::new(
+            "version-id",
+            Type::String,
+            "The id of the version of its value that AWS serves now (AWSCURRENT); a service records the versions its tasks read, and restarts when one changes.",
+        ),
+    ],
     default_attribute: "arn",
     taggable: true,
     natural_key: &["name"],

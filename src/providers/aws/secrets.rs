@@ -11,11 +11,11 @@ use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntr
 
 use super::error::aws;
 use crate::model::{Kind, Value};
-use crate::providers::CURRENT_VERSION;
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, next_page,
     owner_from_tags, tag_changes, tags_value,
 };
+use crate::providers::{CURRENT_VERSION, VERSION_ID};
 
 /// ListSecrets accepts at most 10 values per filter.
 const NAMES_PER_LIST: usize = 10;
@@ -225,15 +225,21 @@ impl Secrets {
         Ok(out)
     }
 
-    async fn put_value(&self, id: &str, material: Material) -> Result<(), ProviderError> {
-        self.client
+    /// Writes a new current value; the id of the version it made.
+    async fn put_value(
+        &self,
+        id: &str,
+        material: Material,
+    ) -> Result<Option<String>, ProviderError> {
+        let put = self
+            .client
             .put_secret_value()
             .secret_id(id)
             .secret_string(material.0)
             .send()
             .await
             .map_err(aws("PutSecretValue"))?;
-        Ok(())
+        Ok(put.version_id().map(str::to_string))
     }
 }
 
@@ -306,6 +312,8 @@ fn live_secret(entry: &SecretListEntry) -> Live {
             .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
             .map(|(id, _)| id.clone())
     }) {
+        live.computed
+            .insert(VERSION_ID.into(), Value::String(current.clone()));
         live.private
             .insert(CURRENT_VERSION.into(), Value::String(current));
     }
@@ -491,6 +499,10 @@ impl ResourceKind for Secrets {
                 live.computed
                     .insert("arn".into(), Value::String(arn.into()));
             }
+            if let Some(version) = created.version_id() {
+                live.computed
+                    .insert(VERSION_ID.into(), Value::String(version.into()));
+            }
             Ok(live)
         })
     }
@@ -532,12 +544,13 @@ impl ResourceKind for Secrets {
                     .await
                     .map_err(aws("UpdateSecret"))?;
             }
+            let mut version = None;
             if changed("value")
                 && let Some(material) = self
                     .material(&desired.attrs)
                     .map_err(ProviderError::Input)?
             {
-                self.put_value(id, material).await?;
+                version = self.put_value(id, material).await?;
             }
             let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
             if !remove.is_empty() {
@@ -562,7 +575,13 @@ impl ResourceKind for Secrets {
                     .await
                     .map_err(aws("TagResource"))?;
             }
-            Ok(Live::converged(desired, live))
+            let mut converged = Live::converged(desired, live);
+            if let Some(version) = version {
+                converged
+                    .computed
+                    .insert(VERSION_ID.into(), Value::String(version));
+            }
+            Ok(converged)
         })
     }
 

@@ -23,7 +23,8 @@ use super::{
 };
 use crate::model::{Kind, Value};
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, tag_changes,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, SECRET_VERSION_TAG, client_token,
+    desired_tags, moved_secrets, tag_changes,
 };
 
 type Map = BTreeMap<String, Value>;
@@ -219,6 +220,34 @@ impl Services {
             })
     }
 
+    /// Tags the service with the secret versions its tasks now read (after a restart
+    /// serves; idempotent).
+    async fn record_secret_versions(
+        &self,
+        desired: &Desired,
+        live: &Live,
+    ) -> Result<(), ProviderError> {
+        let tags: Vec<Tag> = desired_tags(&desired.attrs)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(SECRET_VERSION_TAG))
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let Some(arn) = live.computed.get("arn").and_then(Value::as_str) else {
+            return Ok(());
+        };
+        if tags.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(aws("TagResource"))?;
+        Ok(())
+    }
+
     /// The latest stopped tasks of a service and why each stopped. Best effort: it explains a
     /// failure already found, so its own failure only leaves the explanation shorter.
     async fn stopped_tasks(&self, cluster: &str, name: &str) -> Vec<(String, String)> {
@@ -259,12 +288,14 @@ impl Services {
             .collect()
     }
 
-    /// One UpdateService with every setting that differs, or none when nothing does.
+    /// One UpdateService with every setting that differs, or none when nothing does; `restart`
+    /// forces a new deployment (new tasks read the secrets' current values).
     async fn update_service(
         &self,
         desired: &Desired,
         live: &Map,
         only: Option<&[&str]>,
+        restart: bool,
     ) -> Result<(), ProviderError> {
         let mut d = desired.attrs.clone();
         let mut l = live.clone();
@@ -314,6 +345,10 @@ impl Services {
         }
         if changed("propagate-tags") {
             req = req.set_propagate_tags(get_str(&d, "propagate-tags").map(PropagateTags::from));
+            any = true;
+        }
+        if restart {
+            req = req.force_new_deployment(true);
             any = true;
         }
         if any {
@@ -754,7 +789,7 @@ impl ResourceKind for Services {
             let created = out.service().map(live_service);
             if let Some(created) = &created {
                 // Harmless on AWS, needed where CreateService does not store everything.
-                self.update_service(desired, &created.attrs, Some(&SET_AFTER_CREATE))
+                self.update_service(desired, &created.attrs, Some(&SET_AFTER_CREATE), false)
                     .await?;
             }
             let mut live = Live::new(desired.attrs.clone(), Owner::Nobody);
@@ -771,14 +806,22 @@ impl ResourceKind for Services {
         live: &'a Live,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
-            self.update_service(desired, &live.attrs, None).await?;
+            let moved = moved_secrets(&desired.attrs, &live.attrs);
+            let waits = get_bool(&desired.attrs, "wait-for-steady-state") != Some(false);
+            self.update_service(desired, &live.attrs, None, !moved.is_empty())
+                .await?;
             let arn = || {
                 live.computed
                     .get("arn")
                     .and_then(Value::as_str)
                     .ok_or_else(|| ProviderError::Input("the live service has no ARN".into()))
             };
-            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            let (mut set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            if !moved.is_empty() && waits {
+                // Recorded once the restarted tasks serve (`wait_stable`): a restart that
+                // fails must leave the next plan still asking for it.
+                set.retain(|(k, _)| !k.starts_with(SECRET_VERSION_TAG));
+            }
             if !remove.is_empty() {
                 self.client
                     .untag_resource()
@@ -880,7 +923,7 @@ impl ResourceKind for Services {
     fn wait_stable<'a>(
         &'a self,
         desired: &'a Desired,
-        _live: &'a Live,
+        live: &'a Live,
         timeout: Duration,
         progress: &'a (dyn Fn(String) + Send + Sync),
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
@@ -902,7 +945,7 @@ impl ResourceKind for Services {
                     last = seen;
                 }
                 match state {
-                    Stability::Stable => return Ok(()),
+                    Stability::Stable => return self.record_secret_versions(desired, live).await,
                     Stability::NotServing(why) => {
                         let stopped = self.stopped_tasks(cluster, name).await;
                         return Err(ProviderError::NotServing(format!(
