@@ -33,6 +33,36 @@ impl<'s> Known<'s> {
         }
     }
 
+    /// What refresh read: look-up results and the computed attributes of live resources.
+    pub fn from_refreshed(stack: &'s Stack, refreshed: &crate::refresh::Refreshed) -> Self {
+        let mut known = Known::new(stack);
+        for (i, lookup) in refreshed.lookups.iter().enumerate() {
+            if let Some(values) = lookup {
+                known.set(i, values.clone());
+            }
+        }
+        for (i, live) in refreshed.live.iter().enumerate() {
+            if let Some(live) = live {
+                known.set(i, live.computed.clone());
+            }
+        }
+        known
+    }
+
+    /// What is known of each resource (for the outputs printed after a run).
+    pub fn into_values(self) -> Vec<Option<BTreeMap<String, Value>>> {
+        self.aws
+    }
+
+    /// Known values handed back by [`Known::into_values`].
+    pub fn with_values(stack: &'s Stack, values: Vec<Option<BTreeMap<String, Value>>>) -> Self {
+        let mut known = Known::new(stack);
+        for (i, v) in values.into_iter().enumerate().take(stack.resources.len()) {
+            known.aws[i] = v;
+        }
+        known
+    }
+
     /// Records what AWS says about resource `i` (look-up attributes or computed attributes).
     pub fn set(&mut self, i: usize, values: BTreeMap<String, Value>) {
         self.aws[i] = Some(values);

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod known;
 pub mod lang;
 pub mod model;
+pub mod outputs;
 pub mod plan;
 pub mod providers;
 pub mod refresh;

@@ -384,6 +384,7 @@ pub async fn execute(
                 .push((change.address.clone(), change.action, message));
         }
     }
+    outcome.known = known.into_values();
     outcome
 }
 

@@ -60,6 +60,8 @@ pub struct Outcome {
     pub halted: Option<String>,
     /// Services whose deploy ended without the revision apply asked for serving.
     pub not_serving: Vec<String>,
+    /// What is known of each resource at the end (for the stack's outputs).
+    pub known: Vec<Option<std::collections::BTreeMap<String, crate::model::Value>>>,
 }
 
 impl Outcome {

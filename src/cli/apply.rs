@@ -148,6 +148,13 @@ pub async fn converge(
         &mut |piece| ui.out(piece),
     );
     if !plan.has_changes() {
+        if matches!(confirm, Confirm::Yes) {
+            let known = crate::known::Known::from_refreshed(&session.stack, &session.refreshed);
+            ui.out(&crate::outputs::text(&crate::outputs::resolve(
+                &session.stack,
+                &known,
+            )));
+        }
         return ExitCode::SUCCESS;
     }
     if !run.auto_approve {
@@ -206,6 +213,13 @@ pub async fn converge(
         Confirm::StackName => "Destroy",
     };
     ui.out(&summary(&outcome, verb));
+    if matches!(confirm, Confirm::Yes) {
+        let known = crate::known::Known::with_values(&session.stack, outcome.known.clone());
+        ui.out(&crate::outputs::text(&crate::outputs::resolve(
+            &session.stack,
+            &known,
+        )));
+    }
     // What apply leaves for someone to do by hand, said again where it cannot be missed.
     let left: Vec<crate::model::Warning> = plan
         .warnings

@@ -9,6 +9,7 @@ mod explain;
 mod fmt;
 mod graph;
 mod man;
+mod output;
 mod plan;
 mod session;
 mod unlock;
@@ -49,6 +50,8 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Report where live AWS differs from the stack; exit 2 when it does (for scheduled jobs).
     Drift(drift::Args),
+    /// Print the stack's outputs, read from live AWS; with a name, only that value.
+    Output(output::Args),
     /// Release a stack's apply lock left behind by a run that died.
     Unlock(unlock::Args),
     /// Format stack, module and variable files in the one canonical layout; --check to verify.
@@ -108,6 +111,7 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Apply(args) => apply::run(&args, ui),
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
+        Command::Output(args) => output::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
         Command::Fmt(args) => fmt::run(&args, ui),
         Command::Explain(args) => explain::run(&args, ui),

@@ -121,8 +121,15 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
         .iter()
         .map(|(address, a)| (address.clone(), a.keys().cloned().collect()))
         .collect();
+    let outputs = loaded
+        .outputs
+        .iter()
+        .filter(|((module, _), _)| module.is_empty())
+        .map(|((_, name), (value, _))| (name.clone(), value.clone()))
+        .collect();
     Ok(Stack {
         allowed,
+        outputs,
         name: loaded.info.name.unwrap_or_default(),
         region: loaded.info.region.unwrap_or_default(),
         tags: loaded.tags,

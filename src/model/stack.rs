@@ -21,6 +21,8 @@ pub struct Stack {
     /// Per resource, the attribute paths whose warnings are silenced with `allow="..."`
     /// (for the warnings only a plan can tell).
     pub allowed: BTreeMap<Address, std::collections::BTreeSet<String>>,
+    /// The stack file's own `output` nodes, by name: what apply and `infra output` print.
+    pub outputs: BTreeMap<String, Value>,
 }
 
 impl Stack {

@@ -46,17 +46,7 @@ pub fn diff(
         })
         .collect();
 
-    let mut known = Known::new(stack);
-    for (i, lookup) in refreshed.lookups.iter().enumerate() {
-        if let Some(values) = lookup {
-            known.set(i, values.clone());
-        }
-    }
-    for (i, live) in refreshed.live.iter().enumerate() {
-        if let Some(live) = live {
-            known.set(i, live.computed.clone());
-        }
-    }
+    let mut known = Known::from_refreshed(stack, refreshed);
 
     // What each live ARN of the stack's resources is called in the stack (`target-group.api`),
     // so that blocks labelled by one read as the address.

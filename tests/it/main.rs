@@ -22,6 +22,7 @@ mod live_elbv2;
 mod lock;
 mod lookups;
 mod moto;
+mod outputs;
 mod ownership;
 mod plan_json;
 mod promises;
