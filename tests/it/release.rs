@@ -224,3 +224,57 @@ fn install_sh_refuses_an_archive_without_its_checksum_file() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Every text file under `dir` (relative to the root), recursively.
+fn text_files(dir: &str) -> Vec<PathBuf> {
+    files_under(&root().join(dir))
+        .into_iter()
+        .map(|rel| root().join(dir).join(rel))
+        .filter(|p| std::fs::read_to_string(p).is_ok())
+        .collect()
+}
+
+#[test]
+fn examples_and_docs_install_released_binaries_through_the_action() {
+    let mut compiling = Vec::new();
+    for path in text_files("examples").into_iter().chain(text_files("docs")) {
+        let text = std::fs::read_to_string(&path).expect("read a text file");
+        if text.contains("cargo install") {
+            compiling.push(path.display().to_string());
+        }
+    }
+    assert_eq!(
+        compiling,
+        Vec::<String>::new(),
+        "these still compile infra to install it"
+    );
+
+    let workflow =
+        std::fs::read_to_string(root().join("examples/ci/infra.yml")).expect("the CI example");
+    let lines: Vec<&str> = workflow.lines().collect();
+    let uses: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].trim_start().starts_with("uses: OWNER/infra@v"))
+        .collect();
+    assert_eq!(
+        uses.len(),
+        2,
+        "the plan and apply jobs both install infra with the action"
+    );
+    for i in uses {
+        let pinned = lines[i + 1..]
+            .iter()
+            .take(2)
+            .any(|l| l.trim_start().starts_with("version: "));
+        assert!(
+            pinned,
+            "line {}: the action is given the version to install",
+            i + 1
+        );
+    }
+
+    let action = std::fs::read_to_string(root().join("action.yml")).expect("action.yml");
+    assert!(action.contains(r#"sh "$GITHUB_ACTION_PATH/install.sh""#));
+    assert!(action.contains(
+        "key: infra-${{ steps.where.outputs.version }}-${{ runner.os }}-${{ runner.arch }}"
+    ));
+}
