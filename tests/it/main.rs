@@ -28,6 +28,7 @@ mod plan_json;
 mod promises;
 mod proxy;
 mod reference;
+mod release;
 mod replacements;
 mod rules;
 mod saved;
