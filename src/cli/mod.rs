@@ -11,6 +11,7 @@ mod graph;
 mod man;
 mod output;
 mod plan;
+mod restart;
 mod session;
 mod unlock;
 mod validate;
@@ -50,6 +51,8 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Report where live AWS differs from the stack; exit 2 when it does (for scheduled jobs).
     Drift(drift::Args),
+    /// Restart a service on purpose: a new deployment of the revision it runs, then the wait.
+    Restart(restart::Args),
     /// Print the stack's outputs, read from live AWS; with a name, only that value.
     Output(output::Args),
     /// Release a stack's apply lock left behind by a run that died.
@@ -112,6 +115,7 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
         Command::Output(args) => output::run(&args, ui),
+        Command::Restart(args) => restart::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
         Command::Fmt(args) => fmt::run(&args, ui),
         Command::Explain(args) => explain::run(&args, ui),

@@ -422,6 +422,19 @@ pub trait ResourceKind: Send + Sync {
         false
     }
 
+    /// Starts again what runs (an ECS service: a new deployment of the revision it runs, so
+    /// its tasks read the secrets' current values); `infra restart`. Kinds with nothing
+    /// running refuse.
+    fn restart<'a>(&'a self, _live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
+        let kind = self.kind();
+        Box::pin(async move {
+            Err(ProviderError::Input(format!(
+                "{} resources have nothing to restart",
+                kind.title()
+            )))
+        })
+    }
+
     /// Waits until a resource just created or updated is stable (an ECS deployment rolled
     /// out), telling `progress` what it sees. `Err` when it does not stabilise in `timeout`.
     fn wait_stable<'a>(

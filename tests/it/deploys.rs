@@ -335,3 +335,39 @@ fn a_changed_secret_restarts_the_services_that_read_it() {
         assert!(!said.contains(value), "a secret value leaked: {said}");
     }
 }
+
+/// `infra restart` starts a new deployment of the revision a service runs, waits as apply
+/// does, and refuses what is not one of the stack's services.
+#[test]
+fn a_service_restarts_on_purpose() {
+    let w = World::new("restart");
+    let stack = reader_stack(&w);
+    let env = [FAST_POLL, ("API_KEY", "restart-test-key-1c9e")];
+    expect(&w.infra(&["apply", &stack, "--auto-approve"], &env), 0);
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let before = deployment_id(&w, &ecs);
+    let restart = w.infra(&["restart", &stack, "service.app", "--auto-approve"], &env);
+    expect(&restart, 0);
+    assert!(
+        restart.stdout.contains(&format!(
+            "service.app: restarting (a new deployment of `{}-app:1`)",
+            w.stack
+        )) && restart.stdout.contains("Restart complete"),
+        "{}",
+        restart.stdout
+    );
+    assert_ne!(deployment_id(&w, &ecs), before, "a new deployment");
+    // Nothing else changed: the next plan is empty.
+    expect(&w.infra(&["plan", &stack, "--detailed-exitcode"], &env), 0);
+
+    let typo = w.infra(&["restart", &stack, "service.ap", "--auto-approve"], &env);
+    expect(&typo, 1);
+    assert!(
+        typo.stderr.contains("has no service `service.ap`")
+            && typo.stderr.contains("its services are service.app"),
+        "{}",
+        typo.stderr
+    );
+    let not_a_service = w.infra(&["restart", &stack, "secret.db", "--auto-approve"], &env);
+    expect(&not_a_service, 1);
+}

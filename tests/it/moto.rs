@@ -307,7 +307,7 @@ impl World {
         let domain = format!("domain={}", self.domain);
         if matches!(
             args.first(),
-            Some(&"plan" | &"apply" | &"destroy" | &"drift" | &"unlock" | &"output")
+            Some(&"plan" | &"apply" | &"destroy" | &"drift" | &"unlock" | &"output" | &"restart")
         ) {
             all.extend(["--endpoint-url", &self.url]);
             // A `--var domain=...` given by the test wins (flags are read in order).

@@ -887,6 +887,20 @@ impl ResourceKind for Services {
         })
     }
 
+    fn restart<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move {
+            self.client
+                .update_service()
+                .cluster(live.str("cluster").unwrap_or_default())
+                .service(live.str("name").unwrap_or_default())
+                .force_new_deployment(true)
+                .send()
+                .await
+                .map_err(aws("UpdateService"))?;
+            Ok(())
+        })
+    }
+
     /// A deleted service drains (its tasks stop) before its name can be used again.
     fn wait_gone<'a>(
         &'a self,

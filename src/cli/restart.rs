@@ -1,0 +1,160 @@
+//! `infra restart STACK ADDRESS`: a new deployment of the revision a service runs, on purpose
+//! (its tasks start again and read the secrets' current values), then the same wait and the
+//! same verdict as apply: exit 0 when the revision serves again, 3 when ECS rolled the
+//! deployment back or another deploy replaced it, 1 on error.
+
+use std::process::ExitCode;
+
+use super::session::{AwsArgs, RunArgs, Session, runtime};
+use crate::known::Known;
+use crate::model::{Kind, Value};
+use crate::providers::{EXIT_NOT_SERVING, Owner, ProviderError};
+use crate::ui::Ui;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub stack: super::StackArgs,
+    /// The service to restart, by its address in the stack (`service.api`,
+    /// `module.shop.service.this`).
+    pub address: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn run(args: &Args, ui: &Ui) -> ExitCode {
+    let rt = match runtime(ui) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let lock = Some(args.run.lock("restart"));
+        let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let code = restart(&session, args, ui).await;
+        session.release_lock(ui).await;
+        code
+    })
+}
+
+async fn restart(session: &Session, args: &Args, ui: &Ui) -> ExitCode {
+    let stack = &session.stack;
+    let services: Vec<String> = stack
+        .resources
+        .iter()
+        .filter(|r| r.kind() == Kind::Service)
+        .map(|r| r.address.to_string())
+        .collect();
+    let Some(i) = stack
+        .resources
+        .iter()
+        .position(|r| r.kind() == Kind::Service && r.address.to_string() == args.address)
+    else {
+        let have = if services.is_empty() {
+            "the stack declares no service".to_string()
+        } else {
+            format!("its services are {}", services.join(", "))
+        };
+        ui.err(&format!(
+            "error: stack `{}` has no service `{}`\n  help: {have}\n",
+            stack.name, args.address
+        ));
+        return ExitCode::from(1);
+    };
+    let live = match &session.refreshed.live[i] {
+        Some(live) if matches!(&live.owner, Owner::Stack { stack: s, .. } if *s == stack.name) => {
+            live
+        }
+        Some(_) => {
+            ui.err(&format!(
+                "error: `{}` exists but is not stack `{}`'s: infra restarts only what it owns\n",
+                args.address, stack.name
+            ));
+            return ExitCode::from(1);
+        }
+        None => {
+            ui.err(&format!(
+                "error: `{}` does not exist in AWS yet\n  help: apply the stack first\n",
+                args.address
+            ));
+            return ExitCode::from(1);
+        }
+    };
+    let Some(provider) = session.providers.get(Kind::Service).cloned() else {
+        ui.err("error: services are not supported against this endpoint\n");
+        return ExitCode::from(1);
+    };
+    // The revision it runs now is the one that must serve again (not the stack's, which a
+    // pending apply may change).
+    let mut desired = Known::from_refreshed(stack, &session.refreshed).desired(i);
+    if let Some(running) = live.attrs.get("task-definition") {
+        desired
+            .attrs
+            .insert("task-definition".into(), running.clone());
+    }
+    desired
+        .attrs
+        .insert("wait-for-steady-state".into(), Value::Bool(true));
+    // As people name revisions: `family:revision`, not the ARN.
+    let revision = desired
+        .str("task-definition")
+        .and_then(|td| td.rsplit('/').next())
+        .unwrap_or("?")
+        .to_string();
+    if !args.run.auto_approve {
+        if !ui.can_ask() {
+            ui.err(
+                "error: stdin is not a terminal, so infra cannot ask for confirmation\n  \
+                 help: run again with --auto-approve\n",
+            );
+            return ExitCode::from(1);
+        }
+        let question = format!(
+            "Restart `{}` (a new deployment of `{revision}`)? Only `yes` is accepted: ",
+            args.address
+        );
+        if ui.ask(&question).as_deref() != Some("yes") {
+            ui.out("Nothing was changed.\n");
+            return ExitCode::from(1);
+        }
+    }
+    ui.out(&format!(
+        "{}: restarting (a new deployment of `{revision}`)...\n",
+        args.address
+    ));
+    let address = args.address.as_str();
+    let report = |message: String| ui.out(&format!("{address}: {message}\n"));
+    let result = match provider.restart(live).await {
+        Ok(()) => {
+            provider
+                .wait_stable(&desired, live, args.run.wait_timeout(), &report)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            ui.out(&format!(
+                "Restart complete: `{}` serves `{revision}` again.\n",
+                args.address
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            ui.err(&format!(
+                "error: restart of `{}` failed: {}\n",
+                args.address,
+                e.explained()
+            ));
+            if matches!(e, ProviderError::NotServing(_)) {
+                ExitCode::from(EXIT_NOT_SERVING)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
