@@ -47,6 +47,7 @@ pub enum Event {
     StillRunning {
         running: Vec<(String, f64)>,
         waiting: usize,
+        done: usize,
     },
 }
 

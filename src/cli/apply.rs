@@ -283,21 +283,11 @@ fn progress(event: &Event) -> String {
             address, because, ..
         } => format!("{address}: skipped because {because}\n"),
         Event::Progress { address, message } => format!("{address}: {message}\n"),
-        Event::StillRunning { running, waiting } => {
-            let list: Vec<String> = running
-                .iter()
-                .map(|(address, secs)| format!("{address} ({secs:.0}s)"))
-                .collect();
-            format!(
-                "Still running: {}{}\n",
-                list.join(", "),
-                if *waiting > 0 {
-                    format!("; {waiting} waiting")
-                } else {
-                    String::new()
-                }
-            )
-        }
+        Event::StillRunning {
+            running,
+            waiting,
+            done,
+        } => still_running(running, *waiting, *done),
     }
 }
 
@@ -346,4 +336,69 @@ fn summary(outcome: &Outcome, verb: &str) -> String {
         verb.to_lowercase()
     ));
     out
+}
+
+/// How many names a "still running" line shows at most: the longest-running first.
+const NAMES_SHOWN: usize = 5;
+/// The longest a "still running" line gets (the longest-running name is always shown).
+const LINE_MAX: usize = 200;
+
+/// One line however large the apply: counts, then as many of what is in flight as fit (at
+/// most [`NAMES_SHOWN`]), longest-running first.
+fn still_running(running: &[(String, f64)], waiting: usize, done: usize) -> String {
+    let mut longest: Vec<&(String, f64)> = running.iter().collect();
+    longest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut line = format!(
+        "Still running: {} in flight, {waiting} waiting, {done} done: ",
+        running.len()
+    );
+    let mut shown = 0;
+    for (address, secs) in longest.iter().take(NAMES_SHOWN) {
+        let name = format!("{address} ({secs:.0}s)");
+        // Room for ", " and for "N more" after it.
+        let room = LINE_MAX.saturating_sub(line.chars().count() + 2 + 12);
+        if shown > 0 && name.chars().count() > room {
+            break;
+        }
+        if shown > 0 {
+            line.push_str(", ");
+        }
+        line.push_str(&name);
+        shown += 1;
+    }
+    if running.len() > shown {
+        line.push_str(&format!(", {} more", running.len() - shown));
+    }
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_still_running_line_stays_short_however_many_are_in_flight() {
+        let running: Vec<(String, f64)> = (0..50)
+            .map(|i| (format!("module.m{i}.service.this"), f64::from(i)))
+            .collect();
+        let line = still_running(&running, 900, 50);
+        assert_eq!(
+            line,
+            "Still running: 50 in flight, 900 waiting, 50 done: module.m49.service.this (49s), \
+             module.m48.service.this (48s), module.m47.service.this (47s), \
+             module.m46.service.this (46s), 46 more\n"
+        );
+        assert!(line.chars().count() <= LINE_MAX);
+        // Short addresses: five names.
+        let short: Vec<(String, f64)> = (0..8).map(|i| (format!("log-group.g{i}"), 1.0)).collect();
+        assert_eq!(
+            still_running(&short, 0, 0),
+            "Still running: 8 in flight, 0 waiting, 0 done: log-group.g0 (1s), log-group.g1 (1s), \
+             log-group.g2 (1s), log-group.g3 (1s), log-group.g4 (1s), 3 more\n"
+        );
+        // One very long address is still named.
+        let long = vec![("x".repeat(300), 3.0)];
+        assert!(still_running(&long, 0, 0).contains(&"x".repeat(300)));
+    }
 }

@@ -16,10 +16,11 @@ fn written(attrs: &std::collections::BTreeMap<String, Value>) -> bool {
 
 /// The stack's warnings and those of what refresh read.
 pub fn of(stack: &Stack, refreshed: &Refreshed, destroy: bool) -> Vec<Warning> {
-    let mut out = stack.warnings.clone();
+    // A plan that deletes has nothing to say about how the stack is written.
     if destroy {
-        return out;
+        return Vec::new();
     }
+    let mut out = stack.warnings.clone();
     for (i, r) in stack.resources.iter().enumerate() {
         let allowed = stack
             .allowed
