@@ -294,6 +294,34 @@ fn first_word(chunk: &str) -> Option<Word> {
 
 /// The first word of a text (a node name when plain), skipping blanks and comments.
 pub fn first_name(text: &str) -> Option<&str> {
+    // Byte by byte while the text is ASCII: called once per node, and a file may hold
+    // millions of one-word nodes.
+    let b = text.as_bytes();
+    let mut i = 0;
+    loop {
+        match b.get(i) {
+            None => return None,
+            Some(b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b';') => i += 1,
+            Some(b'/') if matches!(b.get(i + 1), Some(b'/' | b'*')) => {
+                return first_name_chars(&text[i..]);
+            }
+            Some(c) if c.is_ascii() => break,
+            Some(_) => return first_name_chars(&text[i..]),
+        }
+    }
+    let mut end = i;
+    while let Some(&c) = b.get(end) {
+        match c {
+            b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' | b'{' | b';' => break,
+            c if c.is_ascii() => end += 1,
+            _ => return first_name_chars(&text[i..]),
+        }
+    }
+    Some(&text[i..end])
+}
+
+/// [`first_name`] for any text.
+fn first_name_chars(text: &str) -> Option<&str> {
     let mut rest = text;
     loop {
         rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
@@ -332,6 +360,30 @@ pub fn declared_name(chunk: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_name_reads_ascii_and_unicode_alike() {
+        let texts = [
+            "",
+            " ",
+            ";;\n",
+            "x\n",
+            "  stack \"a\"",
+            "\u{b}\u{c}variable{",
+            "a;b",
+            "// c\nx",
+            "/* c */ input",
+            "\u{a0}secret",
+            "se\u{e9}cret x",
+            "\u{2003}x",
+            "x\u{2003}y",
+            "caf\u{e9}{",
+            "/* unclosed",
+        ];
+        for text in texts {
+            assert_eq!(first_name(text), first_name_chars(text), "{text:?}");
+        }
+    }
 
     /// Each chunk's text, trimmed.
     fn texts(text: &str) -> Vec<&str> {

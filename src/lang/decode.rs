@@ -314,6 +314,11 @@ impl Decoder<'_, '_> {
     ) -> Option<&'static Attr> {
         let found = schema.attr(name);
         if found.is_none() {
+            if self.diags.full() {
+                // Only counted: a line of 40,000 mistakes must not cost 40,000 suggestions.
+                self.diags.count_omitted();
+                return None;
+            }
             let names = schema.attrs.iter().map(|a| a.name);
             self.report(
                 "infra::unknown-attribute",

@@ -147,6 +147,12 @@ impl Diagnostics {
         }
     }
 
+    /// Counts one more that would not be kept, without building it (see [`Self::full`]).
+    pub fn count_omitted(&mut self) {
+        debug_assert!(self.full());
+        self.omitted += 1;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -784,6 +784,10 @@ impl<'o> Loader<'o> {
                             .broken
                             .insert((file.module.to_vec(), name.to_string()));
                     }
+                    if self.out.diags.full() {
+                        self.out.diags.count_omitted();
+                        return;
+                    }
                     let words = Kind::MANAGED.iter().map(|k| k.keyword()).chain(TOP_LEVEL);
                     self.out.diags.push(
                         Diagnostic::new("infra::unknown-node", format!("unknown node `{word}`"))

@@ -3,9 +3,14 @@
 /// The candidate closest to `word`, if it is close enough to be a plausible typo.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     // A typo is a few edits away (transpositions count once), or shares a long prefix.
-    let budget = (word.chars().count() / 3).max(1);
+    let length = word.chars().count();
+    let budget = (length / 3).max(1);
     candidates
         .into_iter()
+        // A word over ten times as long as a candidate is more edits away than its budget and
+        // less than 0.9 similar to it: skipped unmeasured (the distance costs the product of
+        // the lengths, and a hostile word may be a megabyte long).
+        .filter(|c| length <= 10 * c.chars().count())
         .map(|c| {
             (
                 strsim::damerau_levenshtein(word, c),
