@@ -227,17 +227,25 @@ impl Services {
         desired: &Desired,
         live: &Live,
     ) -> Result<(), ProviderError> {
-        let tags: Vec<Tag> = desired_tags(&desired.attrs)
+        let versions: Vec<(String, String)> = desired_tags(&desired.attrs)
             .into_iter()
             .filter(|(k, _)| k.starts_with(SECRET_VERSION_TAG))
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect();
-        let Some(arn) = live.computed.get("arn").and_then(Value::as_str) else {
-            return Ok(());
-        };
+        match live.computed.get("arn").and_then(Value::as_str) {
+            Some(arn) => self.tag(arn, versions).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sets `tags` on the service (one TagResource; none when there is nothing to set).
+    async fn tag(&self, arn: &str, tags: Vec<(String, String)>) -> Result<(), ProviderError> {
         if tags.is_empty() {
             return Ok(());
         }
+        let tags = tags
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
         self.client
             .tag_resource()
             .resource_arn(arn)
@@ -832,17 +840,7 @@ impl ResourceKind for Services {
                     .map_err(aws("UntagResource"))?;
             }
             if !set.is_empty() {
-                let tags = set
-                    .into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn()?)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(aws("TagResource"))?;
+                self.tag(arn()?, set).await?;
             }
             Ok(Live::converged(desired, live))
         })
