@@ -10,20 +10,24 @@ use super::harness::expect;
 use super::live_ecs::{FAST_POLL, stack_text, write};
 use super::moto::World;
 
-/// The service's task definition as moto holds it now.
-fn serving(w: &World, ecs: &aws_sdk_ecs::Client) -> Option<String> {
-    w.rt.block_on(async {
+/// The test stack's service `app` as moto holds it now, tags included.
+fn app(w: &World, ecs: &aws_sdk_ecs::Client) -> Option<aws_sdk_ecs::types::Service> {
+    w.rt.block_on(
         ecs.describe_services()
             .cluster(&w.stack)
             .services("app")
-            .send()
-            .await
-            .ok()?
-            .services()
-            .first()?
-            .task_definition()
-            .map(str::to_string)
-    })
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send(),
+    )
+    .ok()?
+    .services()
+    .first()
+    .cloned()
+}
+
+/// The service's task definition as moto holds it now.
+fn serving(w: &World, ecs: &aws_sdk_ecs::Client) -> Option<String> {
+    app(w, ecs)?.task_definition().map(str::to_string)
 }
 
 /// A deploy replaced while apply waits (what a circuit-breaker rollback that completes between
@@ -181,42 +185,19 @@ service "app" {{
 
 /// The version of `secret` the service's tag says its tasks read.
 fn recorded_version(w: &World, ecs: &aws_sdk_ecs::Client, secret: &str) -> Option<String> {
-    w.rt.block_on(async {
-        let svc = ecs
-            .describe_services()
-            .cluster(&w.stack)
-            .services("app")
-            .include(aws_sdk_ecs::types::ServiceField::Tags)
-            .send()
-            .await
-            .ok()?;
-        let key = format!("infra:secret:{secret}");
-        svc.services()
-            .first()?
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some(key.as_str()))
-            .and_then(|t| t.value().map(str::to_string))
-    })
+    let key = format!("infra:secret:{secret}");
+    app(w, ecs)?
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key.as_str()))
+        .and_then(|t| t.value().map(str::to_string))
 }
 
 /// The id of the service's newest deployment (moto starts one on every forced deployment).
 fn deployment_id(w: &World, ecs: &aws_sdk_ecs::Client) -> String {
-    w.rt.block_on(async {
-        ecs.describe_services()
-            .cluster(&w.stack)
-            .services("app")
-            .send()
-            .await
-            .ok()?
-            .services()
-            .first()?
-            .deployments()
-            .first()?
-            .id()
-            .map(str::to_string)
-    })
-    .expect("the service has a deployment")
+    app(w, ecs)
+        .and_then(|svc| svc.deployments().first()?.id().map(str::to_string))
+        .expect("the service has a deployment")
 }
 
 /// The version AWS serves now of the stack's secret `name`.
@@ -370,4 +351,59 @@ fn a_service_restarts_on_purpose() {
     );
     let not_a_service = w.infra(&["restart", &stack, "secret.db", "--auto-approve"], &env);
     expect(&not_a_service, 1);
+}
+
+/// A hand-made service that has the stack's cluster and service names is not the stack's:
+/// `infra restart` refuses it and starts no deployment.
+#[test]
+fn a_lookalike_service_is_never_restarted() {
+    let w = World::new("restart-lookalike");
+    let stack = reader_stack(&w);
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    w.rt.block_on(async {
+        ecs.create_cluster()
+            .cluster_name(&w.stack)
+            .send()
+            .await
+            .expect("moto makes the cluster");
+        let td = ecs
+            .register_task_definition()
+            .family("hand-made")
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name("web")
+                    .image("nginx:1.27.0")
+                    .memory(512)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto registers the task definition");
+        let arn = td
+            .task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .expect("an ARN")
+            .to_string();
+        ecs.create_service()
+            .cluster(&w.stack)
+            .service_name("app")
+            .task_definition(arn)
+            .desired_count(2)
+            .send()
+            .await
+            .expect("moto makes the service");
+    });
+    let before = deployment_id(&w, &ecs);
+    let env = [FAST_POLL, ("API_KEY", "lookalike-key-2d8f")];
+    let restart = w.infra(&["restart", &stack, "service.app", "--auto-approve"], &env);
+    expect(&restart, 1);
+    assert!(
+        restart
+            .stderr
+            .contains("`service.app` exists but is not stack")
+            && restart.stderr.contains("infra restarts only what it owns"),
+        "{}",
+        restart.stderr
+    );
+    assert_eq!(deployment_id(&w, &ecs), before, "no deployment was started");
 }
