@@ -144,10 +144,9 @@ impl<'s> Known<'s> {
 }
 
 impl Known<'_> {
-    /// For a service: the secrets of the stack its task definition's containers read, each
-    /// with the version AWS serves now (unknown while this run changes it).
-    fn secrets_read(&self, service: &Resource) -> BTreeMap<String, Value> {
-        let mut out = BTreeMap::new();
+    /// For a service: the stack's secrets (by index) its task definition's containers read.
+    pub fn secrets_of(&self, service: &Resource) -> Vec<usize> {
+        let mut out = Vec::new();
         if service.kind() != Kind::Service {
             return out;
         }
@@ -170,9 +169,18 @@ impl Known<'_> {
             let Some(&i) = r.address().and_then(|a| self.index.get(a)) else {
                 continue;
             };
-            if self.stack.resources[i].kind() != Kind::Secret {
-                continue;
+            if self.stack.resources[i].kind() == Kind::Secret && !out.contains(&i) {
+                out.push(i);
             }
+        }
+        out
+    }
+
+    /// For a service: the secrets of the stack its task definition's containers read, each
+    /// with the version AWS serves now (unknown while this run changes it).
+    fn secrets_read(&self, service: &Resource) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        for i in self.secrets_of(service) {
             let version = match &self.aws[i] {
                 // Made in this run: its version is AWS's to tell.
                 None => Value::Unknown,

@@ -12,6 +12,7 @@ pub mod lang;
 pub mod model;
 pub mod outputs;
 pub mod plan;
+pub mod preflight;
 pub mod providers;
 pub mod refresh;
 pub mod ui;

@@ -132,6 +132,30 @@ impl Ui {
         }
     }
 
+    /// Asks on stderr for a value that must not be shown, and reads one line of it from the
+    /// terminal with echo off (`stty`; restored however the read ends).
+    pub fn ask_hidden(&self, question: &str) -> Option<String> {
+        let stty = |setting: &str| {
+            std::process::Command::new("stty")
+                .arg(setting)
+                .stdin(std::process::Stdio::inherit())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        self.err(question);
+        let quiet = stty("-echo");
+        let mut line = String::new();
+        let read = std::io::stdin().read_line(&mut line);
+        if quiet {
+            stty("echo");
+        }
+        self.err("\n");
+        match read {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim_end_matches(['\n', '\r']).to_string()),
+        }
+    }
+
     /// Writes every diagnostic, then a count.
     pub fn diagnostics(&self, diagnostics: &[Diagnostic], sources: &Sources) {
         self.err(&render_diagnostics(diagnostics, sources, self.color));

@@ -53,6 +53,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 },
                 PlanArgs {
                     adopt: s.strings("adopt"),
+                    allow_older_image: s.flag("allow-older-image"),
                     select: SelectArgs {
                         target: s.strings("target"),
                         exclude: s.strings("exclude"),
@@ -62,10 +63,11 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             None => (args.stack.clone(), args.plan.clone()),
         };
         let lock = Some(args.run.lock("apply"));
-        let session = match Session::open_locked(&stack_args, &args.aws, lock, ui).await {
+        let mut session = match Session::open_locked(&stack_args, &args.aws, lock, ui).await {
             Ok(s) => s,
             Err(code) => return code,
         };
+        session.preflight(&plan_args).await;
         let code = apply_locked(&session, saved.as_ref(), &plan_args, args, ui, &stop).await;
         session.release_lock(ui).await;
         listener.abort();

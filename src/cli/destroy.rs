@@ -37,6 +37,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         let plan = match session.plan(
             &PlanArgs {
                 adopt: Vec::new(),
+                allow_older_image: false,
                 select: args.select.clone(),
             },
             Intent::Destroy,

@@ -23,10 +23,11 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
-        let session = match Session::open(&args.stack, &args.aws, ui).await {
+        let mut session = match Session::open(&args.stack, &args.aws, ui).await {
             Ok(s) => s,
             Err(code) => return code,
         };
+        session.preflight(&args.plan).await;
         let plan = session.plan(&args.plan, Intent::Report, ui);
         session.report_calls(&args.aws, ui);
         let plan = match plan {

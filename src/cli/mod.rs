@@ -12,6 +12,7 @@ mod man;
 mod output;
 mod plan;
 mod restart;
+mod secret;
 mod session;
 mod unlock;
 mod validate;
@@ -53,6 +54,9 @@ pub enum Command {
     Drift(drift::Args),
     /// Restart a service on purpose: a new deployment of the revision it runs, then the wait.
     Restart(restart::Args),
+    /// Operate a secret of the stack: `infra secret set STACK ADDRESS` writes a new value (from
+    /// stdin, never shown) and restarts the services that read it.
+    Secret(secret::Args),
     /// Print the stack's outputs, read from live AWS; with a name, only that value.
     Output(output::Args),
     /// Release a stack's apply lock left behind by a run that died.
@@ -116,6 +120,7 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Drift(args) => drift::run(&args, ui),
         Command::Output(args) => output::run(&args, ui),
         Command::Restart(args) => restart::run(&args, ui),
+        Command::Secret(args) => secret::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
         Command::Fmt(args) => fmt::run(&args, ui),
         Command::Explain(args) => explain::run(&args, ui),

@@ -43,10 +43,11 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
-        let session = match Session::open(&args.stack, &args.aws, ui).await {
+        let mut session = match Session::open(&args.stack, &args.aws, ui).await {
             Ok(s) => s,
             Err(code) => return code,
         };
+        session.preflight(&args.plan).await;
         let plan = session.plan(&args.plan, Intent::Apply, ui);
         session.report_calls(&args.aws, ui);
         let plan = match plan {
@@ -62,6 +63,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
                 adopt: args.plan.adopt.clone(),
                 targets: args.plan.select.target.clone(),
                 excludes: args.plan.select.exclude.clone(),
+                allow_older_image: args.plan.allow_older_image,
             };
             let stack_file = args.stack.stack.display().to_string();
             if let Err(e) = saved::write(

@@ -41,6 +41,9 @@ pub struct PlanArgs {
     /// Take over an existing resource no stack owns, e.g. --adopt record.www (repeatable).
     #[arg(long, value_name = "ADDRESS")]
     pub adopt: Vec<String>,
+    /// Deploy an image pushed before the one that runs now (a rollback on purpose).
+    #[arg(long)]
+    pub allow_older_image: bool,
     #[command(flatten)]
     pub select: SelectArgs,
 }
@@ -167,6 +170,8 @@ pub struct Session {
     clients: Option<Clients>,
     /// The apply lock this session holds, renewed while it runs.
     held: Option<HeldLock>,
+    /// What the preflight found (images and secrets), once `preflight` ran.
+    checked: crate::preflight::Checked,
 }
 
 /// The stack's lock while this run holds it: a heartbeat renews it, and whether it was lost
@@ -317,6 +322,7 @@ impl Session {
                 calls,
                 clients: None,
                 held: None,
+                checked: Default::default(),
             });
         }
         let clients = match crate::providers::aws::connect(&connection, &calls).await {
@@ -395,6 +401,7 @@ impl Session {
             calls,
             clients: Some(clients),
             held,
+            checked: Default::default(),
         })
     }
 
@@ -436,6 +443,11 @@ impl Session {
         }
     }
 
+    /// The AWS clients; `None` against the in-memory fake.
+    pub fn clients(&self) -> Option<&Clients> {
+        self.clients.as_ref()
+    }
+
     /// The AWS account the credentials belong to; on failure prints why.
     pub async fn account(&self, ui: &Ui) -> Result<String, ExitCode> {
         let Some(clients) = &self.clients else {
@@ -453,6 +465,25 @@ impl Session {
         }
     }
 
+    /// Checks what the stack uses before any write (the images its containers run: found,
+    /// pinned to their digest, not older than what runs), for a plan that deploys.
+    pub async fn preflight(&mut self, args: &PlanArgs) {
+        let Some(preflight) = self.providers.preflight().cloned() else {
+            return;
+        };
+        let _stage = crate::ui::Stage::start("preflight");
+        let options = crate::preflight::Options {
+            allow_older_image: args.allow_older_image,
+        };
+        self.checked = crate::preflight::check(
+            &mut self.stack,
+            &self.refreshed,
+            preflight.as_ref(),
+            options,
+        )
+        .await;
+    }
+
     /// Diffs and narrows to the selection; a plan that would be applied is checked against
     /// `prevent-destroy`. On failure prints every diagnostic.
     pub fn plan(&self, args: &PlanArgs, intent: Intent, ui: &Ui) -> Result<Plan, ExitCode> {
@@ -461,6 +492,10 @@ impl Session {
             adopt: args.adopt.iter().cloned().collect::<BTreeSet<_>>(),
             destroy,
         };
+        if !destroy && !self.checked.diagnostics.is_empty() {
+            ui.diagnostics(&self.checked.diagnostics, &self.stack.sources);
+            return Err(ExitCode::from(1));
+        }
         let _stage = crate::ui::Stage::start("diff");
         crate::plan::diff(
             &self.stack,
@@ -476,6 +511,12 @@ impl Session {
                 &self.graph,
                 &args.select.selection(destroy),
             )
+        })
+        .map(|mut plan| {
+            if !destroy {
+                plan.warnings.extend(self.checked.warnings.iter().cloned());
+            }
+            plan
         })
         .and_then(|plan| {
             if intent != Intent::Report {

@@ -122,6 +122,7 @@ mod tests {
         let stack = StackInfo {
             name: Some("shop".into()),
             region: Some("eu-west-1".into()),
+            production: false,
         };
         f(&Scope {
             source: SourceId(0),

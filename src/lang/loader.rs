@@ -717,6 +717,7 @@ impl<'o> Loader<'o> {
         self.out.info = StackInfo {
             name: text("name"),
             region: text("region"),
+            production: body.get("production") == Some(&Value::Bool(true)),
         };
         if let Some(Value::Map(tags)) = body.get("tags") {
             self.out.tags = tags

@@ -127,9 +127,16 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
         .filter(|((module, _), _)| module.is_empty())
         .map(|((_, name), (value, _))| (name.clone(), value.clone()))
         .collect();
+    let spans = loaded
+        .spans
+        .into_iter()
+        .map(|(address, spans)| (address, spans.into_iter().collect()))
+        .collect();
     Ok(Stack {
         allowed,
         outputs,
+        spans,
+        production: loaded.info.production,
         name: loaded.info.name.unwrap_or_default(),
         region: loaded.info.region.unwrap_or_default(),
         tags: loaded.tags,

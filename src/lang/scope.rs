@@ -10,6 +10,8 @@ use crate::model::{SourceId, Value};
 pub struct StackInfo {
     pub name: Option<String>,
     pub region: Option<String>,
+    /// `production=#true` on the `stack` node.
+    pub production: bool,
 }
 
 /// The context in which one file's values are decoded.

@@ -12,6 +12,10 @@ pub static STACK_HEADER: BlockSchema = BlockSchema::new(
             Check::Custom(stack_name, "letters, digits, `-`, `_`"),
         ]),
         Attr::string("region").required().checks(&[REGION]),
+        Attr::bool("production").doc(
+            "The stack runs production: a mutable image tag (`latest`, or a tag that moved since \
+             the last deploy) stops its plans instead of warning.",
+        ),
         TAGS,
     ],
 )

@@ -314,7 +314,7 @@ fn liveness_only(r: &Resource, warn: &mut Warn<'_>) {
     );
 }
 
-fn mutable_tag(image: &str) -> Option<&'static str> {
+pub(crate) fn mutable_tag(image: &str) -> Option<&'static str> {
     if image.contains("@sha256:") {
         return None;
     }

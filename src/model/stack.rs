@@ -23,11 +23,35 @@ pub struct Stack {
     pub allowed: BTreeMap<Address, std::collections::BTreeSet<String>>,
     /// The stack file's own `output` nodes, by name: what apply and `infra output` print.
     pub outputs: BTreeMap<String, Value>,
+    /// Where each resource's attributes are written, by attribute path (`container.0.image`):
+    /// what a diagnostic found after loading (at plan) points at.
+    pub spans: BTreeMap<Address, BTreeMap<String, super::Span>>,
+    /// The stack says it runs production (`stack ... production=#true`): risks that are
+    /// warnings elsewhere (a mutable image tag) stop its plans.
+    pub production: bool,
 }
 
 impl Stack {
     pub fn resource(&self, address: &Address) -> Option<&Resource> {
         self.resources.iter().find(|r| &r.address == address)
+    }
+
+    /// Where attribute `path` of resource `r` is written, or else the resource's node.
+    pub fn span_of(&self, r: &Resource, path: &str) -> super::Span {
+        self.spans
+            .get(&r.address)
+            .and_then(|s| s.get(path))
+            .copied()
+            .unwrap_or(r.span)
+    }
+
+    /// Whether `allow="..."` silences `path` of `address` (or a block around it).
+    pub fn allows(&self, address: &Address, path: &str) -> bool {
+        self.allowed.get(address).is_some_and(|paths| {
+            paths
+                .iter()
+                .any(|k| k == path || path.starts_with(&format!("{k}.")))
+        })
     }
 }
 

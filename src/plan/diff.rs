@@ -168,6 +168,9 @@ pub fn diff(
                                 reasons.push("registers a new revision".into());
                             }
                             reasons.extend(restarts(&desired.attrs, &live.attrs));
+                            if kind == Kind::TaskDefinition {
+                                reasons.extend(removed_env(&desired.attrs, &live.attrs));
+                            }
                             Action::Update
                         }
                     }
@@ -704,9 +707,72 @@ fn restarts(desired: &BTreeMap<String, Value>, live: &BTreeMap<String, Value>) -
         .collect()
 }
 
+/// Environment names the running revision sets that the new one no longer does (in
+/// `environment` or `secrets`): code that still reads one fails after the deploy.
+fn removed_env(desired: &BTreeMap<String, Value>, live: &BTreeMap<String, Value>) -> Vec<String> {
+    let containers = |attrs: &BTreeMap<String, Value>| -> BTreeMap<String, Vec<String>> {
+        attrs
+            .get("container")
+            .and_then(Value::as_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Value::as_map)
+            .filter_map(|c| {
+                let name = c.get("name").and_then(Value::as_str)?.to_string();
+                let set = ["environment", "secrets"]
+                    .iter()
+                    .filter_map(|m| c.get(*m).and_then(Value::as_map))
+                    .flat_map(|m| m.keys().cloned())
+                    .collect();
+                Some((name, set))
+            })
+            .collect()
+    };
+    let wanted = containers(desired);
+    let mut out = Vec::new();
+    for (name, running) in containers(live) {
+        let Some(kept) = wanted.get(&name) else {
+            continue;
+        };
+        for key in running.iter().filter(|k| !kept.contains(k)) {
+            out.push(format!(
+                "removes `{key}` from the environment of container `{name}`: the running \
+                 revision sets it"
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_environment_name_the_running_revision_sets_and_the_new_one_drops_is_said() {
+        let td = |env: &[&str], secrets: &[&str]| {
+            let map =
+                |keys: &[&str]| Value::Map(keys.iter().map(|k| (k.to_string(), s("x"))).collect());
+            BTreeMap::from([(
+                "container".to_string(),
+                Value::List(vec![Value::Map(BTreeMap::from([
+                    ("name".to_string(), s("web")),
+                    ("environment".to_string(), map(env)),
+                    ("secrets".to_string(), map(secrets)),
+                ]))]),
+            )])
+        };
+        let live = td(&["AI_MAX_TOKENS_IN", "MODE"], &["DB"]);
+        assert_eq!(
+            removed_env(&td(&["MODE"], &["DB"]), &live),
+            [
+                "removes `AI_MAX_TOKENS_IN` from the environment of container `web`: the running \
+              revision sets it"
+            ]
+        );
+        // Moved from plain environment to a secret: still set.
+        assert!(removed_env(&td(&["MODE"], &["DB", "AI_MAX_TOKENS_IN"]), &live).is_empty());
+    }
 
     fn s(text: &str) -> Value {
         Value::String(text.into())

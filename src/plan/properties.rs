@@ -113,6 +113,7 @@ fn providers() -> Providers {
         acm: aws_sdk_acm::Client::new(&config),
         dynamodb: aws_sdk_dynamodb::Client::new(&config),
         ec2: aws_sdk_ec2::Client::new(&config),
+        ecr: aws_sdk_ecr::Client::new(&config),
         ecs: aws_sdk_ecs::Client::new(&config),
         elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         secrets: aws_sdk_secretsmanager::Client::new(&config),

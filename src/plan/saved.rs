@@ -47,6 +47,10 @@ impl Saved {
         self.doc["stack_file"].as_str()
     }
 
+    pub fn flag(&self, key: &str) -> bool {
+        self.doc["options"][key].as_bool().unwrap_or(false)
+    }
+
     pub fn strings(&self, key: &str) -> Vec<String> {
         self.doc["options"][key]
             .as_array()
@@ -86,6 +90,7 @@ pub struct Options {
     pub adopt: Vec<String>,
     pub targets: Vec<String>,
     pub excludes: Vec<String>,
+    pub allow_older_image: bool,
 }
 
 /// Writes the saved plan.
@@ -111,6 +116,7 @@ pub fn write(
             "adopt": options.adopt,
             "target": options.targets,
             "exclude": options.excludes,
+            "allow-older-image": options.allow_older_image,
         },
         "live": live_snapshot(stack, refreshed),
         "plan": document(plan),

@@ -10,6 +10,7 @@ mod blocker;
 mod denied;
 #[cfg(any(test, feature = "fake-aws"))]
 pub mod fake;
+pub mod preflight;
 
 pub use blocker::Blocker;
 pub use denied::{ACCESS_DENIED, Denied};
@@ -474,6 +475,7 @@ pub trait LookupKind: Send + Sync {
 pub struct Providers {
     kinds: BTreeMap<Kind, Arc<dyn ResourceKind>>,
     lookups: BTreeMap<Kind, Arc<dyn LookupKind>>,
+    preflight: Option<Arc<dyn preflight::Preflight>>,
 }
 
 impl Providers {
@@ -491,6 +493,15 @@ impl Providers {
 
     pub fn lookup(&self, kind: Kind) -> Option<&Arc<dyn LookupKind>> {
         self.lookups.get(&kind)
+    }
+
+    pub fn set_preflight(&mut self, preflight: Arc<dyn preflight::Preflight>) {
+        self.preflight = Some(preflight);
+    }
+
+    /// The reads that check images and secrets before any write; none in the in-memory fake.
+    pub fn preflight(&self) -> Option<&Arc<dyn preflight::Preflight>> {
+        self.preflight.as_ref()
     }
 
     pub fn kinds(&self) -> impl Iterator<Item = &Arc<dyn ResourceKind>> {

@@ -8,7 +8,6 @@ use super::moto::World;
 
 /// Polls quickly: moto's deployments do not move, so there is nothing to wait for.
 pub(super) const FAST_POLL: (&str, &str) = ("INFRA_POLL_INTERVAL_MS", "200");
-const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf";
 
 /// The default VPC's first two subnets and its default security group, from moto.
 pub(super) fn network(w: &World) -> (Vec<String>, String) {
@@ -51,6 +50,8 @@ pub(super) fn network(w: &World) -> (Vec<String>, String) {
 /// The test stack: a cluster, a log group, a two-container task definition and a service.
 pub(super) fn stack_text(w: &World, desired_count: u32, service_extra: &str) -> String {
     let (subnets, sg) = network(w);
+    // A secret the stack reads but does not own: it must exist with a value, or plans stop.
+    let secret = w.external_secret(&format!("{}-db", w.stack));
     let subnets = subnets
         .iter()
         .map(|s| format!("\"{s}\""))
@@ -87,7 +88,7 @@ task-definition "app" {{
             MODE "production"
         }}
         secrets {{
-            DB_PASSWORD "{SECRET_ARN}"
+            DB_PASSWORD "{secret}"
         }}
         log group=(ref)"log-group.app" stream-prefix="web"
         health-check {{

@@ -25,6 +25,7 @@ mod moto;
 mod outputs;
 mod ownership;
 mod plan_json;
+mod preflight;
 mod promises;
 mod proxy;
 mod reference;

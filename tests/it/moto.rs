@@ -274,6 +274,84 @@ impl World {
             .to_string()
     }
 
+    /// The ARN of secret `name` (in us-east-1), made with a value if it does not exist: a
+    /// secret a stack reads but does not own.
+    pub fn external_secret(&self, name: &str) -> String {
+        let sm = aws_sdk_secretsmanager::Client::new(&self.config);
+        self.rt.block_on(async {
+            if let Ok(found) = sm.describe_secret().secret_id(name).send().await
+                && let Some(arn) = found.arn()
+            {
+                return arn.to_string();
+            }
+            sm.create_secret()
+                .name(name)
+                .secret_string("an external value")
+                .send()
+                .await
+                .expect("moto makes the secret")
+                .arn()
+                .expect("an ARN")
+                .to_string()
+        })
+    }
+
+    /// Pushes an image tagged `tag` to ECR repository `repository` in `region` (made if
+    /// missing) and returns its digest. moto derives the digest from the layer digests, so each
+    /// push gets a layer of its own (`layer` seeds it); `annotations` go into the manifest as
+    /// they would from `docker buildx --annotation`.
+    pub fn push_image(
+        &self,
+        region: &str,
+        repository: &str,
+        tag: &str,
+        layer: &str,
+        annotations: &[(&str, &str)],
+    ) -> String {
+        let ecr = aws_sdk_ecr::Client::new(&self.config_in(region));
+        let _ = self
+            .rt
+            .block_on(ecr.create_repository().repository_name(repository).send());
+        // The layer's bytes in hex: distinct layers, distinct digests.
+        let hex: String = layer.bytes().map(|b| format!("{b:02x}")).collect();
+        let hex = format!("{hex:0>64}");
+        let mut manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": format!("sha256:{}", "c".repeat(64)),
+                "size": 100,
+            },
+            "layers": [{
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": format!("sha256:{}", &hex[hex.len() - 64..]),
+                "size": 1000,
+            }],
+        });
+        if !annotations.is_empty() {
+            manifest["annotations"] = annotations
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into();
+        }
+        self.rt
+            .block_on(
+                ecr.put_image()
+                    .repository_name(repository)
+                    .image_tag(tag)
+                    .image_manifest(manifest.to_string())
+                    .send(),
+            )
+            .expect("moto stores the image")
+            .image()
+            .and_then(|i| i.image_id())
+            .and_then(|i| i.image_digest())
+            .expect("a digest")
+            .to_string()
+    }
+
     /// Writes `examples/<example>` under this world's stack name and returns its path.
     pub fn stack_file(&self, example: &str, edit: impl Fn(String) -> String) -> String {
         let text = std::fs::read_to_string(root().join("examples").join(example))
@@ -307,7 +385,16 @@ impl World {
         let domain = format!("domain={}", self.domain);
         if matches!(
             args.first(),
-            Some(&"plan" | &"apply" | &"destroy" | &"drift" | &"unlock" | &"output" | &"restart")
+            Some(
+                &"plan"
+                    | &"apply"
+                    | &"destroy"
+                    | &"drift"
+                    | &"unlock"
+                    | &"output"
+                    | &"restart"
+                    | &"secret"
+            )
         ) {
             all.extend(["--endpoint-url", &self.url]);
             // A `--var domain=...` given by the test wins (flags are read in order).

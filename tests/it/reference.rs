@@ -14,6 +14,9 @@ pub(super) struct Reference {
     groups: &'static [&'static str],
     /// The certificate's domain: `*.` + the domain, or the domain itself.
     wildcard: bool,
+    /// The ECR repository of its image, and the tag its `image-tag` variable defaults to.
+    repository: &'static str,
+    tag: &'static str,
 }
 
 impl Reference {
@@ -21,9 +24,13 @@ impl Reference {
         format!("stacks/{}", self.file)
     }
 
-    /// Makes what the stack looks up: its network and its certificate.
+    /// Makes what the stack looks up: its network and its certificate; and pushes its image,
+    /// under the default tag and then `v2-test` (the tag the tests deploy next).
     pub fn prepare(&self, w: &World) {
         w.network(self.region, self.vpc, self.groups);
+        w.push_image(self.region, self.repository, self.tag, self.stack, &[]);
+        let next = format!("{}-v2", self.stack);
+        w.push_image(self.region, self.repository, "v2-test", &next, &[]);
         let domain = if self.wildcard {
             format!("*.{}", w.domain)
         } else {
@@ -40,6 +47,8 @@ pub(super) const SASHA: Reference = Reference {
     vpc: "hirebest",
     groups: &["hirebest-sasha-alb", "hirebest-sasha-service"],
     wildcard: true,
+    repository: "sasha-aesop4",
+    tag: "latest",
 };
 
 pub(super) const SLEEK_COACH_PROD: Reference = Reference {
@@ -49,6 +58,8 @@ pub(super) const SLEEK_COACH_PROD: Reference = Reference {
     vpc: "sleek-coach-prod",
     groups: &["sleek-coach-prod-alb", "sleek-coach-prod-api"],
     wildcard: true,
+    repository: "sleek-coach-api",
+    tag: "2026.11.1",
 };
 
 pub(super) const SAKE_SENSEI: Reference = Reference {
@@ -58,6 +69,8 @@ pub(super) const SAKE_SENSEI: Reference = Reference {
     vpc: "sakesensei-prod",
     groups: &["sakesensei-prod-alb", "sakesensei-prod-streamlit"],
     wildcard: false,
+    repository: "sakesensei/streamlit-app",
+    tag: "latest",
 };
 
 pub(super) const ENV: &[(&str, &str)] = &[("OPENAI_API_KEY", "reference-test-key")];

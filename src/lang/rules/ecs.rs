@@ -33,6 +33,43 @@ fn int(body: &Body, key: &str) -> Option<i64> {
     body.get(key).and_then(Value::as_int)
 }
 
+/// Every name of `requires-env` is set, in `environment` or `secrets`.
+fn required_env(ctx: &mut Ctx<'_>, td: &Resource, i: usize, c: &Body) {
+    let name = text(c, "name").unwrap_or("?");
+    let set = |key: &str| {
+        ["environment", "secrets"].iter().any(|m| {
+            c.get(*m)
+                .and_then(Value::as_map)
+                .is_some_and(|m| m.contains_key(key))
+        })
+    };
+    let Some(required) = c.get("requires-env").and_then(Value::as_list) else {
+        return;
+    };
+    let missing: Vec<&str> = required
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|k| !set(k))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let list = missing
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ctx.error(
+        ctx.at(td, &format!("container.{i}.requires-env")),
+        format!("container `{name}` requires {list} in its environment, and nothing sets it"),
+        "required here",
+        format!(
+            "set it in `environment` or, if it is secret, in `secrets`: `{} \"…\"`",
+            missing[0]
+        ),
+    );
+}
+
 fn task_definition(ctx: &mut Ctx<'_>, td: &Resource) {
     let role = td.attrs.contains_key("execution-role");
     let containers: Vec<(usize, &Body)> = blocks(&td.attrs, "container").collect();
@@ -74,6 +111,7 @@ fn task_definition(ctx: &mut Ctx<'_>, td: &Resource) {
                     .into(),
             );
         }
+        required_env(ctx, td, *i, c);
         let plain = c.get("environment").and_then(Value::as_map);
         for key in c
             .get("secrets")

@@ -234,7 +234,12 @@ static CONTAINER: BlockSchema = BlockSchema::new(
             .doc("The container name, unique within the task definition."),
         Attr::string("image")
             .required()
-            .doc("Image reference, e.g. an ECR URI with a tag."),
+            .doc("Image reference, e.g. an ECR URI with a tag. An ECR image is looked up at plan: a missing tag stops the plan, and the task definition registers it by digest (`repo:tag@sha256:…`)."),
+        Attr::bool("pin-digest")
+            .default(Default::Bool(true))
+            .doc("Registers an ECR image by the digest its tag names at plan time, so that what runs cannot change without a plan; `#false` registers the tag as written."),
+        Attr::strings("requires-env")
+            .doc("Environment variable names the image needs: each must be set in `environment` or `secrets`. An ECR image may also list them in its manifest annotation `dev.infra.required-env` (checked at plan)."),
         Attr::bool("essential")
             .default(Default::Bool(true))
             .doc("When an essential container stops, the whole task stops."),

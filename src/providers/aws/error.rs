@@ -20,6 +20,7 @@ fn iam_service<E>() -> &'static str {
         "aws_sdk_cloudwatchlogs" => "logs",
         "aws_sdk_dynamodb" => "dynamodb",
         "aws_sdk_ec2" => "ec2",
+        "aws_sdk_ecr" => "ecr",
         "aws_sdk_ecs" => "ecs",
         "aws_sdk_elasticloadbalancingv2" => "elasticloadbalancing",
         "aws_sdk_resourcegroupstagging" => "tag",

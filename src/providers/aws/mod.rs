@@ -15,6 +15,7 @@ pub mod lock_table;
 mod logs;
 mod lost_response;
 mod network;
+mod preflight;
 pub mod rate;
 mod route53;
 mod secrets;
@@ -32,6 +33,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 pub use calls::CallCounter;
+pub use secrets::put_value as put_secret_value;
 
 use super::Providers;
 
@@ -78,6 +80,7 @@ pub struct Clients {
     pub acm: aws_sdk_acm::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub ecr: aws_sdk_ecr::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
@@ -165,6 +168,7 @@ pub async fn connect(
         acm: client!(aws_sdk_acm, "acm"),
         dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
         ec2: client!(aws_sdk_ec2, "ec2"),
+        ecr: client!(aws_sdk_ecr, "ecr"),
         ecs: client!(aws_sdk_ecs, "ecs"),
         elbv2: client!(aws_sdk_elasticloadbalancingv2, "elasticloadbalancing"),
         sts: client!(aws_sdk_sts, "sts"),
@@ -259,6 +263,10 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     )));
     providers.add_lookup(Arc::new(hosted_zone::HostedZones::new(
         clients.route53.clone(),
+    )));
+    providers.set_preflight(Arc::new(preflight::Preflight::new(
+        clients.ecr.clone(),
+        clients.secrets.clone(),
     )));
     providers.add_lookup(Arc::new(network::Vpcs::new(clients.ec2.clone())));
     providers.add_lookup(Arc::new(network::Subnets::new(clients.ec2.clone())));

@@ -366,6 +366,20 @@ fn aws_tags(attrs: &BTreeMap<String, Value>) -> Vec<Tag> {
         .collect()
 }
 
+/// Writes a new current value of the secret `arn` (`infra secret set`); the new version's id.
+pub async fn put_value(client: &Client, arn: &str, value: String) -> Result<String, ProviderError> {
+    let put = client
+        .put_secret_value()
+        .secret_id(arn)
+        .secret_string(value)
+        .send()
+        .await
+        .map_err(aws("PutSecretValue"))?;
+    put.version_id()
+        .map(str::to_string)
+        .ok_or_else(|| ProviderError::Input("PutSecretValue returned no version id".into()))
+}
+
 fn arn(live: &Live) -> Result<&str, ProviderError> {
     live.computed
         .get("arn")

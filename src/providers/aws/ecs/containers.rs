@@ -109,6 +109,9 @@ fn normalize_container(c: &mut Map, mode: &str, region: &str) {
     if let Some(Value::Map(check)) = c.get_mut("health-check") {
         prune(check);
     }
+    // Settings of infra's, not of AWS's.
+    c.remove("pin-digest");
+    c.remove("requires-env");
     prune(c);
 }
 
