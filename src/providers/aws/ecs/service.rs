@@ -393,7 +393,6 @@ impl Services {
         if watched.is_empty() {
             return Ok(());
         }
-        let cluster = desired.str("cluster").unwrap_or_default();
         let name = desired.str("name").unwrap_or_default();
         let deployed = desired.str("task-definition").unwrap_or_default();
         let interval = poll_interval();
@@ -441,7 +440,7 @@ impl Services {
             }
             if let Some(alarm) = firing(&watched, &mut ignored, &states) {
                 return Err(self
-                    .restore(cluster, name, previous, deployed, alarm, timeout, progress)
+                    .restore(desired, previous, alarm, timeout, progress)
                     .await);
             }
             if now >= end {
@@ -458,17 +457,17 @@ impl Services {
 
     /// A bake failed: points the service back at `previous`, waits until that serves, and
     /// says so. Always an error (`NotServing`, exit 3): the revision apply deployed is gone.
-    #[allow(clippy::too_many_arguments)]
     async fn restore(
         &self,
-        cluster: &str,
-        name: &str,
+        desired: &Desired,
         previous: &str,
-        deployed: &str,
         alarm: &str,
         timeout: Duration,
         progress: &(dyn Fn(String) + Send + Sync),
     ) -> ProviderError {
+        let cluster = desired.str("cluster").unwrap_or_default();
+        let name = desired.str("name").unwrap_or_default();
+        let deployed = desired.str("task-definition").unwrap_or_default();
         let (old, new) = (arn_tail(previous), arn_tail(deployed));
         progress(format!(
             "alarm `{alarm}` is in ALARM: restoring `{old}`, the revision that ran before"
