@@ -183,6 +183,24 @@ fn deploy_alarms_already_in_alarm_are_a_plan_warning() {
         plan.stdout
     );
     insta::assert_snapshot!("deploy_alarms_in_alarm_plan", w.redact(&plan.stdout));
+
+    // Said to be fine on the `alarms` line: silenced.
+    let line = r#"alarms (ref)"alarm.api-5xx" (ref)"alarm.api-p95""#;
+    let text = std::fs::read_to_string(&stack).expect("the stack file reads");
+    assert!(text.contains(line), "{text}");
+    let allowed = text.replace(
+        line,
+        &format!(r#"{line} allow="the p95 alarm is being tuned""#),
+    );
+    std::fs::write(&stack, allowed).expect("the stack file is written");
+    let plan = w.infra(&["plan", &stack, "--var", "image-tag=2.0.0"], &[FAST_POLL]);
+    expect(&plan, 0);
+    assert!(
+        !plan.stdout.contains("deployment alarm `"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("update in place"), "{}", plan.stdout);
 }
 
 /// An alarm that goes into ALARM while the new revision bakes: apply points the service back
