@@ -3,6 +3,7 @@
 //! Depends on nothing else in the crate.
 
 pub mod address;
+pub mod duration;
 pub mod kind;
 pub mod regions;
 pub mod schema;

@@ -1,9 +1,10 @@
 //! Warnings only live AWS can tell: a secret nobody has given a value (an operator-managed
 //! secret about to be created empty, or one that exists without a current version). Tasks that
-//! read such a secret fail to start until someone sets it.
+//! read such a secret fail to start until someone sets it. A deployment alarm already in ALARM,
+//! which ECS ignores for the whole deployment.
 
-use crate::model::{Kind, Stack, Value, Warning};
-use crate::providers::{CURRENT_VERSION, Live};
+use crate::model::{Kind, Resource, Stack, Value, Warning};
+use crate::providers::{ALARM_STATE, CURRENT_VERSION, Live};
 use crate::refresh::Refreshed;
 
 /// Whether a secret's stack text gives infra a value to write (`from-env`, `from-file`,
@@ -51,7 +52,85 @@ pub fn of(stack: &Stack, refreshed: &Refreshed, destroy: bool) -> Vec<Warning> {
             location: Some(crate::lang::warnings::location(&stack.sources, r.span)),
         });
     }
+    out.extend(alarms_in_alarm(stack, refreshed));
     out
+}
+
+/// A service's deployment alarms (of this stack) that refresh read in state ALARM: ECS ignores
+/// an alarm that is in ALARM when a deployment starts, so it cannot stop that deployment.
+fn alarms_in_alarm(stack: &Stack, refreshed: &Refreshed) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for r in &stack.resources {
+        let allowed = stack
+            .allowed
+            .get(&r.address)
+            .is_some_and(|paths| paths.contains("deployment.alarms"));
+        if r.kind() != Kind::Service || allowed {
+            continue;
+        }
+        let named = r
+            .attrs
+            .get("deployment")
+            .and_then(Value::as_map)
+            .and_then(|d| d.get("alarms"))
+            .and_then(Value::as_list)
+            .unwrap_or_default();
+        for item in named {
+            let Some(i) = alarm_of_stack(stack, item) else {
+                continue;
+            };
+            let state = refreshed.live[i]
+                .as_ref()
+                .and_then(|l| l.private.get(ALARM_STATE))
+                .and_then(Value::as_str);
+            if state != Some("ALARM") {
+                continue;
+            }
+            let alarm = &stack.resources[i];
+            let name = alarm
+                .attrs
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            let service = r.attrs.get("name").and_then(Value::as_str).unwrap_or("?");
+            out.push(Warning {
+                code: "infra::deployment-alarm-in-alarm",
+                address: Some(r.address.to_string()),
+                message: format!(
+                    "deployment alarm `{name}` ({}) of service `{service}` is in ALARM now: ECS \
+                     ignores an alarm that is in ALARM when a deployment starts, so it cannot \
+                     stop or roll back this deployment",
+                    alarm.address
+                ),
+                help: "find out why it is in ALARM and let it recover before deploying (a \
+                       `bake` ignores it too until it leaves ALARM); or say it is fine with \
+                       `allow=\"reason\"` on the `alarms` line"
+                    .into(),
+                span: Some(r.span),
+                location: Some(crate::lang::warnings::location(&stack.sources, r.span)),
+            });
+        }
+    }
+    out
+}
+
+/// The index of the alarm of this stack a deployment's `alarms` item names: a reference to
+/// it, or its name written as a string.
+fn alarm_of_stack(stack: &Stack, item: &Value) -> Option<usize> {
+    let is_alarm = |r: &Resource| r.kind() == Kind::Alarm;
+    match item {
+        Value::Ref(reference) => {
+            let address = reference.address()?;
+            stack
+                .resources
+                .iter()
+                .position(|r| is_alarm(r) && &r.address == address)
+        }
+        Value::String(name) => stack.resources.iter().position(|r| {
+            is_alarm(r) && r.attrs.get("name").and_then(Value::as_str) == Some(name.as_str())
+        }),
+        _ => None,
+    }
 }
 
 /// A live secret with no version AWS serves as current.

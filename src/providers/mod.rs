@@ -206,6 +206,10 @@ const THROTTLING: [&str; 9] = [
 /// AWSCURRENT), so that a saved plan can tell on which side a sensitive value changed.
 pub const CURRENT_VERSION: &str = "current-version";
 
+/// `Live::private` of an alarm: its state as DescribeAlarms reported it (`OK`, `ALARM`,
+/// `INSUFFICIENT_DATA`). Read for the plan's warnings, never diffed: AWS changes it, not infra.
+pub const ALARM_STATE: &str = "alarm-state";
+
 /// The code of an error whose response was lost after AWS may have acted on the request.
 pub const RESPONSE_LOST: &str = "infra.ResponseLost";
 

@@ -4,6 +4,7 @@ mod aws_models;
 mod aws_shaped;
 mod blast;
 mod canary;
+mod deploy_alarms;
 mod deploys;
 mod docs;
 mod errors;

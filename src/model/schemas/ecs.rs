@@ -494,7 +494,7 @@ static EFS_VOLUME: BlockSchema = BlockSchema::new(
 pub static SERVICE: ResourceSchema = ResourceSchema {
     title: "ECS service",
     doc: "An ECS service. `apply` waits until its deployment is stable unless `wait-for-steady-state` is `#false`.",
-    rules_doc: "a Fargate service (the default launch type) needs a `network` block; `health-check-grace-period` needs a `load-balancer`; `rollback` needs `circuit-breaker`.",
+    rules_doc: "a Fargate service (the default launch type) needs a `network` block; `health-check-grace-period` needs a `load-balancer`; `rollback` needs `circuit-breaker` or `alarms`; `bake` needs `alarms`.",
     body: &SERVICE_BODY,
     computed: &[Computed::new("arn", Type::String, "The service's ARN.")],
     default_attribute: "arn",
@@ -630,19 +630,89 @@ static DEPLOYMENT: BlockSchema = BlockSchema::new(
             .doc("Stops a deployment whose tasks keep failing to start."),
         Attr::bool("rollback")
             .default(Default::Bool(false))
-            .doc("Rolls back to the last completed deployment when the circuit breaker stops one."),
+            .doc("Rolls back to the last completed deployment when the circuit breaker stops one, or when one of `alarms` goes into ALARM during a deployment."),
+        Attr::strings("alarms")
+            .refs(&[RefTo::new(Kind::Alarm, "arn"), RefTo::new(Kind::Alarm, "name")])
+            .doc("CloudWatch alarms ECS watches during a deployment (usually references: `(ref)\"alarm.api-5xx\"`; a reference names the alarm, plain strings are alarm names). One in ALARM fails the deployment, and `rollback` rolls it back. ECS ignores an alarm that is already in ALARM when a deployment starts: the plan warns about those."),
+        Attr::string("bake")
+            .checks(&[Check::Custom(bake_duration, "a duration such as 90s, 10m or 1h, at most 24h")])
+            .doc("After a deployment that changed the task definition is stable, apply watches `alarms` for this long (`\"5m\"`); one that goes into ALARM makes apply restore the revision that ran before, wait until it serves and exit with code 3. An alarm in ALARM when the deployment started counts once it has left ALARM, as ECS does. Not on create (there is nothing to restore), not with `wait-for-steady-state #false`. How infra applies, not a setting of AWS: changing it alone changes nothing."),
     ],
 )
-.rules(&[Rule::Custom(rollback_needs_breaker)]);
+.rules(&[
+    Rule::Custom(rollback_needs_breaker_or_alarms),
+    Rule::Requires("bake", &["alarms"]),
+]);
 
-fn rollback_needs_breaker(body: &BTreeMap<String, Value>) -> Option<Violation> {
+fn rollback_needs_breaker_or_alarms(body: &BTreeMap<String, Value>) -> Option<Violation> {
     let on = |k: &str| body.get(k) == Some(&Value::Bool(true));
-    if on("rollback") && !on("circuit-breaker") {
+    let alarms = body
+        .get("alarms")
+        .is_some_and(|a| a.as_list().is_none_or(|l| !l.is_empty()));
+    if on("rollback") && !on("circuit-breaker") && !alarms {
         return Some(Violation {
             attribute: "rollback",
-            message: "rollback needs the deployment circuit breaker".into(),
-            help: "add `circuit-breaker #true`".into(),
+            message: "rollback needs the deployment circuit breaker or deployment alarms".into(),
+            help: "add `circuit-breaker #true`, or `alarms (ref)\"alarm.<name>\"`".into(),
         });
     }
     None
+}
+
+/// `bake` is a duration as `--wait-timeout` takes it.
+fn bake_duration(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str().map(crate::model::duration::parse) {
+        Some(Err(e)) => Err((e, "write a duration such as \"5m\" or \"90s\"".into())),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn rollback_needs_the_circuit_breaker_or_alarms() {
+        let rollback = ("rollback", Value::Bool(true));
+        let broken = rollback_needs_breaker_or_alarms(&block(std::slice::from_ref(&rollback)))
+            .expect("rollback alone is refused");
+        assert_eq!(broken.attribute, "rollback");
+        assert!(
+            rollback_needs_breaker_or_alarms(&block(&[
+                rollback.clone(),
+                ("circuit-breaker", Value::Bool(true))
+            ]))
+            .is_none()
+        );
+        let alarms = |items: Vec<Value>| ("alarms", Value::List(items));
+        assert!(
+            rollback_needs_breaker_or_alarms(&block(&[
+                rollback.clone(),
+                alarms(vec![Value::String("api-5xx".into())])
+            ]))
+            .is_none()
+        );
+        // An empty list names no alarm.
+        assert!(
+            rollback_needs_breaker_or_alarms(&block(&[rollback, alarms(Vec::new())])).is_some()
+        );
+    }
+
+    #[test]
+    fn bake_is_a_duration_like_wait_timeout() {
+        assert!(bake_duration(&Value::String("5m".into())).is_ok());
+        assert!(bake_duration(&Value::String("90".into())).is_ok());
+        let (message, _) =
+            bake_duration(&Value::String("5 minutes".into())).expect_err("not a duration");
+        assert!(message.contains("is not a duration"), "{message}");
+        let (message, _) = bake_duration(&Value::String("25h".into())).expect_err("too long");
+        assert!(message.contains("maximum of 24h"), "{message}");
+    }
 }

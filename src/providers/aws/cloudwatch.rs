@@ -16,8 +16,8 @@ use super::error::aws;
 use super::tagging::OwnedIndex;
 use crate::model::{Kind, Value};
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page, owner_from_tags,
-    tag_changes, tags_value,
+    ALARM_STATE, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page,
+    owner_from_tags, tag_changes, tags_value,
 };
 
 /// DescribeAlarms accepts at most 100 names.
@@ -318,6 +318,10 @@ fn live_alarm(alarm: &MetricAlarm, tags: &BTreeMap<String, String>) -> Live {
     if let Some(arn) = alarm.alarm_arn() {
         live.computed
             .insert("arn".into(), Value::String(arn.into()));
+    }
+    if let Some(state) = alarm.state_value() {
+        live.private
+            .insert(ALARM_STATE.into(), Value::String(state.as_str().into()));
     }
     live
 }

@@ -38,6 +38,7 @@ pub fn register(
     )));
     providers.add(Arc::new(service::Services::new(
         clients.ecs.clone(),
+        clients.cloudwatch.clone(),
         owned.clone(),
     )));
 }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DeploymentRolloutState, LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service,
-    ServiceField, Tag,
+    AssignPublicIp, AwsVpcConfiguration, DeploymentAlarms, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DeploymentRolloutState, LaunchType, LoadBalancer,
+    NetworkConfiguration, PropagateTags, Service, ServiceField, Tag,
 };
 
 use super::super::error::{aws, build};
@@ -33,6 +33,10 @@ type Map = BTreeMap<String, Value>;
 const NAMES_PER_DESCRIBE: usize = 10;
 /// How often `wait_stable` looks at a deployment unless `INFRA_POLL_INTERVAL_MS` says otherwise.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// DescribeAlarms accepts at most 100 names.
+const ALARM_NAMES_PER_DESCRIBE: usize = 100;
+/// How often a bake says where it is while no alarm changes.
+const BAKE_HEARTBEAT: Duration = Duration::from_secs(30);
 /// How many service events and stopped tasks a failed deploy prints.
 const EVENTS_SHOWN: usize = 5;
 /// What AWS reports for a service without a deployment configuration.
@@ -44,20 +48,44 @@ const DEFAULT_DEPLOYMENT: [(&str, Value); 4] = [
 ];
 /// Attributes CreateService may not store (the emulator drops them): set again with
 /// UpdateService when the service read back lacks them.
+///
+/// `deployment` includes its `alarms`: moto (5.2.5) drops the whole `deploymentConfiguration`
+/// on CreateService and stores it on UpdateService, so a service created with alarms gets them
+/// from this follow-up there, and the next plan is empty. On AWS the follow-up finds nothing
+/// that differs and sends nothing.
 const SET_AFTER_CREATE: [&str; 3] = [
     "deployment",
     "health-check-grace-period",
     "enable-execute-command",
 ];
+/// `Live::private` of a service: the task definition ARN it runs, as DescribeServices said
+/// (`task-definition` may read as a bare family, see `settle_families`).
+const RUNNING_TASK_DEFINITION: &str = "running-task-definition";
+/// `Live::private` of a service apply just updated: the task definition ARN it ran before the
+/// update moved it to another revision; what a failed bake restores.
+const PREVIOUS_TASK_DEFINITION: &str = "previous-task-definition";
+/// `Live::private` of a service apply just updated: the deployment alarms that were in ALARM
+/// when the deployment started (ECS ignores them; so does a bake until they leave ALARM).
+const ALARMS_IN_ALARM_BEFORE: &str = "alarms-in-alarm-before";
 
 pub struct Services {
     client: Client,
+    /// For the deployment alarms a bake watches.
+    cloudwatch: aws_sdk_cloudwatch::Client,
     owned: Arc<OwnedIndex>,
 }
 
 impl Services {
-    pub fn new(client: Client, owned: Arc<OwnedIndex>) -> Self {
-        Services { client, owned }
+    pub fn new(
+        client: Client,
+        cloudwatch: aws_sdk_cloudwatch::Client,
+        owned: Arc<OwnedIndex>,
+    ) -> Self {
+        Services {
+            client,
+            cloudwatch,
+            owned,
+        }
     }
 
     /// The named services of one cluster that are ACTIVE.
@@ -296,6 +324,204 @@ impl Services {
             .collect()
     }
 
+    /// Waits until the service serves `expected` (see [`stability`]): `NotServing` when it will
+    /// not, `Input` when `timeout` runs out first.
+    async fn wait_serving(
+        &self,
+        cluster: &str,
+        name: &str,
+        expected: &str,
+        timeout: Duration,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Result<(), ProviderError> {
+        let interval = poll_interval();
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            let svc = self.describe_one(cluster, name).await?;
+            let (state, seen) = stability(&svc, expected);
+            if seen != last {
+                progress(seen.clone());
+                last = seen;
+            }
+            match state {
+                Stability::Stable => return Ok(()),
+                Stability::NotServing(why) => {
+                    let stopped = self.stopped_tasks(cluster, name).await;
+                    return Err(ProviderError::NotServing(format!(
+                        "service `{name}`: {why}{}",
+                        what_ecs_said(&svc, &stopped)
+                    )));
+                }
+                Stability::Waiting => {}
+            }
+            if Instant::now() + interval > deadline {
+                return Err(ProviderError::Input(format!(
+                    "service `{name}` did not become stable within {} (last seen: {last}); \
+                     raise --wait-timeout, or set wait-for-steady-state #false",
+                    human(timeout)
+                )));
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }
+
+    /// After an update that moved the service to another revision is stable: watches the
+    /// deployment's `alarms` for its `bake` time, one DescribeAlarms per poll. One that goes
+    /// into ALARM restores the revision the service ran before (see [`Services::restore`]).
+    /// Nothing to do without a bake, alarms, or a previous revision (a create, a restart).
+    async fn bake(
+        &self,
+        desired: &Desired,
+        live: &Live,
+        timeout: Duration,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Result<(), ProviderError> {
+        let Some(bake) = bake_time(&desired.attrs) else {
+            return Ok(());
+        };
+        let Some(previous) = live
+            .private
+            .get(PREVIOUS_TASK_DEFINITION)
+            .and_then(Value::as_str)
+        else {
+            return Ok(());
+        };
+        let watched = get_map(&desired.attrs, "deployment")
+            .map(alarm_names)
+            .unwrap_or_default();
+        if watched.is_empty() {
+            return Ok(());
+        }
+        let name = desired.str("name").unwrap_or_default();
+        let deployed = desired.str("task-definition").unwrap_or_default();
+        let interval = poll_interval();
+        let started = Instant::now();
+        let end = started + bake;
+        let mut ignored: Vec<String> = live
+            .private
+            .get(ALARMS_IN_ALARM_BEFORE)
+            .and_then(Value::as_list)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        if !ignored.is_empty() {
+            progress(format!(
+                "in ALARM before the deployment started, ignored until they leave it: {}",
+                ignored.join(", ")
+            ));
+        }
+        let mut last = String::new();
+        let mut said = started;
+        loop {
+            let states = self
+                .alarm_states(&watched)
+                .await
+                .map_err(|e| ProviderError::While {
+                    doing: format!(
+                        "service `{name}`: reading the alarms while `{}` baked",
+                        arn_tail(deployed)
+                    ),
+                    error: Box::new(e),
+                })?;
+            let seen = alarm_summary(&watched, &states);
+            let now = Instant::now();
+            // A line when something changed, and now and then while nothing does.
+            if seen != last || now.duration_since(said) >= BAKE_HEARTBEAT {
+                let left = end.saturating_duration_since(now).as_secs();
+                progress(format!(
+                    "baking `{}` ({left}s of {} left): {seen}",
+                    arn_tail(deployed),
+                    human(bake)
+                ));
+                last = seen;
+                said = now;
+            }
+            if let Some(alarm) = firing(&watched, &mut ignored, &states) {
+                return Err(self
+                    .restore(desired, previous, alarm, timeout, progress)
+                    .await);
+            }
+            if now >= end {
+                progress(format!(
+                    "baked `{}` for {}: no alarm went into ALARM",
+                    arn_tail(deployed),
+                    human(bake)
+                ));
+                return Ok(());
+            }
+            tokio::time::sleep(interval.min(end - now)).await;
+        }
+    }
+
+    /// A bake failed: points the service back at `previous`, waits until that serves, and
+    /// says so. Always an error (`NotServing`, exit 3): the revision apply deployed is gone.
+    async fn restore(
+        &self,
+        desired: &Desired,
+        previous: &str,
+        alarm: &str,
+        timeout: Duration,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> ProviderError {
+        let cluster = desired.str("cluster").unwrap_or_default();
+        let name = desired.str("name").unwrap_or_default();
+        let deployed = desired.str("task-definition").unwrap_or_default();
+        let (old, new) = (arn_tail(previous), arn_tail(deployed));
+        progress(format!(
+            "alarm `{alarm}` is in ALARM: restoring `{old}`, the revision that ran before"
+        ));
+        let head = format!("service `{name}`: alarm `{alarm}` went into ALARM while `{new}` baked");
+        if let Err(e) = self
+            .client
+            .update_service()
+            .cluster(cluster)
+            .service(name)
+            .task_definition(previous)
+            .send()
+            .await
+            .map_err(aws("UpdateService"))
+        {
+            return ProviderError::NotServing(format!(
+                "{head}; restoring the previous revision `{old}` failed, the service still runs \
+                 `{new}`: {e}"
+            ));
+        }
+        match self
+            .wait_serving(cluster, name, previous, timeout, progress)
+            .await
+        {
+            Ok(()) => ProviderError::NotServing(format!(
+                "{head}; the previous revision `{old}` was restored and serves"
+            )),
+            Err(e) => ProviderError::NotServing(format!(
+                "{head}; the previous revision `{old}` was restored but does not serve: {e}"
+            )),
+        }
+    }
+
+    /// Each named metric alarm CloudWatch knows, with its state (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
+    async fn alarm_states(&self, names: &[String]) -> Result<Vec<(String, String)>, ProviderError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(ALARM_NAMES_PER_DESCRIBE) {
+            let page = self
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(aws("DescribeAlarms"))?;
+            out.extend(page.metric_alarms().iter().filter_map(|a| {
+                Some((
+                    a.alarm_name()?.to_string(),
+                    a.state_value()?.as_str().to_string(),
+                ))
+            }));
+        }
+        Ok(out)
+    }
+
     /// One UpdateService with every setting that differs, or none when nothing does; `restart`
     /// forces a new deployment (new tasks read the secrets' current values).
     async fn update_service(
@@ -338,7 +564,9 @@ impl Services {
             any = true;
         }
         if changed("deployment") {
-            req = req.deployment_configuration(deployment(&d));
+            // Alarms the service had and the stack no longer names are switched off.
+            let had_alarms = get_map(&l, "deployment").is_some_and(|m| m.contains_key("alarms"));
+            req = req.deployment_configuration(deployment(&d, had_alarms));
             any = true;
         }
         if changed("health-check-grace-period") {
@@ -399,11 +627,32 @@ fn load_balancers(attrs: &Map) -> Vec<LoadBalancer> {
         .collect()
 }
 
-/// The deployment block (AWS's defaults where it is absent) as AWS's configuration.
-fn deployment(attrs: &Map) -> DeploymentConfiguration {
+/// The deployment block (AWS's defaults where it is absent) as AWS's configuration. Its
+/// `alarms` (names, or ARNs of alarms of the stack) go as `alarms { alarmNames, enable,
+/// rollback }`; without any, `clear_alarms` sends alarms switched off (a service that had
+/// some), otherwise none are sent.
+fn deployment(attrs: &Map, clear_alarms: bool) -> DeploymentConfiguration {
     let empty = Map::new();
     let d = get_map(attrs, "deployment").unwrap_or(&empty);
     let on = |k: &str| get_bool(d, k) == Some(true);
+    let names = alarm_names(d);
+    let alarms = if !names.is_empty() {
+        DeploymentAlarms::builder()
+            .set_alarm_names(Some(names))
+            .enable(true)
+            .rollback(on("rollback"))
+            .build()
+            .ok()
+    } else if clear_alarms {
+        DeploymentAlarms::builder()
+            .set_alarm_names(Some(Vec::new()))
+            .enable(false)
+            .rollback(false)
+            .build()
+            .ok()
+    } else {
+        None
+    };
     DeploymentConfiguration::builder()
         .minimum_healthy_percent(get_i32(d, "minimum-healthy-percent").unwrap_or(100))
         .maximum_percent(get_i32(d, "maximum-percent").unwrap_or(200))
@@ -413,7 +662,42 @@ fn deployment(attrs: &Map) -> DeploymentConfiguration {
                 .rollback(on("rollback"))
                 .build(),
         )
+        .set_alarms(alarms)
         .build()
+}
+
+/// The alarm names of a deployment block: references to alarms of the stack resolve to their
+/// ARNs (the alarm's default attribute), which ECS does not take; the name is the ARN's tail.
+fn alarm_names(deployment: &Map) -> Vec<String> {
+    deployment
+        .get("alarms")
+        .and_then(Value::as_list)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|a| alarm_name(a).to_string())
+        .collect()
+}
+
+/// `arn:aws:cloudwatch:<region>:<account>:alarm:<name>` → `<name>` (a name may hold colons);
+/// anything else is a name already.
+fn alarm_name(text: &str) -> &str {
+    if !text.starts_with("arn:") {
+        return text;
+    }
+    let parts: Vec<&str> = text.splitn(7, ':').collect();
+    match parts.as_slice() {
+        [_, _, "cloudwatch", _, _, "alarm", name] => name,
+        _ => text,
+    }
+}
+
+/// The deployment's `bake`, if it has one that reads.
+fn bake_time(attrs: &Map) -> Option<Duration> {
+    let d = get_map(attrs, "deployment")?;
+    crate::model::duration::parse(get_str(d, "bake")?)
+        .ok()
+        .filter(|b| !b.is_zero())
 }
 
 /// A service as AWS reports it, in schema terms.
@@ -485,6 +769,11 @@ pub(super) fn live_service(svc: &Service) -> Live {
                 m.insert("circuit-breaker".into(), Value::Bool(cb.enable()));
                 m.insert("rollback".into(), Value::Bool(cb.rollback()));
             }
+            if let Some(alarms) = d.alarms().filter(|a| a.enable())
+                && !alarms.alarm_names().is_empty()
+            {
+                m.insert("alarms".into(), strings(alarms.alarm_names()));
+            }
             Value::Map(m)
         }),
     );
@@ -506,6 +795,9 @@ pub(super) fn live_service(svc: &Service) -> Live {
     let mut live = Live::new(a, owner);
     if let Some(arn) = svc.service_arn() {
         live.computed.insert("arn".into(), s(arn));
+    }
+    if let Some(td) = svc.task_definition() {
+        live.private.insert(RUNNING_TASK_DEFINITION.into(), s(td));
     }
     live
 }
@@ -540,6 +832,23 @@ pub(super) fn normalize(attrs: &mut Map) {
     }
     if matches!(attrs.get("load-balancer"), Some(Value::List(l)) if l.is_empty()) {
         attrs.remove("load-balancer");
+    }
+    if let Some(Value::Map(d)) = attrs.get_mut("deployment") {
+        // How infra applies, not what AWS holds.
+        d.remove("bake");
+        match d.get("alarms") {
+            Some(Value::List(items)) if items.is_empty() => {
+                d.remove("alarms");
+            }
+            // Names, in any order; a list with an unknown name (an alarm this apply creates)
+            // stays as it is.
+            Some(Value::List(items)) if items.iter().all(|v| v.as_str().is_some()) => {
+                let mut names = strings(&alarm_names(d));
+                sort_strings(&mut names);
+                d.insert("alarms".into(), names);
+            }
+            _ => {}
+        }
     }
     let default: Map = DEFAULT_DEPLOYMENT
         .iter()
@@ -670,6 +979,62 @@ fn what_ecs_said(svc: &Service, stopped: &[(String, String)]) -> String {
     out
 }
 
+/// The task definition ARN a service ran before an update that moves it to another revision;
+/// `None` when the update leaves the revision alone (a restart, another setting).
+fn previous_revision(desired: &Desired, live: &Live) -> Option<String> {
+    let running = live
+        .private
+        .get(RUNNING_TASK_DEFINITION)
+        .and_then(Value::as_str)
+        .or_else(|| live.str("task-definition"))?;
+    let wanted = desired.str("task-definition")?;
+    (!is_revision(running, wanted)).then(|| running.to_string())
+}
+
+/// The names a DescribeAlarms answer (`(name, state)`) has in ALARM.
+fn in_alarm(states: &[(String, String)]) -> Vec<String> {
+    states
+        .iter()
+        .filter(|(_, state)| state == "ALARM")
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The first of `watched` that went into ALARM: in ALARM in a DescribeAlarms answer
+/// (`(name, state)`), and not among `ignored` (in ALARM since before the deployment). An
+/// ignored alarm seen out of ALARM is watched from then on.
+fn firing<'a>(
+    watched: &[String],
+    ignored: &mut Vec<String>,
+    states: &'a [(String, String)],
+) -> Option<&'a str> {
+    ignored.retain(|i| {
+        states
+            .iter()
+            .any(|(name, state)| name == i && state == "ALARM")
+    });
+    states
+        .iter()
+        .find(|(name, state)| state == "ALARM" && watched.contains(name) && !ignored.contains(name))
+        .map(|(name, _)| name.as_str())
+}
+
+/// What a bake sees in one look: each watched alarm and its state, `missing` for one
+/// CloudWatch does not know.
+fn alarm_summary(watched: &[String], states: &[(String, String)]) -> String {
+    watched
+        .iter()
+        .map(|w| {
+            let state = states
+                .iter()
+                .find(|(n, _)| n == w)
+                .map_or("missing", |(_, s)| s.as_str());
+            format!("{w} {state}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn poll_interval() -> Duration {
     std::env::var("INFRA_POLL_INTERVAL_MS")
         .ok()
@@ -786,7 +1151,9 @@ impl ResourceKind for Services {
                 )
                 .set_network_configuration(network(a)?)
                 .set_load_balancers((!lbs.is_empty()).then_some(lbs))
-                .set_deployment_configuration(a.contains_key("deployment").then(|| deployment(a)))
+                .set_deployment_configuration(
+                    a.contains_key("deployment").then(|| deployment(a, false)),
+                )
                 .set_health_check_grace_period_seconds(get_i32(a, "health-check-grace-period"))
                 .set_enable_execute_command(get_bool(a, "enable-execute-command"))
                 .set_propagate_tags(get_str(a, "propagate-tags").map(PropagateTags::from))
@@ -816,6 +1183,20 @@ impl ResourceKind for Services {
         Box::pin(async move {
             let moved = moved_secrets(&desired.attrs, &live.attrs);
             let waits = get_bool(&desired.attrs, "wait-for-steady-state") != Some(false);
+            // A bake ignores, as ECS does, the alarms in ALARM when the deployment starts.
+            let watched = get_map(&desired.attrs, "deployment")
+                .map(alarm_names)
+                .unwrap_or_default();
+            let before = if waits
+                && !watched.is_empty()
+                && bake_time(&desired.attrs).is_some()
+                && previous_revision(desired, live).is_some()
+            {
+                let states = self.alarm_states(&watched).await?;
+                Some(in_alarm(&states))
+            } else {
+                None
+            };
             self.update_service(desired, &live.attrs, None, !moved.is_empty())
                 .await?;
             let arn = || {
@@ -842,7 +1223,18 @@ impl ResourceKind for Services {
             if !set.is_empty() {
                 self.tag(arn()?, set).await?;
             }
-            Ok(Live::converged(desired, live))
+            let mut updated = Live::converged(desired, live);
+            if let Some(previous) = previous_revision(desired, live) {
+                updated
+                    .private
+                    .insert(PREVIOUS_TASK_DEFINITION.into(), s(&previous));
+                if let Some(before) = before {
+                    updated
+                        .private
+                        .insert(ALARMS_IN_ALARM_BEFORE.into(), strings(&before));
+                }
+            }
+            Ok(updated)
         })
     }
 
@@ -945,37 +1337,11 @@ impl ResourceKind for Services {
             }
             let cluster = desired.str("cluster").unwrap_or_default();
             let name = desired.str("name").unwrap_or_default();
-            let interval = poll_interval();
-            let deadline = Instant::now() + timeout;
             let expected = desired.str("task-definition").unwrap_or_default();
-            let mut last = String::new();
-            loop {
-                let svc = self.describe_one(cluster, name).await?;
-                let (state, seen) = stability(&svc, expected);
-                if seen != last {
-                    progress(seen.clone());
-                    last = seen;
-                }
-                match state {
-                    Stability::Stable => return self.record_secret_versions(desired, live).await,
-                    Stability::NotServing(why) => {
-                        let stopped = self.stopped_tasks(cluster, name).await;
-                        return Err(ProviderError::NotServing(format!(
-                            "service `{name}`: {why}{}",
-                            what_ecs_said(&svc, &stopped)
-                        )));
-                    }
-                    Stability::Waiting => {}
-                }
-                if Instant::now() + interval > deadline {
-                    return Err(ProviderError::Input(format!(
-                        "service `{name}` did not become stable within {} (last seen: {last}); \
-                         raise --wait-timeout, or set wait-for-steady-state #false",
-                        human(timeout)
-                    )));
-                }
-                tokio::time::sleep(interval).await;
-            }
+            self.wait_serving(cluster, name, expected, timeout, progress)
+                .await?;
+            self.bake(desired, live, timeout, progress).await?;
+            self.record_secret_versions(desired, live).await
         })
     }
 }
@@ -1026,7 +1392,7 @@ mod tests {
                     .build(),
             )
             // What AWS reports for a service created without a deployment block.
-            .deployment_configuration(deployment(&Map::new()))
+            .deployment_configuration(deployment(&Map::new(), false))
             .health_check_grace_period_seconds(0)
             .build();
         let mut live = live_service(&svc).attrs;
@@ -1203,6 +1569,161 @@ mod tests {
             what_ecs_said(&Service::builder().build(), &[]),
             "\n  ECS reported no service events\n  no stopped tasks to explain it"
         );
+    }
+
+    const ALARM_ARN: &str = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:api:5xx";
+
+    #[test]
+    fn an_alarm_reference_names_the_alarm() {
+        assert_eq!(alarm_name(ALARM_ARN), "api:5xx");
+        assert_eq!(alarm_name("api-p95"), "api-p95");
+        // Not an alarm's ARN: sent as written, for AWS to judge.
+        assert_eq!(
+            alarm_name("arn:aws:sns:us-east-1:1:topic"),
+            "arn:aws:sns:us-east-1:1:topic"
+        );
+    }
+
+    fn with_alarms(alarms: Value, rollback: bool) -> Map {
+        map(&[(
+            "deployment",
+            Value::Map(map(&[
+                ("circuit-breaker", Value::Bool(true)),
+                ("rollback", Value::Bool(rollback)),
+                ("alarms", alarms),
+                ("bake", s("5m")),
+            ])),
+        )])
+    }
+
+    #[test]
+    fn deployment_alarms_go_to_ecs_by_name_with_the_blocks_rollback() {
+        let attrs = with_alarms(Value::List(vec![s(ALARM_ARN), s("api-p95")]), true);
+        let config = deployment(&attrs, false);
+        let alarms = config.alarms().expect("alarms are sent");
+        assert_eq!(alarms.alarm_names(), ["api:5xx", "api-p95"]);
+        assert!(alarms.enable());
+        assert!(alarms.rollback());
+        assert!(
+            !deployment(&with_alarms(Value::List(vec![s("a")]), false), false)
+                .alarms()
+                .expect("alarms are sent")
+                .rollback()
+        );
+        // None named: none sent, unless the service had some, which are switched off.
+        assert!(deployment(&Map::new(), false).alarms().is_none());
+        let off = deployment(&Map::new(), true);
+        let off = off.alarms().expect("alarms switched off");
+        assert!(!off.enable());
+        assert!(off.alarm_names().is_empty());
+    }
+
+    #[test]
+    fn deployment_alarms_read_back_compare_equal_and_bake_is_not_compared() {
+        let mut desired = with_alarms(Value::List(vec![s("api-p95"), s(ALARM_ARN)]), true);
+        let svc = Service::builder()
+            .deployment_configuration(deployment(&desired, false))
+            .build();
+        let mut live = live_service(&svc).attrs;
+        let live_deployment = get_map(&live, "deployment").expect("a deployment");
+        assert_eq!(
+            live_deployment.get("alarms"),
+            Some(&Value::List(vec![s("api-p95"), s("api:5xx")]))
+        );
+        normalize(&mut desired);
+        normalize(&mut live);
+        assert_eq!(desired.get("deployment"), live.get("deployment"));
+        // Alarms switched off read as none, and none is AWS's default.
+        let svc = Service::builder()
+            .deployment_configuration(deployment(&Map::new(), true))
+            .build();
+        let mut live = live_service(&svc).attrs;
+        normalize(&mut live);
+        assert_eq!(live.get("deployment"), None);
+    }
+
+    #[test]
+    fn an_unknown_alarm_name_stays_unknown() {
+        let mut desired = with_alarms(Value::List(vec![Value::Unknown, s("b")]), true);
+        normalize(&mut desired);
+        assert_eq!(
+            get_map(&desired, "deployment").and_then(|d| d.get("alarms")),
+            Some(&Value::List(vec![Value::Unknown, s("b")]))
+        );
+    }
+
+    #[test]
+    fn bake_reads_as_a_duration() {
+        assert_eq!(
+            bake_time(&with_alarms(Value::List(vec![]), true)),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(bake_time(&Map::new()), None);
+    }
+
+    fn states(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_bake_fails_on_an_alarm_that_goes_into_alarm_not_one_that_was_there() {
+        let watched = vec!["a".to_string(), "b".to_string()];
+        let mut ignored = vec!["b".to_string()];
+        assert_eq!(
+            firing(
+                &watched,
+                &mut ignored,
+                &states(&[("a", "OK"), ("b", "ALARM")])
+            ),
+            None
+        );
+        assert_eq!(ignored, ["b"]);
+        assert_eq!(
+            firing(
+                &watched,
+                &mut ignored,
+                &states(&[("a", "ALARM"), ("b", "ALARM")])
+            ),
+            Some("a")
+        );
+        // b leaves ALARM: from then on it counts.
+        assert_eq!(
+            firing(&watched, &mut ignored, &states(&[("a", "OK"), ("b", "OK")])),
+            None
+        );
+        assert!(ignored.is_empty());
+        assert_eq!(
+            firing(&watched, &mut ignored, &states(&[("b", "ALARM")])),
+            Some("b")
+        );
+        // An alarm nobody watches does not count.
+        assert_eq!(
+            firing(&watched, &mut Vec::new(), &states(&[("c", "ALARM")])),
+            None
+        );
+        assert_eq!(
+            alarm_summary(&watched, &states(&[("a", "INSUFFICIENT_DATA")])),
+            "a INSUFFICIENT_DATA, b missing"
+        );
+    }
+
+    #[test]
+    fn the_previous_revision_is_the_one_running_before_a_new_one() {
+        let desired = |td: &str| Desired {
+            address: "service.api".into(),
+            attrs: map(&[("task-definition", s(td))]),
+            protected: false,
+        };
+        let mut live = Live::new(map(&[("task-definition", s("api"))]), Owner::Nobody);
+        // The family read as settled; DescribeServices' ARN is what ran.
+        live.private.insert(RUNNING_TASK_DEFINITION.into(), s(OLD));
+        assert_eq!(previous_revision(&desired(NEW), &live), Some(OLD.into()));
+        // The same revision (a restart, another setting): nothing to restore.
+        assert_eq!(previous_revision(&desired(OLD), &live), None);
+        assert_eq!(previous_revision(&desired("api:3"), &live), None);
     }
 
     #[test]
