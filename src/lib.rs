@@ -14,4 +14,5 @@ pub mod outputs;
 pub mod plan;
 pub mod providers;
 pub mod refresh;
+pub mod runbook;
 pub mod ui;

@@ -32,6 +32,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 pub use calls::CallCounter;
+pub use elbv2::alternate_target_group_name;
 
 use super::Providers;
 
