@@ -31,6 +31,7 @@ mod reference;
 mod release;
 mod replacements;
 mod rules;
+mod runbook;
 mod saved;
 mod scale;
 mod select;
