@@ -374,9 +374,14 @@ fn scale(out: &mut String, facts: &Facts, at: &Invocation) {
     out.push_str("| service | address | desired count now |\n|---|---|---|\n");
     for s in &facts.services {
         let count = s.desired_count.map_or("—".to_string(), |n| n.to_string());
+        let ignored = if s.count_ignored {
+            " (`ignore-changes`: see below)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {count} |",
+            "| {} | {} | {count}{ignored} |",
             code(&s.name),
             code(&s.address)
         );
