@@ -15,4 +15,5 @@ pub mod plan;
 pub mod preflight;
 pub mod providers;
 pub mod refresh;
+pub mod runbook;
 pub mod ui;

@@ -13,6 +13,7 @@ mod output;
 mod plan;
 mod restart;
 mod secret;
+mod runbook;
 mod session;
 mod unlock;
 mod validate;
@@ -59,6 +60,8 @@ pub enum Command {
     Secret(secret::Args),
     /// Print the stack's outputs, read from live AWS; with a name, only that value.
     Output(output::Args),
+    /// Generate the stack's on-call runbook (Markdown, no AWS call); --check to verify one.
+    Runbook(runbook::Args),
     /// Release a stack's apply lock left behind by a run that died.
     Unlock(unlock::Args),
     /// Format stack, module and variable files in the one canonical layout; --check to verify.
@@ -121,6 +124,7 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Output(args) => output::run(&args, ui),
         Command::Restart(args) => restart::run(&args, ui),
         Command::Secret(args) => secret::run(&args, ui),
+        Command::Runbook(args) => runbook::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),
         Command::Fmt(args) => fmt::run(&args, ui),
         Command::Explain(args) => explain::run(&args, ui),

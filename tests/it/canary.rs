@@ -1,7 +1,7 @@
 //! Secrets never leak: unique values set through the environment, plus the value Secrets
 //! Manager generates, are searched for in everything every command prints (plans as text,
-//! JSON and Markdown, apply progress and summaries, errors, drift, destroy, `-vvv` logs) and in
-//! every file written (saved plans).
+//! JSON and Markdown, apply progress and summaries, errors, drift, destroy, `-vvv` logs, the
+//! runbook) and in every file written (saved plans, a runbook).
 
 use std::path::Path;
 
@@ -124,6 +124,14 @@ fn secret_values_never_appear_in_any_output_log_error_or_file() {
         Some(0)
     );
 
+    // The runbook names each secret and where its value comes from, never the value.
+    let runbook = w.dir.join("quickstart.runbook.md").display().to_string();
+    assert_eq!(run(&["runbook", &stack], &second), Some(0));
+    assert_eq!(
+        run(&["runbook", &stack, "--out", &runbook], &second),
+        Some(0)
+    );
+
     // The runs did what they claim: values were sent, the failure was reported.
     let said = |i: usize| format!("{}{}", runs[i].1.stdout, runs[i].1.stderr);
     assert!(said(7).contains("(sensitive value changed)"), "{}", said(7));
@@ -133,8 +141,16 @@ fn secret_values_never_appear_in_any_output_log_error_or_file() {
         "-vvv logs HTTP: {}",
         said(2)
     );
+    assert!(
+        said(16).contains("environment variable `QUICKSTART_API_KEY`"),
+        "the runbook covers the secrets: {}",
+        said(16)
+    );
     let files = written(&w.dir);
-    assert!(files.len() >= 3, "the saved plans were written: {files:?}");
+    assert!(
+        files.len() >= 4,
+        "the saved plans and the runbook were written: {files:?}"
+    );
     let mut checked = 0;
     for secret in [&first, &second, &generated] {
         for (args, out) in &runs {

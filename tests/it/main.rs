@@ -33,6 +33,7 @@ mod reference;
 mod release;
 mod replacements;
 mod rules;
+mod runbook;
 mod saved;
 mod scale;
 mod select;

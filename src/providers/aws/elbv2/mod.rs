@@ -12,6 +12,8 @@ mod load_balancer;
 mod rule;
 mod target_group;
 
+pub use target_group::alternate as alternate_target_group_name;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
