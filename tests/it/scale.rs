@@ -14,6 +14,11 @@ fn a_no_change_plan_of_two_hundred_reference_shaped_resources_costs_a_fixed_numb
     let mut w = World::isolated("scale");
     w.network("us-east-1", "bench", &["app"]);
     w.certificate("us-east-1", &format!("*.{}", w.domain));
+    // Every service's image, which plan looks up (one BatchGetImage per repository).
+    for u in 0..(200 / stackgen::UNIT) {
+        let repository = format!("svc-{u}");
+        w.push_image("us-east-1", &repository, "v1", &repository, &[]);
+    }
     let text = stackgen::stack(200)
         .replace(
             "lookup \"vpc\" \"main\" id=\"vpc-0123456789abcdef0\"",
