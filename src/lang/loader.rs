@@ -902,6 +902,18 @@ impl<'o> Loader<'o> {
             );
             return;
         }
+        // A count owned by autoscaling or by hand is the live one's after create.
+        if attrs
+            .get("desired-count-owner")
+            .and_then(Value::as_str)
+            .is_some_and(|o| o != "stack")
+            && !lifecycle
+                .ignore_changes
+                .iter()
+                .any(|p| p == "desired-count")
+        {
+            lifecycle.ignore_changes.push("desired-count".into());
+        }
         self.out.addresses.insert(address.clone(), name_span);
         self.out.spans.insert(address.clone(), spans);
         self.out.allows.insert(address.clone(), allows);

@@ -171,6 +171,7 @@ pub fn diff(
                             if kind == Kind::TaskDefinition {
                                 reasons.extend(removed_env(&desired.attrs, &live.attrs));
                             }
+                            reasons.extend(count_owned_elsewhere(&desired.attrs, &live.attrs));
                             Action::Update
                         }
                     }
@@ -705,6 +706,27 @@ fn restarts(desired: &BTreeMap<String, Value>, live: &BTreeMap<String, Value>) -
             }
         })
         .collect()
+}
+
+/// A service whose count autoscaling or an operator owns: the plan says what runs, which apply
+/// leaves alone.
+fn count_owned_elsewhere(
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+) -> Option<String> {
+    let owner = desired.get("desired-count-owner").and_then(Value::as_str)?;
+    if owner == "stack" {
+        return None;
+    }
+    let running = live.get("desired-count").and_then(Value::as_int)?;
+    let by = if owner == "hand" {
+        "by hand"
+    } else {
+        "by autoscaling"
+    };
+    Some(format!(
+        "desired-count is set {by}: {running} now, left as it is"
+    ))
 }
 
 /// Environment names the running revision sets that the new one no longer does (in

@@ -407,3 +407,50 @@ fn a_lookalike_service_is_never_restarted() {
     );
     assert_eq!(deployment_id(&w, &ecs), before, "no deployment was started");
 }
+
+/// A count autoscaling owns is never reset: the plan with nothing else to do is empty, a
+/// deploy keeps the live count and says so (terraform-provider-aws#335: apply resets scaled
+/// services).
+#[test]
+fn a_count_owned_by_autoscaling_is_never_reset() {
+    let w = World::new("count-owner");
+    let extra = "    desired-count-owner \"autoscaling\"\n";
+    let path = write(&w, &stack_text(&w, 2, extra));
+    expect(
+        &w.infra(&["apply", &path, "--auto-approve"], &[FAST_POLL]),
+        0,
+    );
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    // Scaling in, as Application Auto Scaling would.
+    w.rt.block_on(
+        ecs.update_service()
+            .cluster(&w.stack)
+            .service("app")
+            .desired_count(1)
+            .send(),
+    )
+    .expect("moto updates the service");
+    expect(&w.infra(&["plan", &path, "--detailed-exitcode"], &[]), 0);
+
+    let deploy = ["--var", "image-tag=1.1.0"];
+    let plan = w.infra(
+        &["plan", &path, "--detailed-exitcode", deploy[0], deploy[1]],
+        &[],
+    );
+    expect(&plan, 2);
+    assert!(
+        plan.stdout
+            .contains("desired-count is set by autoscaling: 1 now, left as it is"),
+        "{}",
+        plan.stdout
+    );
+    expect(
+        &w.infra(
+            &["apply", &path, "--auto-approve", deploy[0], deploy[1]],
+            &[FAST_POLL],
+        ),
+        0,
+    );
+    let count = app(&w, &ecs).map(|s| s.desired_count());
+    assert_eq!(count, Some(1), "apply left the scaled count alone");
+}

@@ -531,6 +531,10 @@ static SERVICE_BODY: BlockSchema = BlockSchema::new(
             .default(Default::Int(1))
             .checks(&[Check::Range(0, 5000)])
             .doc("How many tasks to keep running."),
+        Attr::string("desired-count-owner")
+            .default(Default::Str("stack"))
+            .checks(&[Check::OneOf(&["stack", "autoscaling", "hand"])])
+            .doc("Who sets the running count: `stack` (apply sets `desired-count`), or `autoscaling` / `hand` (apply sets `desired-count` only when it creates the service, never resets it afterwards, and the plan shows the live count)."),
         Attr::string("launch-type")
             .default(Default::Str("FARGATE"))
             .force_new()

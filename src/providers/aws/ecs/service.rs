@@ -810,6 +810,8 @@ fn bare_family(text: &str) -> Option<&str> {
 /// The comparable form of a service's attributes (desired or live).
 pub(super) fn normalize(attrs: &mut Map) {
     fill_defaults(Kind::Service.schema().body, attrs);
+    // Who owns the count is infra's setting, not AWS's.
+    attrs.remove("desired-count-owner");
     // How infra applies, not what AWS holds.
     attrs.remove("wait-for-steady-state");
     for key in ["cluster", "task-definition"] {
