@@ -33,8 +33,9 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 pub use calls::CallCounter;
-pub use secrets::put_value as put_secret_value;
+pub use ecs::History as EcsHistory;
 pub use elbv2::alternate_target_group_name;
+pub use secrets::put_value as put_secret_value;
 
 use super::Providers;
 
