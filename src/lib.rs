@@ -15,5 +15,6 @@ pub mod plan;
 pub mod preflight;
 pub mod providers;
 pub mod refresh;
+pub mod rollback;
 pub mod runbook;
 pub mod ui;

@@ -12,6 +12,7 @@ mod man;
 mod output;
 mod plan;
 mod restart;
+mod rollback;
 mod runbook;
 mod secret;
 mod session;
@@ -55,6 +56,9 @@ pub enum Command {
     Drift(drift::Args),
     /// Restart a service on purpose: a new deployment of the revision it runs, then the wait.
     Restart(restart::Args),
+    /// Roll a service back to its newest older revision that served, after checking its
+    /// images and secrets still exist; prints the stack change that keeps it.
+    Rollback(rollback::Args),
     /// Operate a secret of the stack: `infra secret set STACK ADDRESS` writes a new value (from
     /// stdin, never shown) and restarts the services that read it.
     Secret(secret::Args),
@@ -123,6 +127,7 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Drift(args) => drift::run(&args, ui),
         Command::Output(args) => output::run(&args, ui),
         Command::Restart(args) => restart::run(&args, ui),
+        Command::Rollback(args) => rollback::run(&args, ui),
         Command::Secret(args) => secret::run(&args, ui),
         Command::Runbook(args) => runbook::run(&args, ui),
         Command::Unlock(args) => unlock::run(&args, ui),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use super::session::{AwsArgs, RunArgs, Session, runtime};
 use crate::known::Known;
 use crate::model::{Kind, Value};
-use crate::providers::{EXIT_NOT_SERVING, Owner, ProviderError};
+use crate::providers::{EXIT_NOT_SERVING, ProviderError};
 use crate::ui::Ui;
 
 #[derive(Debug, clap::Args)]
@@ -43,46 +43,9 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
 
 async fn restart(session: &Session, args: &Args, ui: &Ui) -> ExitCode {
     let stack = &session.stack;
-    let services: Vec<String> = stack
-        .resources
-        .iter()
-        .filter(|r| r.kind() == Kind::Service)
-        .map(|r| r.address.to_string())
-        .collect();
-    let Some(i) = stack
-        .resources
-        .iter()
-        .position(|r| r.kind() == Kind::Service && r.address.to_string() == args.address)
-    else {
-        let have = if services.is_empty() {
-            "the stack declares no service".to_string()
-        } else {
-            format!("its services are {}", services.join(", "))
-        };
-        ui.err(&format!(
-            "error: stack `{}` has no service `{}`\n  help: {have}\n",
-            stack.name, args.address
-        ));
-        return ExitCode::from(1);
-    };
-    let live = match &session.refreshed.live[i] {
-        Some(live) if matches!(&live.owner, Owner::Stack { stack: s, .. } if *s == stack.name) => {
-            live
-        }
-        Some(_) => {
-            ui.err(&format!(
-                "error: `{}` exists but is not stack `{}`'s: infra restarts only what it owns\n",
-                args.address, stack.name
-            ));
-            return ExitCode::from(1);
-        }
-        None => {
-            ui.err(&format!(
-                "error: `{}` does not exist in AWS yet\n  help: apply the stack first\n",
-                args.address
-            ));
-            return ExitCode::from(1);
-        }
+    let (i, live) = match session.owned_service(&args.address, "restarts", ui) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let Some(provider) = session.providers.get(Kind::Service).cloned() else {
         ui.err("error: services are not supported against this endpoint\n");

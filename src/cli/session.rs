@@ -377,6 +377,60 @@ impl Session {
         })
     }
 
+    /// The index of the service at `address` and what refresh read of it, when it exists and
+    /// is this stack's; otherwise says why (`verb`: what the command does, "restarts") and
+    /// fails.
+    pub fn owned_service(
+        &self,
+        address: &str,
+        verb: &str,
+        ui: &Ui,
+    ) -> Result<(usize, &crate::providers::Live), ExitCode> {
+        let stack = &self.stack;
+        let is_service = |r: &&crate::model::Resource| r.kind() == crate::model::Kind::Service;
+        let Some(i) = stack
+            .resources
+            .iter()
+            .position(|r| is_service(&r) && r.address.to_string() == address)
+        else {
+            let services: Vec<String> = stack
+                .resources
+                .iter()
+                .filter(is_service)
+                .map(|r| r.address.to_string())
+                .collect();
+            let have = if services.is_empty() {
+                "the stack declares no service".to_string()
+            } else {
+                format!("its services are {}", services.join(", "))
+            };
+            ui.err(&format!(
+                "error: stack `{}` has no service `{address}`\n  help: {have}\n",
+                stack.name
+            ));
+            return Err(ExitCode::from(1));
+        };
+        match &self.refreshed.live[i] {
+            Some(live) if matches!(&live.owner, crate::providers::Owner::Stack { stack: s, .. } if *s == stack.name) => {
+                Ok((i, live))
+            }
+            Some(_) => {
+                ui.err(&format!(
+                    "error: `{address}` exists but is not stack `{}`'s: infra {verb} only what it \
+                     owns\n",
+                    stack.name
+                ));
+                Err(ExitCode::from(1))
+            }
+            None => {
+                ui.err(&format!(
+                    "error: `{address}` does not exist in AWS yet\n  help: apply the stack first\n"
+                ));
+                Err(ExitCode::from(1))
+            }
+        }
+    }
+
     /// The check an apply makes before each round of writes: that this session still holds
     /// the stack's lock.
     pub fn fence(&self) -> Option<std::sync::Arc<dyn crate::apply::Fence>> {

@@ -6,6 +6,7 @@ mod images;
 mod secrets;
 
 pub use images::EcrImage;
+pub use secrets::secret_arn;
 
 use crate::lang::Diagnostic;
 use crate::model::{Stack, Warning};

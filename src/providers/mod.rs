@@ -11,6 +11,7 @@ mod denied;
 #[cfg(any(test, feature = "fake-aws"))]
 pub mod fake;
 pub mod preflight;
+pub mod revisions;
 
 pub use blocker::Blocker;
 pub use denied::{ACCESS_DENIED, Denied};
@@ -184,6 +185,9 @@ pub enum ProviderError {
     /// ECS, or replaced by another deploy): apply exits with [`EXIT_NOT_SERVING`].
     #[error("{0}")]
     NotServing(String),
+    /// A wait ran out of time before the deploy was done either way (it may still succeed).
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 /// Apply's exit code when a deploy finished without the requested revision serving.

@@ -21,6 +21,7 @@ pub fn runbook(facts: &Facts, mermaid: &str, at: &Invocation) -> String {
     deploy(&mut out, at);
     check(&mut out, at);
     restart(&mut out, facts, at);
+    roll_back(&mut out, facts, at);
     rotate(&mut out, facts, at);
     scale(&mut out, facts, at);
     alarms(&mut out, facts, at);
@@ -230,6 +231,32 @@ fn restart(out: &mut String, facts: &Facts, at: &Invocation) {
         let _ = writeln!(
             out,
             "infra restart {} {}   # {}",
+            at.args(),
+            shell_quote(&s.address),
+            s.name
+        );
+    }
+    out.push_str("```\n\n");
+}
+
+fn roll_back(out: &mut String, facts: &Facts, at: &Invocation) {
+    out.push_str("## Roll back a service\n\n");
+    if facts.services.is_empty() {
+        out.push_str("The stack runs no ECS service.\n\n");
+        return;
+    }
+    out.push_str(
+        "Points the service at the newest older revision that served when infra deployed it \
+         (tagged `infra:outcome=verified`; failed revisions are skipped), once its images and \
+         secrets are checked to still exist, then the same wait and verdict as apply: exit 3 \
+         when it does not serve. It asks for `yes` (`--auto-approve` in scripts) and prints the \
+         change to commit to the stack, or the next apply deploys the rolled-back image \
+         again.\n\n```sh\n",
+    );
+    for s in &facts.services {
+        let _ = writeln!(
+            out,
+            "infra rollback {} {}   # {}",
             at.args(),
             shell_quote(&s.address),
             s.name

@@ -32,6 +32,7 @@ mod proxy;
 mod reference;
 mod release;
 mod replacements;
+mod rollback;
 mod rules;
 mod runbook;
 mod saved;

@@ -393,6 +393,7 @@ impl World {
                     | &"unlock"
                     | &"output"
                     | &"restart"
+                    | &"rollback"
                     | &"secret"
             )
         ) {

@@ -33,6 +33,7 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 pub use calls::CallCounter;
+pub use ecs::History as EcsHistory;
 pub use elbv2::alternate_target_group_name;
 pub use secrets::put_value as put_secret_value;
 

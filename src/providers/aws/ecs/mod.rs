@@ -5,8 +5,11 @@
 
 mod cluster;
 mod containers;
+mod history;
 mod service;
 mod task_definition;
+
+pub use history::History;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -22,6 +22,7 @@ use super::{
     get_strings, live_tags, s, sort_blocks, sort_strings, strings,
 };
 use crate::model::{Kind, Value};
+use crate::providers::revisions::{Outcome, RUNNING_TASK_DEFINITION};
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, SECRET_VERSION_TAG, client_token,
     desired_tags, moved_secrets, tag_changes,
@@ -58,15 +59,15 @@ const SET_AFTER_CREATE: [&str; 3] = [
     "health-check-grace-period",
     "enable-execute-command",
 ];
-/// `Live::private` of a service: the task definition ARN it runs, as DescribeServices said
-/// (`task-definition` may read as a bare family, see `settle_families`).
-const RUNNING_TASK_DEFINITION: &str = "running-task-definition";
 /// `Live::private` of a service apply just updated: the task definition ARN it ran before the
 /// update moved it to another revision; what a failed bake restores.
 const PREVIOUS_TASK_DEFINITION: &str = "previous-task-definition";
 /// `Live::private` of a service apply just updated: the deployment alarms that were in ALARM
 /// when the deployment started (ECS ignores them; so does a bake until they leave ALARM).
 const ALARMS_IN_ALARM_BEFORE: &str = "alarms-in-alarm-before";
+/// `Live::private` of a service apply just updated without starting a deployment (another
+/// desired count, tags): its wait records no outcome on the revision, which did not change.
+const NO_DEPLOYMENT: &str = "no-deployment";
 
 pub struct Services {
     client: Client,
@@ -265,6 +266,42 @@ impl Services {
         }
     }
 
+    /// Tags the revision a wait was for with how it ended (see [`outcome_of`]): one
+    /// TagResource, none when the wait followed an update that started no deployment.
+    async fn record_outcome(
+        &self,
+        desired: &Desired,
+        live: &Live,
+        waited: &Result<(), ProviderError>,
+    ) -> Result<(), ProviderError> {
+        if live.private.get(NO_DEPLOYMENT) == Some(&Value::Bool(true)) {
+            return Ok(());
+        }
+        let Some(outcome) = outcome_of(waited) else {
+            return Ok(());
+        };
+        // TagResource takes an ARN; a revision named otherwise is not recorded.
+        let Some(arn) = desired
+            .str("task-definition")
+            .filter(|td| td.starts_with("arn:") && td.contains(":task-definition/"))
+        else {
+            return Ok(());
+        };
+        super::history::record_outcome(&self.client, arn, outcome)
+            .await
+            .map_err(|e| ProviderError::While {
+                doing: format!(
+                    "recording that `{}` {}",
+                    arn_tail(arn),
+                    match outcome {
+                        Outcome::Verified => "serves",
+                        Outcome::Failed => "does not serve",
+                    }
+                ),
+                error: Box::new(e),
+            })
+    }
+
     /// Sets `tags` on the service (one TagResource; none when there is nothing to set).
     async fn tag(&self, arn: &str, tags: Vec<(String, String)>) -> Result<(), ProviderError> {
         if tags.is_empty() {
@@ -356,7 +393,7 @@ impl Services {
                 Stability::Waiting => {}
             }
             if Instant::now() + interval > deadline {
-                return Err(ProviderError::Input(format!(
+                return Err(ProviderError::TimedOut(format!(
                     "service `{name}` did not become stable within {} (last seen: {last}); \
                      raise --wait-timeout, or set wait-for-steady-state #false",
                     human(timeout)
@@ -981,6 +1018,18 @@ fn what_ecs_said(svc: &Service, stopped: &[(String, String)]) -> String {
     out
 }
 
+/// What the end of a wait says of the revision it waited for: verified when it serves, failed
+/// when it does not (its deployment failed, was rolled back or replaced, a bake restored the
+/// previous one) or did not within the wait; unknown after any other error (AWS could not be
+/// read: the deploy may have served).
+fn outcome_of(waited: &Result<(), ProviderError>) -> Option<Outcome> {
+    match waited {
+        Ok(()) => Some(Outcome::Verified),
+        Err(ProviderError::NotServing(_) | ProviderError::TimedOut(_)) => Some(Outcome::Failed),
+        Err(_) => None,
+    }
+}
+
 /// The task definition ARN a service ran before an update that moves it to another revision;
 /// `None` when the update leaves the revision alone (a restart, another setting).
 fn previous_revision(desired: &Desired, live: &Live) -> Option<String> {
@@ -1226,6 +1275,11 @@ impl ResourceKind for Services {
                 self.tag(arn()?, set).await?;
             }
             let mut updated = Live::converged(desired, live);
+            if moved.is_empty() && previous_revision(desired, live).is_none() {
+                updated
+                    .private
+                    .insert(NO_DEPLOYMENT.into(), Value::Bool(true));
+            }
             if let Some(previous) = previous_revision(desired, live) {
                 updated
                     .private
@@ -1340,9 +1394,15 @@ impl ResourceKind for Services {
             let cluster = desired.str("cluster").unwrap_or_default();
             let name = desired.str("name").unwrap_or_default();
             let expected = desired.str("task-definition").unwrap_or_default();
-            self.wait_serving(cluster, name, expected, timeout, progress)
-                .await?;
-            self.bake(desired, live, timeout, progress).await?;
+            let waited = async {
+                self.wait_serving(cluster, name, expected, timeout, progress)
+                    .await?;
+                self.bake(desired, live, timeout, progress).await
+            }
+            .await;
+            let recorded = self.record_outcome(desired, live, &waited).await;
+            waited?;
+            recorded?;
             self.record_secret_versions(desired, live).await
         })
     }
@@ -1358,6 +1418,22 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect()
+    }
+
+    #[test]
+    fn a_wait_records_verified_failed_or_nothing() {
+        assert_eq!(outcome_of(&Ok(())), Some(Outcome::Verified));
+        for failed in [
+            ProviderError::NotServing("rolled back".into()),
+            ProviderError::TimedOut("not stable within 10m".into()),
+        ] {
+            assert_eq!(outcome_of(&Err(failed)), Some(Outcome::Failed));
+        }
+        // AWS could not be read: the deploy may have served.
+        assert_eq!(
+            outcome_of(&Err(ProviderError::Input("no ARN".into()))),
+            None
+        );
     }
 
     #[test]

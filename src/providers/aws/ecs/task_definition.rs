@@ -26,6 +26,7 @@ use super::containers::{
 };
 use super::{ecs_tags, get_blocks, get_i32, get_str, get_strings, live_tags, s, strings};
 use crate::model::{Kind, Value};
+use crate::providers::revisions::{OUTCOME_TAG, Outcome};
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page, tag_changes,
 };
@@ -49,8 +50,13 @@ impl TaskDefinitions {
         }
     }
 
-    /// Of `arns`, those whose own tags say this stack owns them under `address`, read now.
-    async fn ours(&self, arns: Vec<String>, address: &str) -> Result<Vec<String>, ProviderError> {
+    /// Of `arns`, those whose own tags say this stack owns them under `address`, read now,
+    /// each with the outcome its last deploy recorded (`infra:outcome`).
+    async fn ours(
+        &self,
+        arns: Vec<String>,
+        address: &str,
+    ) -> Result<Vec<(String, Option<Outcome>)>, ProviderError> {
         let owner = Owner::Stack {
             stack: self.stack.clone(),
             address: address.to_string(),
@@ -64,14 +70,15 @@ impl TaskDefinitions {
                 .await
                 .map_err(aws("ListTagsForResource"))?;
             let (_, owner) = live_tags(out.tags());
-            Ok::<_, ProviderError>((arn, owner))
+            let outcome = outcome(out.tags());
+            Ok::<_, ProviderError>((arn, owner, outcome))
         }))
         .await;
         let mut out = Vec::new();
         for result in tagged {
-            let (arn, found) = result?;
+            let (arn, found, outcome) = result?;
             if found == owner {
-                out.push(arn);
+                out.push((arn, outcome));
             }
         }
         Ok(out)
@@ -163,33 +170,7 @@ impl TaskDefinitions {
 
     /// ARNs of the family's ACTIVE revisions with their revision numbers, oldest first.
     async fn active_revisions(&self, family: &str) -> Result<Vec<(i64, String)>, ProviderError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(TaskDefinitionStatus::Active)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(aws("ListTaskDefinitions"))?;
-            for arn in page.task_definition_arns() {
-                // familyPrefix matches the family exactly on AWS; check anyway.
-                if let Some((f, rev)) = family_and_revision(arn)
-                    && f == family
-                {
-                    out.push((rev, arn.clone()));
-                }
-            }
-            if !next_page(&mut token, page.next_token()) {
-                break;
-            }
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
+        active_revisions(&self.client, family).await
     }
 
     async fn deregister(&self, arns: &[String]) -> Result<(), ProviderError> {
@@ -205,8 +186,41 @@ impl TaskDefinitions {
     }
 }
 
+/// ARNs of a family's ACTIVE revisions with their revision numbers, oldest first.
+pub(super) async fn active_revisions(
+    client: &Client,
+    family: &str,
+) -> Result<Vec<(i64, String)>, ProviderError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(TaskDefinitionStatus::Active)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(aws("ListTaskDefinitions"))?;
+        for arn in page.task_definition_arns() {
+            // familyPrefix matches the family exactly on AWS; check anyway.
+            if let Some((f, rev)) = family_and_revision(arn)
+                && f == family
+            {
+                out.push((rev, arn.clone()));
+            }
+        }
+        if !next_page(&mut token, page.next_token()) {
+            break;
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// `arn:aws:ecs:r:a:task-definition/web:3` (or `web:3`) → (`web`, 3).
-fn family_and_revision(arn: &str) -> Option<(&str, i64)> {
+pub(super) fn family_and_revision(arn: &str) -> Option<(&str, i64)> {
     let tail = super::arn_tail(arn);
     let (family, rev) = tail.rsplit_once(':')?;
     Some((family, rev.parse().ok()?))
@@ -269,7 +283,11 @@ pub(super) fn live_task_definition(td: &TaskDefinition, tags: &[Tag]) -> Live {
         "volume",
         (!volumes.is_empty()).then_some(Value::List(volumes)),
     );
-    let (tags, owner) = live_tags(tags);
+    let (mut tags, owner) = live_tags(tags);
+    // The outcome of the revision's deploy is infra's record, not the stack's: never diffed.
+    if let Value::Map(m) = &mut tags {
+        m.remove(OUTCOME_TAG);
+    }
     put("tags", Some(tags));
     let mut live = Live::new(a, owner);
     set_computed(&mut live, td);
@@ -406,7 +424,12 @@ impl ResourceKind for TaskDefinitions {
                 .into_iter()
                 .map(|(_, arn)| arn)
                 .collect();
-            let ours = self.ours(arns, &address).await?;
+            let ours: Vec<String> = self
+                .ours(arns, &address)
+                .await?
+                .into_iter()
+                .map(|(arn, _)| arn)
+                .collect();
             self.deregister(&ours).await
         })
     }
@@ -441,10 +464,63 @@ impl ResourceKind for TaskDefinitions {
             if old.is_empty() {
                 return Ok(());
             }
-            let ours = self.ours(old, &desired.address).await?;
-            self.deregister(&ours).await
+            let ours = self.ours(old.clone(), &desired.address).await?;
+            // A rollback needs a verified revision older than the one in use: when none of
+            // those kept is, the newest verified one of those going stays too.
+            let kept_older: Vec<String> = revisions
+                .iter()
+                .filter(|(n, arn)| {
+                    !old.contains(arn)
+                        && Some(arn.as_str()) != current
+                        && current
+                            .and_then(family_and_revision)
+                            .is_none_or(|(_, c)| *n < c)
+                })
+                .map(|(_, arn)| arn.clone())
+                .collect();
+            let target_kept = self
+                .ours(kept_older, &desired.address)
+                .await?
+                .iter()
+                .any(|(_, o)| *o == Some(Outcome::Verified));
+            let spared = if target_kept {
+                None
+            } else {
+                newest_verified(&revisions, &ours)
+            };
+            let going: Vec<String> = ours
+                .into_iter()
+                .map(|(arn, _)| arn)
+                .filter(|arn| Some(arn) != spared.as_ref())
+                .collect();
+            self.deregister(&going).await
         })
     }
+}
+
+/// The outcome a revision's tags record.
+fn outcome(tags: &[Tag]) -> Option<Outcome> {
+    tags.iter()
+        .find(|t| t.key() == Some(OUTCOME_TAG))
+        .and_then(|t| t.value())
+        .and_then(Outcome::parse)
+}
+
+/// Of `candidates` (ARN and outcome), the newest verified one by its place in `revisions`
+/// (oldest first).
+fn newest_verified(
+    revisions: &[(i64, String)],
+    candidates: &[(String, Option<Outcome>)],
+) -> Option<String> {
+    revisions
+        .iter()
+        .rev()
+        .find(|(_, arn)| {
+            candidates
+                .iter()
+                .any(|(c, o)| c == arn && *o == Some(Outcome::Verified))
+        })
+        .map(|(_, arn)| arn.clone())
 }
 
 /// ARNs beyond the newest `keep` revisions (oldest first in `revisions`); never the newest
@@ -468,6 +544,22 @@ mod tests {
     };
 
     const REGION: &str = "eu-west-1";
+
+    #[test]
+    fn the_newest_verified_revision_is_the_one_spared() {
+        let revisions: Vec<(i64, String)> = (1..=4).map(|n| (n, format!("f:{n}"))).collect();
+        let going = [
+            ("f:1".to_string(), Some(Outcome::Verified)),
+            ("f:2".to_string(), Some(Outcome::Verified)),
+            ("f:3".to_string(), Some(Outcome::Failed)),
+        ];
+        assert_eq!(newest_verified(&revisions, &going), Some("f:2".to_string()));
+        let none = [
+            ("f:1".to_string(), None),
+            ("f:3".to_string(), Some(Outcome::Failed)),
+        ];
+        assert_eq!(newest_verified(&revisions, &none), None);
+    }
 
     fn map(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
         pairs
