@@ -245,10 +245,9 @@ fn to_commit(changes: &[StackChange], rolled_back: &Revision) -> String {
     for c in changes {
         out.push_str(&format!("  {c}\n"));
     }
-    out.push_str(&format!(
-        "then apply it once with --allow-older-image (the plan compares images with `{}`, the \
-         family's newest revision).\n",
-        rolled_back.name
-    ));
+    out.push_str(
+        "then apply it: the plan compares images with the revision the service runs now, so it \
+         goes through without --allow-older-image.\n",
+    );
     out
 }

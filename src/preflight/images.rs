@@ -372,13 +372,19 @@ fn collect(stack: &Stack, refreshed: &Refreshed, out: &mut Checked) -> Vec<Use> 
         let Some(Value::List(containers)) = r.attrs.get("container") else {
             continue;
         };
-        let live = refreshed
-            .live
-            .get(i)
-            .and_then(Option::as_ref)
-            .and_then(|l| l.attrs.get("container"))
-            .and_then(Value::as_list)
-            .unwrap_or_default();
+        // What runs is the latest revision's, unless a service of the stack runs another
+        // (after `infra rollback`): then what runs is not known here, and nothing is compared.
+        let live = if serves_latest(stack, refreshed, i) {
+            refreshed
+                .live
+                .get(i)
+                .and_then(Option::as_ref)
+                .and_then(|l| l.attrs.get("container"))
+                .and_then(Value::as_list)
+                .unwrap_or_default()
+        } else {
+            &[]
+        };
         for (ci, c) in containers.iter().enumerate() {
             let Some(c) = c.as_map() else { continue };
             let Some(image) = c.get("image").and_then(Value::as_str) else {
@@ -450,6 +456,37 @@ fn collect(stack: &Stack, refreshed: &Refreshed, out: &mut Checked) -> Vec<Use> 
         }
     }
     uses
+}
+
+/// Whether every service of the stack that runs task definition `td` runs its latest revision
+/// (the one refresh read); true when no service runs it.
+fn serves_latest(stack: &Stack, refreshed: &Refreshed, td: usize) -> bool {
+    let tail = |text: &str| text.rsplit('/').next().unwrap_or(text).to_string();
+    let Some(latest) = refreshed
+        .live
+        .get(td)
+        .and_then(Option::as_ref)
+        .and_then(|l| l.computed.get("arn").and_then(Value::as_str).map(tail))
+    else {
+        return true;
+    };
+    let address = &stack.resources[td].address;
+    stack.resources.iter().enumerate().all(|(s, r)| {
+        let runs_it = r.kind() == Kind::Service
+            && matches!(r.attrs.get("task-definition"), Some(Value::Ref(t)) if t.address() == Some(address));
+        if !runs_it {
+            return true;
+        }
+        let running = refreshed
+            .live
+            .get(s)
+            .and_then(Option::as_ref)
+            .and_then(|l| l.attrs.get("task-definition"))
+            .and_then(Value::as_str)
+            .map(tail);
+        // A bare family in the live service means it runs the latest revision.
+        running.is_none_or(|r| r == latest || !r.contains(':'))
+    })
 }
 
 fn set_image(attrs: &mut BTreeMap<String, Value>, container: usize, image: &str) {

@@ -250,7 +250,9 @@ fn a_rollback_skips_a_failed_revision_and_goes_to_the_newest_that_served() {
 
     // Applying the stack with what it says to commit runs the same image again (in a new
     // revision, the family's newest), and then the stack and AWS agree.
-    expect(&deploy(&w, &stack, "v2", &["--allow-older-image"]), 0);
+    // The preflight compares with the revision the service runs (v2 now), not the family's
+    // newest (v4): no --allow-older-image.
+    expect(&deploy(&w, &stack, "v2", &[]), 0);
     assert_eq!(serving(&w, &ecs), format!("{family}:5"));
     assert_eq!(
         image(&w, &ecs, 5),
