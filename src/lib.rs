@@ -16,4 +16,6 @@ pub mod preflight;
 pub mod providers;
 pub mod refresh;
 pub mod runbook;
+pub mod status;
 pub mod ui;
+pub mod verify;

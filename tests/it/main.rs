@@ -38,4 +38,5 @@ mod saved;
 mod scale;
 mod select;
 mod shape;
+mod verify;
 mod warnings;

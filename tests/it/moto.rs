@@ -394,6 +394,8 @@ impl World {
                     | &"output"
                     | &"restart"
                     | &"secret"
+                    | &"verify"
+                    | &"status"
             )
         ) {
             all.extend(["--endpoint-url", &self.url]);

@@ -10,6 +10,7 @@ mod cloudwatch;
 mod ecs;
 mod elbv2;
 mod error;
+pub mod health;
 mod hosted_zone;
 pub mod lock_table;
 mod logs;
@@ -33,8 +34,8 @@ use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 pub use calls::CallCounter;
-pub use secrets::put_value as put_secret_value;
 pub use elbv2::alternate_target_group_name;
+pub use secrets::put_value as put_secret_value;
 
 use super::Providers;
 
