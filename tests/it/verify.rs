@@ -384,6 +384,18 @@ fn verify_fails_on_an_alarm_in_alarm_and_status_shows_it() {
         out.stdout
     );
 
+    // apply --verify runs the same checks after a successful apply: exit 2.
+    let apply = w.infra(
+        &["apply", &path, "--auto-approve", "--verify"],
+        &[FAST_POLL],
+    );
+    expect(&apply, 2);
+    assert!(
+        line(&apply.stdout, "alarm.api-5xx", "alarm").starts_with("  FAIL "),
+        "{}",
+        apply.stdout
+    );
+
     let status = w.infra(&["status", &path], &[]);
     expect(&status, 0);
     let times = regex_lite::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
@@ -395,4 +407,44 @@ fn verify_fails_on_an_alarm_in_alarm_and_status_shows_it() {
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(parsed["alarms"][0]["state"], "ALARM", "{}", json.stdout);
     assert_eq!(parsed["services"][0]["running"], 2, "{}", json.stdout);
+}
+
+/// A probe is read from the stack file and checked there: a URL that is not HTTP, a status
+/// that is none, a timeout over a minute and an unknown child are each a diagnostic.
+#[test]
+fn probes_are_checked_when_the_stack_loads() {
+    let w = World::new("verify-probe-lang");
+    let path = w.dir.join("probes.kdl");
+    std::fs::write(
+        &path,
+        r#"stack "probes" region="us-east-1"
+
+probe "ready" {
+    url "https://shop.example.com/health/ready"
+    expect-status 200
+    expect-body "ok"
+    timeout "5s"
+}
+
+probe "bad" {
+    url "ftp://shop.example.com"
+    expect-status 42
+    timeout "2m"
+    expect-header "x"
+}
+"#,
+    )
+    .expect("the stack file is written");
+    let out = w.infra(&["validate", &path.to_string_lossy()], &[]);
+    expect(&out, 1);
+    for said in [
+        "`ftp://shop.example.com` is not an http:// or https:// URL",
+        "42 is not an HTTP status",
+        "a probe's timeout is between 1s and 60s, not `2m`",
+        "a probe has no `expect-header`",
+    ] {
+        assert!(out.stderr.contains(said), "{said}: {}", out.stderr);
+    }
+    // The well-formed probe adds nothing.
+    assert!(out.stderr.contains("4 problems found"), "{}", out.stderr);
 }
