@@ -103,7 +103,7 @@ pub async fn gather(stack: &Stack, refreshed: &Refreshed, clients: &Clients) -> 
             .and_then(live)
             .and_then(|l| l.computed.get("arn")?.as_str());
         let targets = match arn {
-            Some(arn) => health::targets(clients, arn)
+            Some(arn) => health::targets(clients, arn, &[])
                 .await
                 .map_err(|e| e.to_string()),
             None => Err("not in AWS".into()),

@@ -55,7 +55,20 @@ pub async fn verify(
             },
             Err(e) => out.push(Check::new(&address, "tasks", Outcome::Error, e.to_string())),
         }
-        for group in target_groups(r.attrs.get("load-balancer")) {
+        // The tasks that run, each expected to be a healthy target of every group.
+        let addresses = match health::task_addresses(clients, cluster, name).await {
+            Ok(a) => a,
+            Err(e) => {
+                out.push(Check::new(
+                    &address,
+                    "targets",
+                    Outcome::Error,
+                    e.to_string(),
+                ));
+                Vec::new()
+            }
+        };
+        for (group, port) in target_groups(r.attrs.get("load-balancer")) {
             if !seen_groups.insert(group.clone()) {
                 continue;
             }
@@ -72,7 +85,11 @@ pub async fn verify(
                 ));
                 continue;
             };
-            match health::targets(clients, arn).await {
+            let expected: Vec<(String, i32)> = match port {
+                Some(port) => addresses.iter().map(|a| (a.clone(), port)).collect(),
+                None => Vec::new(),
+            };
+            match health::targets(clients, arn, &expected).await {
                 Ok(targets) => out.push(checks::targets(&subject, &targets, wanted)),
                 Err(e) => out.push(Check::new(
                     subject,
@@ -169,15 +186,22 @@ fn referenced(value: Option<&Value>) -> Option<&Address> {
     }
 }
 
-/// The target groups a service's `load-balancer` blocks name by reference.
-fn target_groups(blocks: Option<&Value>) -> Vec<Address> {
+/// The target groups a service's `load-balancer` blocks name by reference, with the container
+/// port traffic goes to (how a task is registered).
+fn target_groups(blocks: Option<&Value>) -> Vec<(Address, Option<i32>)> {
     let Some(Value::List(blocks)) = blocks else {
         return Vec::new();
     };
     blocks
         .iter()
-        .filter_map(|b| referenced(b.as_map()?.get("target-group")))
-        .filter(|a| a.kind == Kind::TargetGroup)
-        .cloned()
+        .filter_map(|b| {
+            let block = b.as_map()?;
+            let group = referenced(block.get("target-group"))?;
+            let port = match block.get("port") {
+                Some(Value::Int(p)) => i32::try_from(*p).ok(),
+                _ => None,
+            };
+            (group.kind == Kind::TargetGroup).then(|| (group.clone(), port))
+        })
         .collect()
 }

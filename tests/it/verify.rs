@@ -77,6 +77,8 @@ task-definition "app" {{
     memory 512
     container "web" {{
         image "nginx:1.27.0"
+        // moto's RunTask adds up the containers' memory.
+        memory 256
         port-mapping 8080
         environment {{
             MODE "production"
@@ -157,6 +159,41 @@ fn register(w: &World, n: &Network, ip: &str) {
     .expect("moto registers the target");
 }
 
+/// Runs one task of the stack's task definition in its cluster (moto's services start none;
+/// moto's ListTasks does not filter by service, so the service counts it as its own) and
+/// returns the private IP address moto gave it.
+fn run_task(w: &World, n: &Network) -> String {
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let network = aws_sdk_ecs::types::NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                .subnets(&n.subnets[0])
+                .security_groups(&n.group)
+                .build()
+                .expect("an awsvpc configuration"),
+        )
+        .build();
+    let ran =
+        w.rt.block_on(
+            ecs.run_task()
+                .cluster(&w.stack)
+                .task_definition(format!("{}-app:1", w.stack))
+                .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+                .network_configuration(network)
+                .send(),
+        )
+        .expect("moto runs the task");
+    ran.tasks()
+        .first()
+        .into_iter()
+        .flat_map(|t| t.attachments())
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .expect("the task has a private IP address")
+        .to_string()
+}
+
 /// Applies the stack and registers the test's target: a stack that verifies.
 fn healthy(w: &World, n: &Network, extra: &str) -> String {
     let path = stack(w, n, extra);
@@ -204,7 +241,7 @@ fn line<'a>(text: &'a str, subject: &str, what: &str) -> &'a str {
 
 /// A stack as applied, with a registered target, verifies (exit 0), in every format; its
 /// probe against a server answering 200 passes. The probe answering 503 fails (exit 2), and
-/// so does a target group left without targets.
+/// so does a running task whose target was deregistered, named.
 #[test]
 fn verify_passes_a_healthy_stack_and_fails_a_probe_or_target_that_is_not() {
     let w = World::new("verify-healthy");
@@ -264,13 +301,24 @@ fn verify_passes_a_healthy_stack_and_fails_a_probe_or_target_that_is_not() {
     );
     status.store(200, Ordering::SeqCst);
 
-    // The target leaves. AWS reports a deregistered target `draining`, then forgets it;
-    // moto forgets it at once: the group has none left, and verify says so.
+    // A task of the service runs, registered: both targets pass.
+    let task = run_task(&w, &n);
+    register(&w, &n, &task);
+    let out = w.infra(&["verify", &path], &[]);
+    expect(&out, 0);
+    assert!(
+        line(&out.stdout, "target-group.api", "targets").contains("2 healthy"),
+        "{}",
+        out.stdout
+    );
+
+    // The task's target is deregistered while the task runs: AWS forgets the target, but
+    // verify asks about every running task by address, and names it.
     w.rt.block_on(
         elbv2(&w)
             .deregister_targets()
             .target_group_arn(group_arn(&w, &n))
-            .targets(target(TARGET))
+            .targets(target(&task))
             .send(),
     )
     .expect("moto deregisters the target");
@@ -278,7 +326,16 @@ fn verify_passes_a_healthy_stack_and_fails_a_probe_or_target_that_is_not() {
     expect(&out, 2);
     let targets = line(&out.stdout, "target-group.api", "targets");
     assert!(targets.starts_with("  FAIL "), "{}", out.stdout);
-    assert!(targets.contains("no target registered"), "{}", out.stdout);
+    assert!(
+        targets.contains(&format!("{task}:8080 unused (Target.NotRegistered")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !targets.contains(TARGET),
+        "the healthy target is not a failure: {}",
+        out.stdout
+    );
     assert!(
         line(&out.stdout, "probe.ready", "probe").starts_with("  pass "),
         "{}",

@@ -139,12 +139,97 @@ pub async fn task_definition(
     })
 }
 
-/// Every target registered with target group `arn`, with its health.
-pub async fn targets(clients: &Clients, arn: &str) -> Result<Vec<TargetNow>, ProviderError> {
+/// The private IP addresses of the service's tasks that should run and are past starting
+/// (awsvpc), as targets are named.
+pub async fn task_addresses(
+    clients: &Clients,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<String>, ProviderError> {
+    let listed = clients
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+        .send()
+        .await
+        .map_err(aws("ListTasks"))?;
+    let mut out = Vec::new();
+    // DescribeTasks accepts at most 100 tasks.
+    for chunk in listed.task_arns().chunks(100) {
+        let described = clients
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(aws("DescribeTasks"))?;
+        for task in described.tasks() {
+            // Not registered yet: ECS registers a task as it activates.
+            if matches!(
+                task.last_status(),
+                Some("PROVISIONING" | "PENDING" | "ACTIVATING")
+            ) {
+                continue;
+            }
+            let ips = task
+                .attachments()
+                .iter()
+                .flat_map(|a| a.details())
+                .filter(|d| d.name() == Some("privateIPv4Address"))
+                .filter_map(|d| d.value());
+            out.extend(ips.map(str::to_string));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Every target registered with target group `arn`, with its health, and each of `expected`
+/// (`(id, port)`: the service's running tasks) that is not among them, as AWS judges it
+/// (`unused`, `Target.NotRegistered` for a task that is not registered).
+pub async fn targets(
+    clients: &Clients,
+    arn: &str,
+    expected: &[(String, i32)],
+) -> Result<Vec<TargetNow>, ProviderError> {
+    let mut out = describe_targets(clients, arn, &[]).await?;
+    let missing: Vec<(String, i32)> = expected
+        .iter()
+        .filter(|(id, port)| !out.iter().any(|t| t.target == format!("{id}:{port}")))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        out.extend(describe_targets(clients, arn, &missing).await?);
+        out.sort_by(|a, b| a.target.cmp(&b.target));
+        out.dedup_by(|a, b| a.target == b.target);
+    }
+    Ok(out)
+}
+
+/// DescribeTargetHealth: every registered target, or only `targets` when given.
+async fn describe_targets(
+    clients: &Clients,
+    arn: &str,
+    targets: &[(String, i32)],
+) -> Result<Vec<TargetNow>, ProviderError> {
+    let described: Vec<aws_sdk_elasticloadbalancingv2::types::TargetDescription> = targets
+        .iter()
+        .map(|(id, port)| {
+            aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                .id(id)
+                .port(*port)
+                .build()
+        })
+        .collect();
     let answer = clients
         .elbv2
         .describe_target_health()
         .target_group_arn(arn)
+        .set_targets((!described.is_empty()).then_some(described))
         .send()
         .await
         .map_err(aws("DescribeTargetHealth"))?;
