@@ -82,7 +82,7 @@ pub fn decode(d: &mut Decoder<'_, '_>, node: &KdlNode) -> Option<Probe> {
                 );
                 ok = false;
             }
-            ("url", Value::String(_) | Value::Ref(_)) => probe.url = value,
+            ("url", Value::String(_)) => probe.url = value,
             ("expect-status", Value::Int(code)) => match u16::try_from(*code) {
                 Ok(code) if (100..=599).contains(&code) => probe.expect_status = code,
                 _ => {
@@ -113,7 +113,7 @@ pub fn decode(d: &mut Decoder<'_, '_>, node: &KdlNode) -> Option<Probe> {
             _ => {
                 let wanted = match word {
                     "expect-status" => "an integer status such as 200",
-                    "url" => "a URL string (or a reference to one)",
+                    "url" => "a URL string (`${var.x}` works; references do not)",
                     _ => "a string",
                 };
                 bad(d, format!("`{word}` takes {wanted}"), "see docs/operate.md");

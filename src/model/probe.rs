@@ -15,7 +15,8 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     pub name: String,
-    /// The URL (`http://` or `https://`); a string, or a reference resolved against live AWS.
+    /// The URL (`http://` or `https://`), a string with its variables filled in (kept as a
+    /// value, so that a reference could be resolved against live AWS later).
     pub url: Value,
     /// The status the answer must have (200 unless the stack says otherwise).
     pub expect_status: u16,
