@@ -17,4 +17,6 @@ pub mod providers;
 pub mod refresh;
 pub mod rollback;
 pub mod runbook;
+pub mod status;
 pub mod ui;
+pub mod verify;

@@ -21,6 +21,10 @@ pub struct Args {
     pub plan: PlanArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    /// After a successful apply, run `infra verify`'s checks and print them; a failed check
+    /// makes apply exit 2 (what was applied stays applied).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -71,7 +75,20 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         let code = apply_locked(&session, saved.as_ref(), &plan_args, args, ui, &stop).await;
         session.release_lock(ui).await;
         listener.abort();
-        code
+        if !args.verify || code != ExitCode::SUCCESS {
+            return code;
+        }
+        // What was applied, read again: the session above holds what AWS was before.
+        ui.out("\n");
+        let after = match Session::open(&stack_args, &args.aws, ui).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        match super::verify::verify(after, super::verify::Format::Text, ui).await {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(n) => ExitCode::from(n),
+            Err(code) => code,
+        }
     })
 }
 

@@ -16,8 +16,10 @@ mod rollback;
 mod runbook;
 mod secret;
 mod session;
+mod status;
 mod unlock;
 mod validate;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +56,12 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Report where live AWS differs from the stack; exit 2 when it does (for scheduled jobs).
     Drift(drift::Args),
+    /// Check that live AWS runs what the stack says and is healthy (definitions, tasks,
+    /// targets, alarms, DNS, probes); exit 2 when a check fails (for CI and scheduled jobs).
+    Verify(verify::Args),
+    /// One screen of what runs: per service its revision, images, tasks and rollout; target
+    /// health; alarms; outputs; the last deploy.
+    Status(status::Args),
     /// Restart a service on purpose: a new deployment of the revision it runs, then the wait.
     Restart(restart::Args),
     /// Roll a service back to its newest older revision that served, after checking its
@@ -126,6 +134,8 @@ pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
         Command::Destroy(args) => destroy::run(&args, ui),
         Command::Drift(args) => drift::run(&args, ui),
         Command::Output(args) => output::run(&args, ui),
+        Command::Verify(args) => verify::run(&args, ui),
+        Command::Status(args) => status::run(&args, ui),
         Command::Restart(args) => restart::run(&args, ui),
         Command::Rollback(args) => rollback::run(&args, ui),
         Command::Secret(args) => secret::run(&args, ui),

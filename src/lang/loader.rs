@@ -25,7 +25,9 @@ use crate::model::schema::{BlockSchema, Type};
 use crate::model::{Address, DependsOn, Kind, Lifecycle, Resource, SourceId, Sources, Span, Value};
 
 /// The words a stack or module file may use at the top level, besides resource kinds.
-const TOP_LEVEL: [&str; 6] = ["stack", "variable", "input", "output", "module", "lookup"];
+const TOP_LEVEL: [&str; 7] = [
+    "stack", "variable", "input", "output", "probe", "module", "lookup",
+];
 const META: &[&str] = &["depends-on", "lifecycle"];
 
 /// A file that has been read and split into top-level nodes (parsed one at a time).
@@ -85,6 +87,8 @@ pub struct Loaded {
     pub resources: Vec<Resource>,
     pub addresses: HashMap<Address, Span>,
     pub outputs: HashMap<(Vec<String>, String), (Value, Span)>,
+    /// The stack file's probes (`infra verify`), in file order.
+    pub probes: Vec<crate::model::Probe>,
     pub modules: HashMap<Vec<String>, Span>,
     /// Where each resource's attributes were written, for the rules across resources.
     pub spans: HashMap<Address, AttrSpans>,
@@ -773,6 +777,17 @@ impl<'o> Loader<'o> {
                 );
             }
             "output" => self.output(here, node, file),
+            "probe" if root => {
+                let mut d = self.scoped(here, file);
+                if let Some(probe) = super::probe::decode(&mut d, node) {
+                    self.out.probes.push(probe);
+                }
+            }
+            "probe" => self.out.diags.push(
+                Diagnostic::new("infra::unknown-node", "`probe` belongs in the stack file")
+                    .label(span, "here")
+                    .help("declare probes next to the stack, where `infra verify` reads them"),
+            ),
             "module" => self.module(here, node, file),
             "lookup" => self.lookup(here, node, file),
             _ => match Kind::from_node_name(word) {

@@ -12,6 +12,7 @@ mod excerpt;
 pub mod format;
 mod interpolate;
 mod loader;
+mod probe;
 pub mod read;
 mod reference;
 mod resolve;
@@ -135,6 +136,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
     Ok(Stack {
         allowed,
         outputs,
+        probes: loaded.probes,
         spans,
         production: loaded.info.production,
         name: loaded.info.name.unwrap_or_default(),

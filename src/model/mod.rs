@@ -5,6 +5,7 @@
 pub mod address;
 pub mod duration;
 pub mod kind;
+pub mod probe;
 pub mod regions;
 pub mod schema;
 pub mod schemas;
@@ -15,6 +16,7 @@ pub mod warning;
 
 pub use address::Address;
 pub use kind::Kind;
+pub use probe::Probe;
 pub use span::{SourceId, Sources, Span};
 pub use stack::{DependsOn, Lifecycle, Resource, Stack};
 pub use value::{RefTarget, Reference, Value};

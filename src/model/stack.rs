@@ -23,6 +23,8 @@ pub struct Stack {
     pub allowed: BTreeMap<Address, std::collections::BTreeSet<String>>,
     /// The stack file's own `output` nodes, by name: what apply and `infra output` print.
     pub outputs: BTreeMap<String, Value>,
+    /// The stack file's `probe` nodes, in file order: the HTTP checks `infra verify` makes.
+    pub probes: Vec<super::Probe>,
     /// Where each resource's attributes are written, by attribute path (`container.0.image`):
     /// what a diagnostic found after loading (at plan) points at.
     pub spans: BTreeMap<Address, BTreeMap<String, super::Span>>,

@@ -9,10 +9,20 @@ use super::facts::{Alarm, Facts, Secret, Service, Source};
 
 /// The read-only checks a reader runs to see whether live AWS is what the stack says, as
 /// (subcommand, what it tells). The one place to add `infra verify` once it exists.
-const CHECKS: &[(&str, &str)] = &[(
-    "drift",
-    "read-only: exit 0 when live AWS matches the stack, 2 when it differs (and what differs)",
-)];
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "drift",
+        "read-only: exit 0 when live AWS matches the stack, 2 when it differs (and what differs)",
+    ),
+    (
+        "verify",
+        "read-only: exit 0 when what runs is the stack's and healthy (tasks, targets, alarms, DNS, probes), 2 when a check fails",
+    ),
+    (
+        "status",
+        "read-only: revisions, images, tasks, rollouts, target health, alarms, outputs",
+    ),
+];
 
 pub fn runbook(facts: &Facts, mermaid: &str, at: &Invocation) -> String {
     let mut out = String::new();

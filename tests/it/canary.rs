@@ -132,6 +132,13 @@ fn secret_values_never_appear_in_any_output_log_error_or_file() {
         Some(0)
     );
 
+    // verify and status read the destroyed stack: checks fail, nothing secret is said.
+    assert_eq!(
+        run(&["verify", &stack, "--format", "json"], &second),
+        Some(2)
+    );
+    assert_eq!(run(&["status", &stack, "-vv"], &second), Some(0));
+
     // The runs did what they claim: values were sent, the failure was reported.
     let said = |i: usize| format!("{}{}", runs[i].1.stdout, runs[i].1.stderr);
     assert!(said(7).contains("(sensitive value changed)"), "{}", said(7));

@@ -39,4 +39,5 @@ mod saved;
 mod scale;
 mod select;
 mod shape;
+mod verify;
 mod warnings;

@@ -395,6 +395,8 @@ impl World {
                     | &"restart"
                     | &"rollback"
                     | &"secret"
+                    | &"verify"
+                    | &"status"
             )
         ) {
             all.extend(["--endpoint-url", &self.url]);

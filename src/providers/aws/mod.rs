@@ -10,6 +10,7 @@ mod cloudwatch;
 mod ecs;
 mod elbv2;
 mod error;
+pub mod health;
 mod hosted_zone;
 pub mod lock_table;
 mod logs;
