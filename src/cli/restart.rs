@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use super::session::{AwsArgs, RunArgs, Session, runtime};
+use super::session::{AwsArgs, RunArgs, Session, run_locked};
 use crate::known::Known;
 use crate::model::{Kind, Value};
 use crate::providers::{EXIT_NOT_SERVING, ProviderError};
@@ -25,20 +25,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
-    let rt = match runtime(ui) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let lock = Some(args.run.lock("restart"));
-        let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let code = restart(&session, args, ui).await;
-        session.release_lock(ui).await;
-        code
-    })
+    run_locked(
+        &args.stack,
+        &args.aws,
+        &args.run,
+        "restart",
+        ui,
+        async |session| restart(session, args, ui).await,
+    )
 }
 
 async fn restart(session: &Session, args: &Args, ui: &Ui) -> ExitCode {
@@ -68,22 +62,12 @@ async fn restart(session: &Session, args: &Args, ui: &Ui) -> ExitCode {
         .and_then(|td| td.rsplit('/').next())
         .unwrap_or("?")
         .to_string();
-    if !args.run.auto_approve {
-        if !ui.can_ask() {
-            ui.err(
-                "error: stdin is not a terminal, so infra cannot ask for confirmation\n  \
-                 help: run again with --auto-approve\n",
-            );
-            return ExitCode::from(1);
-        }
-        let question = format!(
-            "Restart `{}` (a new deployment of `{revision}`)? Only `yes` is accepted: ",
-            args.address
-        );
-        if ui.ask(&question).as_deref() != Some("yes") {
-            ui.out("Nothing was changed.\n");
-            return ExitCode::from(1);
-        }
+    let question = format!(
+        "Restart `{}` (a new deployment of `{revision}`)? ",
+        args.address
+    );
+    if let Err(code) = args.run.approve(ui, &question) {
+        return code;
     }
     ui.out(&format!(
         "{}: restarting (a new deployment of `{revision}`)...\n",

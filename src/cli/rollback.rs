@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use super::session::{AwsArgs, RunArgs, Session, runtime};
+use super::session::{AwsArgs, RunArgs, Session, run_locked};
 use crate::known::Known;
 use crate::model::{Kind, Value};
 use crate::providers::aws::EcsHistory;
@@ -29,20 +29,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
-    let rt = match runtime(ui) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let lock = Some(args.run.lock("rollback"));
-        let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let code = rollback(&session, args, ui).await;
-        session.release_lock(ui).await;
-        code
-    })
+    run_locked(
+        &args.stack,
+        &args.aws,
+        &args.run,
+        "rollback",
+        ui,
+        async |session| rollback(session, args, ui).await,
+    )
 }
 
 fn fail(ui: &Ui, message: &str) -> ExitCode {
@@ -112,22 +106,9 @@ async fn rollback(session: &Session, args: &Args, ui: &Ui) -> ExitCode {
         }
     }
     ui.out(&preview);
-    if !args.run.auto_approve {
-        if !ui.can_ask() {
-            return fail(
-                ui,
-                "stdin is not a terminal, so infra cannot ask for confirmation\n  help: run \
-                 again with --auto-approve",
-            );
-        }
-        let question = format!(
-            "Roll back `{address}` to `{}`? Only `yes` is accepted: ",
-            target.name
-        );
-        if ui.ask(&question).as_deref() != Some("yes") {
-            ui.out("Nothing was changed.\n");
-            return ExitCode::from(1);
-        }
+    let question = format!("Roll back `{address}` to `{}`? ", target.name);
+    if let Err(code) = args.run.approve(ui, &question) {
+        return code;
     }
     let (cluster, name) = (
         live.str("cluster").unwrap_or_default(),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use futures::future::join_all;
 
-use super::session::{AwsArgs, RunArgs, Session, runtime};
+use super::session::{AwsArgs, RunArgs, Session, run_locked};
 use crate::known::Known;
 use crate::model::{Kind, Value};
 use crate::providers::{EXIT_NOT_SERVING, Owner, ProviderError, SECRET_VERSION_TAG};
@@ -40,20 +40,14 @@ pub struct SetArgs {
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
     let SecretCommand::Set(args) = &args.command;
-    let rt = match runtime(ui) {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let lock = Some(args.run.lock("secret set"));
-        let session = match Session::open_locked(&args.stack, &args.aws, lock, ui).await {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
-        let code = set(&session, args, ui).await;
-        session.release_lock(ui).await;
-        code
-    })
+    run_locked(
+        &args.stack,
+        &args.aws,
+        &args.run,
+        "secret set",
+        ui,
+        async |session| set(session, args, ui).await,
+    )
 }
 
 fn fail(ui: &Ui, message: &str) -> ExitCode {
@@ -164,22 +158,12 @@ async fn set(session: &Session, args: &SetArgs, ui: &Ui) -> ExitCode {
     } else {
         format!("then restarts {}", reader_names.join(", "))
     };
-    if !args.run.auto_approve {
-        if !ui.can_ask() {
-            return fail(
-                ui,
-                "stdin is not a terminal, so infra cannot ask for confirmation\n  help: run again \
-                 with --auto-approve",
-            );
-        }
-        let question = format!(
-            "Set a new value of `{}` ({name}), {restarts}? Only `yes` is accepted: ",
-            args.address
-        );
-        if ui.ask(&question).as_deref() != Some("yes") {
-            ui.out("Nothing was changed.\n");
-            return ExitCode::from(1);
-        }
+    let question = format!(
+        "Set a new value of `{}` ({name}), {restarts}? ",
+        args.address
+    );
+    if let Err(code) = args.run.approve(ui, &question) {
+        return code;
     }
     let Some(clients) = session.clients() else {
         return fail(ui, "there is no AWS account behind the in-memory fake");

@@ -104,6 +104,31 @@ pub struct LockRequest<'a> {
 }
 
 impl RunArgs {
+    /// Asks `question` (`… ? `) unless `--auto-approve`: `Ok` once the answer is `yes`; the
+    /// exit code otherwise (1: stdin is not a terminal, or any other answer, when nothing
+    /// changed).
+    pub fn approve(&self, ui: &Ui, question: &str) -> Result<(), ExitCode> {
+        if self.auto_approve {
+            return Ok(());
+        }
+        if !ui.can_ask() {
+            ui.err(
+                "error: stdin is not a terminal, so infra cannot ask for confirmation\n  \
+                 help: run again with --auto-approve\n",
+            );
+            return Err(ExitCode::from(1));
+        }
+        if ui
+            .ask(&format!("{question}Only `yes` is accepted: "))
+            .as_deref()
+            != Some("yes")
+        {
+            ui.out("Nothing was changed.\n");
+            return Err(ExitCode::from(1));
+        }
+        Ok(())
+    }
+
     pub fn lock<'a>(&self, command: &'a str) -> LockRequest<'a> {
         LockRequest {
             command,
@@ -234,6 +259,32 @@ impl crate::apply::Fence for LockFence {
 }
 
 /// A tokio runtime for one command.
+/// Runs `act` on a session opened under the stack's lock for `command` (restart, rollback,
+/// secret set), and releases the lock whatever it returns.
+pub fn run_locked(
+    stack: &super::StackArgs,
+    aws: &AwsArgs,
+    run: &RunArgs,
+    command: &str,
+    ui: &Ui,
+    act: impl AsyncFnOnce(&Session) -> ExitCode,
+) -> ExitCode {
+    let rt = match runtime(ui) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let lock = Some(run.lock(command));
+        let session = match Session::open_locked(stack, aws, lock, ui).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        let code = act(&session).await;
+        session.release_lock(ui).await;
+        code
+    })
+}
+
 pub fn runtime(ui: &Ui) -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
