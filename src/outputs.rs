@@ -43,7 +43,8 @@ pub fn json_object(outputs: &BTreeMap<String, Value>) -> serde_json::Value {
     serde_json::Value::Object(outputs.iter().map(|(k, v)| (k.clone(), json(v))).collect())
 }
 
-fn shown(value: &Value) -> String {
+/// One output's value as `status` shows it: JSON, or that it is not known yet.
+pub fn shown(value: &Value) -> String {
     match value {
         Value::Unknown | Value::Ref(_) => "(not known until the resource exists)".into(),
         other => json(other).to_string(),

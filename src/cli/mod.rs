@@ -72,7 +72,8 @@ pub enum Command {
     Secret(secret::Args),
     /// Print the stack's outputs, read from live AWS; with a name, only that value.
     Output(output::Args),
-    /// Generate the stack's on-call runbook (Markdown, no AWS call); --check to verify one.
+    /// Generate the stack's on-call runbook (Markdown; --live adds what AWS says now); --check
+    /// to verify one.
     Runbook(runbook::Args),
     /// Release a stack's apply lock left behind by a run that died.
     Unlock(unlock::Args),

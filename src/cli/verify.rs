@@ -44,6 +44,18 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
 
 /// Runs the checks of an open session and prints them; the exit code they call for.
 pub async fn verify(mut session: Session, format: Format, ui: &Ui) -> Result<u8, ExitCode> {
+    let report = report(&mut session, ui).await?;
+    match format {
+        Format::Text => ui.out(&render::text(&report)),
+        Format::Json => ui.out(&format!("{:#}\n", render::json(&report))),
+        Format::Markdown => ui.out(&render::markdown(&report)),
+    }
+    Ok(report.exit_code())
+}
+
+/// Runs the checks of an open session (`verify`, and `runbook --live`'s summary); prints only
+/// why they could not be run.
+pub async fn report(session: &mut Session, ui: &Ui) -> Result<crate::verify::Report, ExitCode> {
     // The images the stack names, pinned as a plan would pin them; an image older than the one
     // running is not refused here: verify reports the difference.
     let plan_args = PlanArgs {
@@ -57,14 +69,6 @@ pub async fn verify(mut session: Session, format: Format, ui: &Ui) -> Result<u8,
         ui.err("error: verify reads live AWS; there is none behind the in-memory fake\n");
         return Err(ExitCode::from(1));
     };
-    let report = {
-        let _stage = crate::ui::Stage::start("verify");
-        crate::verify::gather::verify(&session.stack, &session.refreshed, &plan, clients).await
-    };
-    match format {
-        Format::Text => ui.out(&render::text(&report)),
-        Format::Json => ui.out(&format!("{:#}\n", render::json(&report))),
-        Format::Markdown => ui.out(&render::markdown(&report)),
-    }
-    Ok(report.exit_code())
+    let _stage = crate::ui::Stage::start("verify");
+    Ok(crate::verify::gather::verify(&session.stack, &session.refreshed, &plan, clients).await)
 }

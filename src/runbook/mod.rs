@@ -2,9 +2,11 @@
 //! where, how to deploy, check, restart, rotate a secret, scale, what each alarm means and
 //! where the logs are. Deterministic, so it can be committed and kept current with `--check`.
 //!
-//! `facts` reads what the runbook needs off the resolved stack; `markdown` writes it.
+//! `facts` reads what the runbook needs off the resolved stack; `markdown` writes it. `live`
+//! adds what AWS says now, for `--live` (never deterministic, never committed).
 
 pub mod facts;
+pub mod live;
 pub mod markdown;
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use super::{Outcome, Report};
 
-fn summary(report: &Report) -> String {
+/// `N checks, P passed, F failed[, E could not be made]`.
+pub fn summary(report: &Report) -> String {
     let n = report.checks.len();
     let failed = report.count(Outcome::Fail);
     let errors = report.count(Outcome::Error);
@@ -83,12 +84,35 @@ pub fn json(report: &Report) -> serde_json::Value {
 /// A heading, the summary and a table, failures first.
 pub fn markdown(report: &Report) -> String {
     let mut out = format!(
-        "### infra verify: `{}` ({})\n\n{}.\n\n| | subject | check | detail |\n|---|---|---|---|\n",
+        "### infra verify: `{}` ({})\n\n{}.\n\n",
         report.stack,
         report.region,
         summary(report)
     );
-    let mut rows: Vec<_> = report.checks.iter().collect();
+    table(&mut out, report.checks.iter());
+    out
+}
+
+/// The summary and a table of the checks that did not pass (none: no table), for
+/// `infra runbook --live`.
+pub fn markdown_failures(report: &Report) -> String {
+    let mut out = format!("{}.\n", summary(report));
+    let failing: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .collect();
+    if !failing.is_empty() {
+        out.push('\n');
+        table(&mut out, failing.into_iter());
+    }
+    out
+}
+
+/// One row per check, failures first.
+fn table<'a>(out: &mut String, checks: impl Iterator<Item = &'a super::Check>) {
+    out.push_str("| | subject | check | detail |\n|---|---|---|---|\n");
+    let mut rows: Vec<_> = checks.collect();
     rows.sort_by_key(|c| match c.outcome {
         Outcome::Fail => 0,
         Outcome::Error => 1,
@@ -108,7 +132,6 @@ pub fn markdown(report: &Report) -> String {
             c.detail.replace('|', "\\|")
         );
     }
-    out
 }
 
 #[cfg(test)]
@@ -140,5 +163,15 @@ mod tests {
         assert_eq!(json(&report)["summary"]["fail"], 1);
         let md = markdown(&report);
         assert!(md.find("alarm.5xx") < md.find("service.app"), "{md}");
+        let failures = markdown_failures(&report);
+        assert!(
+            failures.starts_with("2 checks, 1 passed, 1 failed.\n\n"),
+            "{failures}"
+        );
+        assert!(
+            failures.contains("| ❌ | `alarm.5xx` | alarm |"),
+            "{failures}"
+        );
+        assert!(!failures.contains("service.app"), "{failures}");
     }
 }

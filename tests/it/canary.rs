@@ -138,6 +138,19 @@ fn secret_values_never_appear_in_any_output_log_error_or_file() {
         Some(2)
     );
     assert_eq!(run(&["status", &stack, "-vv"], &second), Some(0));
+    // The live runbook reads both: what is gathered is said by name only.
+    let live = w
+        .dir
+        .join("quickstart.live.runbook.md")
+        .display()
+        .to_string();
+    assert_eq!(
+        run(
+            &["runbook", &stack, "--live", "-vv", "--out", &live],
+            &second
+        ),
+        Some(0)
+    );
 
     // The runs did what they claim: values were sent, the failure was reported.
     let said = |i: usize| format!("{}{}", runs[i].1.stdout, runs[i].1.stderr);

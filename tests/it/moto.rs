@@ -383,22 +383,25 @@ impl World {
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut all: Vec<&str> = args.to_vec();
         let domain = format!("domain={}", self.domain);
-        if matches!(
-            args.first(),
-            Some(
-                &"plan"
-                    | &"apply"
-                    | &"destroy"
-                    | &"drift"
-                    | &"unlock"
-                    | &"output"
-                    | &"restart"
-                    | &"rollback"
-                    | &"secret"
-                    | &"verify"
-                    | &"status"
+        let live_runbook = args.first() == Some(&"runbook") && args.contains(&"--live");
+        if live_runbook
+            || matches!(
+                args.first(),
+                Some(
+                    &"plan"
+                        | &"apply"
+                        | &"destroy"
+                        | &"drift"
+                        | &"unlock"
+                        | &"output"
+                        | &"restart"
+                        | &"rollback"
+                        | &"secret"
+                        | &"verify"
+                        | &"status"
+                )
             )
-        ) {
+        {
             all.extend(["--endpoint-url", &self.url]);
             // A `--var domain=...` given by the test wins (flags are read in order).
             if args.first() != Some(&"unlock") && !args.iter().any(|a| a.starts_with("domain=")) {

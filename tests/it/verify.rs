@@ -194,8 +194,9 @@ fn run_task(w: &World, n: &Network) -> String {
         .to_string()
 }
 
-/// Applies the stack and registers the test's target: a stack that verifies.
-fn healthy(w: &World, n: &Network, extra: &str) -> String {
+/// Applies the stack and registers the test's target: a stack that verifies (also the live
+/// runbook's, in `runbook.rs`).
+pub fn healthy(w: &World, n: &Network, extra: &str) -> String {
     let path = stack(w, n, extra);
     expect(
         &w.infra(&["apply", &path, "--auto-approve"], &[FAST_POLL]),
