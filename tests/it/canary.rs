@@ -151,6 +151,37 @@ fn secret_values_never_appear_in_any_output_log_error_or_file() {
         ),
         Some(0)
     );
+    // The commands that act on one resource refuse what they cannot do here, saying nothing
+    // secret: `secret set` of a secret whose value the stack writes (`from-env`), `rollback`
+    // and `restart` of a service the stack does not have.
+    assert_eq!(
+        run(
+            &[
+                "secret",
+                "set",
+                &stack,
+                "secret.api-key",
+                "--auto-approve",
+                "-vv"
+            ],
+            &second
+        ),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            &["rollback", &stack, "service.none", "--auto-approve", "-vv"],
+            &second
+        ),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            &["restart", &stack, "service.none", "--auto-approve", "-vv"],
+            &second
+        ),
+        Some(1)
+    );
 
     // The runs did what they claim: values were sent, the failure was reported.
     let said = |i: usize| format!("{}{}", runs[i].1.stdout, runs[i].1.stderr);
