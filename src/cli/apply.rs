@@ -21,10 +21,29 @@ pub struct Args {
     pub plan: PlanArgs,
     #[command(flatten)]
     pub run: RunArgs,
-    /// After a successful apply, run `infra verify`'s checks and print them; a failed check
-    /// makes apply exit 2 (what was applied stays applied).
-    #[arg(long)]
+    /// Run `infra verify`'s checks even when nothing changed (they run after every apply that
+    /// changed something unless --no-verify).
+    #[arg(long, overrides_with = "no_verify")]
     pub verify: bool,
+    /// Skip the checks `infra verify` runs after an apply that changed something; without it,
+    /// a failed check makes apply exit 2 (what was applied stays applied).
+    #[arg(long, overrides_with = "verify")]
+    pub no_verify: bool,
+}
+
+impl Args {
+    /// Whether the checks run after an apply that succeeded; `changed` when it changed something.
+    /// Asked for (`--verify`): always. By default: when something changed and there is live AWS
+    /// to read (none behind the benchmarks' in-memory fake).
+    fn verifies(&self, changed: bool, live: bool) -> bool {
+        if self.no_verify {
+            false
+        } else if self.verify {
+            true
+        } else {
+            changed && live
+        }
+    }
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
@@ -72,10 +91,12 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
             Err(code) => return code,
         };
         session.preflight(&plan_args).await;
-        let code = apply_locked(&session, saved.as_ref(), &plan_args, args, ui, &stop).await;
+        let (code, changed) =
+            apply_locked(&session, saved.as_ref(), &plan_args, args, ui, &stop).await;
         session.release_lock(ui).await;
         listener.abort();
-        if !args.verify || code != ExitCode::SUCCESS {
+        let live = session.clients().is_some();
+        if code != ExitCode::SUCCESS || !args.verifies(changed, live) {
             return code;
         }
         // What was applied, read again: the session above holds what AWS was before.
@@ -92,6 +113,7 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
     })
 }
 
+/// The exit code, and whether the plan applied had changes (what `--verify` by default needs).
 async fn apply_locked(
     session: &Session,
     saved: Option<&saved::Saved>,
@@ -99,18 +121,18 @@ async fn apply_locked(
     args: &Args,
     ui: &Ui,
     stop: &Arc<AtomicBool>,
-) -> ExitCode {
+) -> (ExitCode, bool) {
     let plan = match session.plan(plan_args, Intent::Apply, ui) {
         Ok(p) => p,
         Err(code) => {
             session.report_calls(&args.aws, ui);
-            return code;
+            return (code, false);
         }
     };
     if let Some(saved) = saved {
         let account = match session.account(ui).await {
             Ok(a) => a,
-            Err(code) => return code,
+            Err(code) => return (code, false),
         };
         // Applied already (by this plan or another): AWS matches the stack.
         if saved::identity(saved, &session.stack, &account).is_empty()
@@ -123,7 +145,7 @@ async fn apply_locked(
                 plan.stack
             ));
             session.report_calls(&args.aws, ui);
-            return ExitCode::SUCCESS;
+            return (ExitCode::SUCCESS, false);
         }
         let moved = saved::staleness(saved, &session.stack, &session.refreshed, &plan, &account);
         if !moved.is_empty() {
@@ -136,12 +158,12 @@ async fn apply_locked(
             }
             text.push_str("  help: plan again, review the new plan, and apply that one\n");
             ui.err(&text);
-            return ExitCode::from(1);
+            return (ExitCode::from(1), false);
         }
     }
     let code = converge(session, &plan, &args.run, ui, Confirm::Yes, stop).await;
     session.report_calls(&args.aws, ui);
-    code
+    (code, plan.has_changes())
 }
 
 /// What the user must type to go ahead.
@@ -395,6 +417,37 @@ fn still_running(running: &[(String, f64)], waiting: usize, done: usize) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        apply: Args,
+    }
+
+    fn args(flags: &[&str]) -> Args {
+        use clap::Parser;
+        let mut all = vec!["infra", "stack.kdl"];
+        all.extend_from_slice(flags);
+        match Cli::try_parse_from(all) {
+            Ok(cli) => cli.apply,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn apply_verifies_after_a_change_unless_told_not_to() {
+        // (changed, live AWS) for each flag set: by default only a change against AWS.
+        let plain = args(&[]);
+        assert!(plain.verifies(true, true));
+        assert!(!plain.verifies(false, true));
+        assert!(!plain.verifies(true, false));
+        // --verify: even when nothing changed, as before it was the default.
+        assert!(args(&["--verify"]).verifies(false, true));
+        assert!(!args(&["--no-verify"]).verifies(true, true));
+        // The last of the two flags wins.
+        assert!(!args(&["--verify", "--no-verify"]).verifies(true, true));
+        assert!(args(&["--no-verify", "--verify"]).verifies(false, true));
+    }
 
     #[test]
     fn a_still_running_line_stays_short_however_many_are_in_flight() {

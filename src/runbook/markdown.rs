@@ -212,8 +212,9 @@ fn deploy(out: &mut String, at: &Invocation) {
     out.push_str(
         "`infra apply` exits 3 when a deployment ended without its revision serving (the \
          circuit breaker rolled it back, or another deployment replaced it): run the first \
-         checks of that service (under Alarms). It exits 1 on any other error, after saying \
-         what was done.\n\n",
+         checks of that service (under Alarms). It exits 2 when it applied everything but a \
+         check of `infra verify`, run after every apply that changed something, failed: its \
+         `FAIL` lines name what. It exits 1 on any other error, after saying what was done.\n\n",
     );
 }
 

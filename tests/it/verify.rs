@@ -467,6 +467,93 @@ fn verify_fails_on_an_alarm_in_alarm_and_status_shows_it() {
     assert_eq!(parsed["services"][0]["running"], 2, "{}", json.stdout);
 }
 
+/// A plain `apply` runs verify's checks after it changed something and prints them; it does not
+/// when nothing changed, nor with `--no-verify`. The plain applies call the binary directly:
+/// the harness adds `--no-verify` to every apply that does not name the flag.
+#[test]
+fn apply_verifies_what_it_changed_unless_told_not_to() {
+    let w = World::new("verify-apply");
+    let n = Network::of(&w);
+    let path = stack(&w, &n, "");
+    let domain = format!("domain={}", w.domain);
+    let plain = || {
+        super::harness::infra_with_env(
+            &[
+                "apply",
+                &path,
+                "--auto-approve",
+                "--endpoint-url",
+                &w.url,
+                "--var",
+                &domain,
+            ],
+            &[
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                FAST_POLL,
+            ],
+        )
+    };
+    let checks = "Verify stack `";
+
+    // Everything created, no checks asked for: none printed.
+    let skipped = w.infra(
+        &["apply", &path, "--auto-approve", "--no-verify"],
+        &[FAST_POLL],
+    );
+    expect(&skipped, 0);
+    assert!(
+        skipped.stdout.contains("Apply complete"),
+        "{}",
+        skipped.stdout
+    );
+    assert!(!skipped.stdout.contains(checks), "{}", skipped.stdout);
+    register(&w, &n, TARGET);
+
+    // Nothing to change: nothing to verify.
+    let unchanged = plain();
+    expect(&unchanged, 0);
+    assert!(!unchanged.stdout.contains(checks), "{}", unchanged.stdout);
+
+    // A change: the checks run after it, every one printed.
+    let text = std::fs::read_to_string(&path).expect("the stack file reads");
+    std::fs::write(&path, text.replace("threshold 10", "threshold 20"))
+        .expect("the stack file is written");
+    let changed = plain();
+    expect(&changed, 0);
+    assert!(
+        changed.stdout.contains("Apply complete"),
+        "{}",
+        changed.stdout
+    );
+    assert!(changed.stdout.contains(checks), "{}", changed.stdout);
+    assert!(
+        line(&changed.stdout, "alarm.api-5xx", "alarm").starts_with("  pass "),
+        "{}",
+        changed.stdout
+    );
+    assert!(
+        line(&changed.stdout, "target-group.api", "targets").starts_with("  pass "),
+        "{}",
+        changed.stdout
+    );
+
+    // A change with --no-verify: applied, no checks.
+    std::fs::write(&path, text).expect("the stack file is written");
+    let skipped = w.infra(
+        &["apply", &path, "--auto-approve", "--no-verify"],
+        &[FAST_POLL],
+    );
+    expect(&skipped, 0);
+    assert!(
+        skipped.stdout.contains("Apply complete"),
+        "{}",
+        skipped.stdout
+    );
+    assert!(!skipped.stdout.contains(checks), "{}", skipped.stdout);
+}
+
 /// A probe is read from the stack file and checked there: a URL that is not HTTP, a status
 /// that is none, a timeout over a minute and an unknown child are each a diagnostic.
 #[test]
