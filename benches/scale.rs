@@ -11,6 +11,17 @@
 // child is reaped by wait4.
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::zombie_processes)]
 
+// The fault proxy can reshape answers the way AWS gives them (`shape.rs`), which needs the
+// harness's repository root; the benchmark uses neither, but compiles them.
+#[allow(dead_code)]
+#[path = "../tests/it/shape.rs"]
+mod shape;
+#[allow(dead_code)]
+mod harness {
+    pub fn root() -> &'static std::path::Path {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+}
 #[allow(dead_code)]
 #[path = "../tests/it/proxy.rs"]
 mod proxy;
