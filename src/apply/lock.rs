@@ -35,13 +35,7 @@ impl Holder {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+        let (user, host) = crate::providers::revisions::user_and_host();
         let id = format!(
             "{:08x}{:06x}",
             (now.as_nanos() as u64) ^ (u64::from(std::process::id()) << 20),

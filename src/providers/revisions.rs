@@ -3,6 +3,29 @@
 
 /// The tag on a revision that says how its last deploy by infra ended.
 pub const OUTCOME_TAG: &str = "infra:outcome";
+/// Who ran the deploy whose outcome is recorded (`user@host`), and when (RFC 3339): written
+/// with the outcome, read by `infra status`.
+pub const DEPLOYED_BY_TAG: &str = "infra:deployed-by";
+pub const DEPLOYED_AT_TAG: &str = "infra:deployed-at";
+
+/// The user and host this process runs as (`USER`/`LOGNAME`, the kernel's host name), for
+/// records of who did something: a lock's holder, a deploy.
+pub fn user_and_host() -> (String, String) {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    (user, host)
+}
+
+/// `user@host` of this process, as a deploy record names it.
+pub fn deployer() -> String {
+    let (user, host) = user_and_host();
+    format!("{user}@{host}")
+}
 
 /// `Live::private` of a service: the ARN of the task definition it runs, as ECS reported it
 /// (its `task-definition` attribute may read as a bare family when the stack names one).

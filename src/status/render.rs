@@ -57,8 +57,26 @@ fn service_lines(out: &mut String, s: &ServiceStatus) {
     }
 }
 
-/// What is known of the last deploy of each service: ECS's deployment and the registration of
-/// the revision it runs. infra tags no deployer of its own.
+/// What infra recorded of the deploy of a revision: who ran it, when, and how its wait ended.
+fn deployed(td: &crate::status::TaskDefinitionNow) -> Option<String> {
+    if td.deployed_by.is_none() && td.deployed_at.is_none() {
+        return None;
+    }
+    let mut out = "deployed".to_string();
+    if let Some(by) = &td.deployed_by {
+        let _ = write!(out, " by {by}");
+    }
+    if let Some(at) = &td.deployed_at {
+        let _ = write!(out, " {at}");
+    }
+    if let Some(outcome) = &td.outcome {
+        let _ = write!(out, " ({outcome})");
+    }
+    Some(out)
+}
+
+/// What is known of the last deploy of each service: infra's record on the revision it runs
+/// (who deployed it, when, and its outcome), ECS's deployment and the revision's registration.
 fn last_deploy(out: &mut String, status: &Status) {
     let _ = writeln!(out, "\nLast deploy:");
     for s in &status.services {
@@ -87,13 +105,13 @@ fn last_deploy(out: &mut String, status: &Status) {
                 }
             }
         }
+        if let Some(Ok(td)) = &s.definition
+            && let Some(d) = deployed(td)
+        {
+            let _ = write!(line, "; {d}");
+        }
         let _ = writeln!(out, "{line}");
     }
-    let _ = writeln!(
-        out,
-        "  (infra records no deployer: its tags say which stack owns a resource and which secret \
-         versions tasks read, not who deployed or when; the times above are ECS's)"
-    );
 }
 
 /// The one screen.
@@ -180,6 +198,9 @@ fn deploy_cell(s: &ServiceStatus) -> String {
             let _ = write!(registered, " by {}", cell(by));
         }
         parts.push(registered);
+        if let Some(d) = deployed(td) {
+            parts.push(cell(&d));
+        }
     }
     parts.join("; ")
 }
@@ -294,6 +315,9 @@ pub fn json(status: &Status) -> serde_json::Value {
                         "images": td.images.iter().map(|(c, i)| serde_json::json!({"container": c, "image": i})).collect::<Vec<_>>(),
                         "registered-at": td.registered_at,
                         "registered-by": td.registered_by,
+                        "deployed-by": td.deployed_by,
+                        "deployed-at": td.deployed_at,
+                        "outcome": td.outcome,
                     }),
                     _ => serde_json::Value::Null,
                 };
@@ -377,6 +401,9 @@ mod tests {
                         ],
                         registered_at: Some("2026-01-02T03:00:00Z".into()),
                         registered_by: Some("arn:aws:iam::1:user/ci".into()),
+                        deployed_by: Some("ci@runner".into()),
+                        deployed_at: Some("2026-01-02T03:04:00Z".into()),
+                        outcome: Some("verified".into()),
                     })),
                 },
                 ServiceStatus {
@@ -402,7 +429,8 @@ mod tests {
             "| `service.app` | `shop-app:7` | 1/2 (1 pending) | IN_PROGRESS since \
              2026-01-02T03:04:05Z | `web`: `r/web:v1@sha256:abc`<br>`side`: `r/side:v1` (no \
              digest) | deployment updated 2026-01-02T03:04:05Z; `shop-app:7` registered \
-             2026-01-02T03:00:00Z by arn:aws:iam::1:user/ci |\n",
+             2026-01-02T03:00:00Z by arn:aws:iam::1:user/ci; deployed by ci@runner \
+             2026-01-02T03:04:00Z (verified) |\n",
             "| `service.jobs` | not in AWS (apply the stack) | | | | |\n",
             "| `target-group.api` | `10.0.0.1:8080` unhealthy (Target.Timeout \\| slow) |\n",
             "| `alarm.5xx` | `shop-5xx` | ALARM |\n",

@@ -458,7 +458,16 @@ fn verify_fails_on_an_alarm_in_alarm_and_status_shows_it() {
     expect(&status, 0);
     let times = regex_lite::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
         .expect("a valid pattern");
+    let deployer = regex_lite::Regex::new(r"deployed by \S+").expect("a valid pattern");
     let shown = n.scrub(&w, &times.replace_all(&status.stdout, "TIME"));
+    let shown = deployer
+        .replace_all(&shown, "deployed by USER@HOST")
+        .into_owned();
+    // The deploy infra waited for is on record: who, when, and how it ended.
+    assert!(
+        shown.contains("deployed by USER@HOST TIME (verified)"),
+        "{shown}"
+    );
     insta::assert_snapshot!("verify_status", shown);
     let json = w.infra(&["status", &path, "--json"], &[]);
     expect(&json, 0);

@@ -45,6 +45,11 @@ pub struct TaskDefinitionNow {
     pub registered_at: Option<String>,
     /// The IAM principal that registered it, where AWS says.
     pub registered_by: Option<String>,
+    /// infra's record of its last deploy (tags `infra:deployed-by`, `infra:deployed-at`,
+    /// `infra:outcome`), when one was kept.
+    pub deployed_by: Option<String>,
+    pub deployed_at: Option<String>,
+    pub outcome: Option<String>,
 }
 
 /// One registered target and what the load balancer thinks of it.
@@ -114,9 +119,18 @@ pub async fn task_definition(
         .ecs
         .describe_task_definition()
         .task_definition(arn)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
         .send()
         .await
         .map_err(aws("DescribeTaskDefinition"))?;
+    let tag = |key: &str| {
+        answer
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
     let Some(td) = answer.task_definition() else {
         return Err(ProviderError::Input(format!(
             "DescribeTaskDefinition returned nothing for `{arn}`"
@@ -136,6 +150,9 @@ pub async fn task_definition(
             .collect(),
         registered_at: time(td.registered_at()),
         registered_by: td.registered_by().map(str::to_string),
+        deployed_by: tag(crate::providers::revisions::DEPLOYED_BY_TAG),
+        deployed_at: tag(crate::providers::revisions::DEPLOYED_AT_TAG),
+        outcome: tag(crate::providers::revisions::OUTCOME_TAG),
     })
 }
 

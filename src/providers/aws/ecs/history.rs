@@ -1,5 +1,6 @@
 //! A service's deploy history, kept on its task definition revisions: the outcome infra tags on
-//! each revision once the wait after its deploy ends (`infra:outcome`), and the reads and the
+//! each revision once the wait after its deploy ends (`infra:outcome`, with who and when), and the
+//! reads and the
 //! one write `infra rollback` makes.
 
 use aws_sdk_ecs::Client;
@@ -8,7 +9,9 @@ use aws_sdk_ecs::types::{Tag, TaskDefinition, TaskDefinitionField, TaskDefinitio
 use super::super::error::aws;
 use super::task_definition::{active_revisions, family_and_revision};
 use crate::providers::ProviderError;
-use crate::providers::revisions::{OUTCOME_TAG, Outcome, Revision, RevisionContainer};
+use crate::providers::revisions::{
+    DEPLOYED_AT_TAG, DEPLOYED_BY_TAG, OUTCOME_TAG, Outcome, Revision, RevisionContainer, deployer,
+};
 
 /// Tags a revision with how the wait after its deploy ended (one TagResource).
 pub(super) async fn record_outcome(
@@ -16,15 +19,16 @@ pub(super) async fn record_outcome(
     arn: &str,
     outcome: Outcome,
 ) -> Result<(), ProviderError> {
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let tag = |k: &str, v: String| Tag::builder().key(k).value(v).build();
     client
         .tag_resource()
         .resource_arn(arn)
-        .tags(
-            Tag::builder()
-                .key(OUTCOME_TAG)
-                .value(outcome.as_str())
-                .build(),
-        )
+        .tags(tag(OUTCOME_TAG, outcome.as_str().to_string()))
+        .tags(tag(DEPLOYED_BY_TAG, deployer()))
+        .tags(tag(DEPLOYED_AT_TAG, now))
         .send()
         .await
         .map_err(aws("TagResource"))?;

@@ -26,7 +26,7 @@ use super::containers::{
 };
 use super::{ecs_tags, get_blocks, get_i32, get_str, get_strings, live_tags, s, strings};
 use crate::model::{Kind, Value};
-use crate::providers::revisions::{OUTCOME_TAG, Outcome};
+use crate::providers::revisions::{DEPLOYED_AT_TAG, DEPLOYED_BY_TAG, OUTCOME_TAG, Outcome};
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page, tag_changes,
 };
@@ -286,7 +286,9 @@ pub(super) fn live_task_definition(td: &TaskDefinition, tags: &[Tag]) -> Live {
     let (mut tags, owner) = live_tags(tags);
     // The outcome of the revision's deploy is infra's record, not the stack's: never diffed.
     if let Value::Map(m) = &mut tags {
-        m.remove(OUTCOME_TAG);
+        for k in [OUTCOME_TAG, DEPLOYED_BY_TAG, DEPLOYED_AT_TAG] {
+            m.remove(k);
+        }
     }
     put("tags", Some(tags));
     let mut live = Live::new(a, owner);
