@@ -1,8 +1,9 @@
 //! `infra rollback STACK ADDRESS`: points a service back at the newest revision of its task
 //! definition family, older than the one it runs, that served when infra deployed it (tagged
 //! `infra:outcome=verified`), once its images and secrets are checked to still exist; then the
-//! same wait and verdict as apply (exit 3 when it does not serve), and the change to commit to
-//! the stack so that the next apply does not deploy the rolled-back revision again.
+//! same wait and verdict as apply (exit 3 when it does not serve), the change to commit to the
+//! stack so that the next apply does not deploy the rolled-back revision again, and `infra
+//! verify`'s checks of what runs then (exit 2 when one fails).
 
 use std::process::ExitCode;
 
@@ -29,14 +30,57 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
-    run_locked(
+    let code = run_locked(
         &args.stack,
         &args.aws,
         &args.run,
         "rollback",
         ui,
         async |session| rollback(session, args, ui).await,
-    )
+    );
+    if code != ExitCode::SUCCESS {
+        return code;
+    }
+    verify_after(args, ui)
+}
+
+/// After a rollback that serves: `infra verify`'s checks on what runs now (tasks, targets,
+/// alarms, DNS, probes), exit 2 when one fails. Task definitions are not compared: the stack
+/// names the rolled-back image until the change printed above is committed.
+fn verify_after(args: &Args, ui: &Ui) -> ExitCode {
+    let rt = match super::session::runtime(ui) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let mut after = match Session::open(&args.stack, &args.aws, ui).await {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        if after.clients().is_none() {
+            return ExitCode::SUCCESS;
+        }
+        let mut report = match super::verify::report(&mut after, ui).await {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        report.checks.retain(|c| c.what != "definition");
+        ui.out("\n");
+        ui.out(&crate::verify::render::text(&report));
+        ui.out(
+            "(task definitions are not compared with the stack until the change above is \
+             committed)\n",
+        );
+        let failed = report
+            .checks
+            .iter()
+            .any(|c| c.outcome != crate::verify::Outcome::Pass);
+        if failed {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
 }
 
 fn fail(ui: &Ui, message: &str) -> ExitCode {
