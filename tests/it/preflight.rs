@@ -367,3 +367,54 @@ fn secret_set_writes_the_value_and_restarts_its_readers() {
     let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
     expect(&plan, 0);
 }
+
+/// A hand-made secret with the name of the stack's secret is never written by `secret set`:
+/// it is not the stack's, so the command refuses and the value stays what it was.
+#[test]
+fn secret_set_never_writes_a_look_alike_it_does_not_own() {
+    use std::io::Write;
+    let w = World::new("secret-lookalike");
+    let name = format!("{}-token", w.stack);
+    let sm = aws_sdk_secretsmanager::Client::new(&w.config);
+    w.rt.block_on(
+        sm.create_secret()
+            .name(&name)
+            .secret_string("someone else's value")
+            .send(),
+    )
+    .expect("moto makes the look-alike");
+    let path = w.dir.join("lookalike.kdl");
+    std::fs::write(
+        &path,
+        format!(
+            "stack \"{}\" region=\"us-east-1\"\n\nvariable \"domain\" type=\"string\" default=\"x\" allow=\"the harness passes it\"\n\nsecret \"token\" {{\n    name \"{name}\"\n}}\n",
+            w.stack
+        ),
+    )
+    .expect("the stack file is written");
+    let path = path.display().to_string();
+    let mut child = w
+        .command(
+            &["secret", "set", &path, "secret.token", "--auto-approve"],
+            &[],
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("infra starts");
+    child
+        .stdin
+        .take()
+        .expect("a stdin")
+        .write_all(b"canary-look-alike-value")
+        .expect("the value is written");
+    let out = child.wait_with_output().expect("infra ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not stack"), "{stderr}");
+    let kept =
+        w.rt.block_on(sm.get_secret_value().secret_id(&name).send())
+            .expect("the look-alike still has its value");
+    assert_eq!(kept.secret_string(), Some("someone else's value"));
+}
