@@ -124,6 +124,7 @@ async fn rollback(session: &Session, args: &Args, ui: &Ui) -> ExitCode {
         &history,
         &current,
         preflight.as_ref(),
+        &stack.name,
         &stack.region,
         address,
         ui,
@@ -207,6 +208,7 @@ async fn find_target(
     history: &EcsHistory,
     current: &Revision,
     preflight: &dyn crate::providers::preflight::Preflight,
+    stack: &str,
     region: &str,
     address: &str,
     ui: &Ui,
@@ -215,6 +217,22 @@ async fn find_target(
         .name
         .rsplit_once(':')
         .map_or(current.name.as_str(), |(f, _)| f);
+    // Only this stack's revisions of the task definition running now: the family is a name
+    // any stack (or hand) in the account and region can register under.
+    let owner = match &current.owner {
+        Some(o) if o.stack == stack => o.clone(),
+        _ => {
+            return Err(fail(
+                ui,
+                &format!(
+                    "`{address}` runs `{}`, which this stack did not register; nothing was \
+                     changed\n  help: apply the stack first, so that the service runs a revision \
+                     of its own",
+                    current.name
+                ),
+            ));
+        }
+    };
     let older = history.older(family, current.number).await.map_err(|e| {
         fail(
             ui,
@@ -226,7 +244,7 @@ async fn find_target(
             .revision(&arn)
             .await
             .map_err(|e| fail(ui, &format!("cannot read `{arn}`: {}", e.explained())))?;
-        match judge(&revision, preflight, region).await {
+        match judge(&revision, &owner, preflight, region).await {
             Verdict::Target => return Ok(revision),
             Verdict::Skip(why) => {
                 ui.out(&format!("{address}: skipped `{}`: {why}\n", revision.name));

@@ -80,6 +80,24 @@ pub struct Revision {
     /// Whether it is ACTIVE (an INACTIVE revision cannot be deployed again).
     pub active: bool,
     pub containers: Vec<RevisionContainer>,
+    /// Who registered it, from its ownership tags (`infra:stack`, `infra:address`); `None`
+    /// when it carries neither (not registered by infra).
+    pub owner: Option<RevisionOwner>,
+}
+
+/// The stack and address a revision's ownership tags name. A family is a name anyone in the
+/// account and region can register under, so a revision of the same family may be another
+/// stack's (or another address's of the same stack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionOwner {
+    pub stack: String,
+    pub address: String,
+}
+
+impl std::fmt::Display for RevisionOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` of stack `{}`", self.address, self.stack)
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! Whether an older revision of a service is where a rollback goes: it must have served when
-//! infra deployed it (`infra:outcome` = `verified`), and still be what it was then: its ECR
+//! Whether an older revision of a service is where a rollback goes: it must be the stack's own
+//! (its ownership tags name the stack and the address of the revision running now: a family is
+//! a name another stack can register under too), it must have served when infra deployed it
+//! (`infra:outcome` = `verified`), and still be what it was then: its ECR
 //! images must exist by digest, each tag it names must still name that digest, and the secrets
 //! its containers read must still be readable.
 
 use crate::preflight::{EcrImage, secret_arn};
 use crate::providers::preflight::{ImageId, Preflight, SecretState};
-use crate::providers::revisions::{Outcome, Revision};
+use crate::providers::revisions::{Outcome, Revision, RevisionOwner};
 use crate::providers::{ProviderError, ProviderError::NotFound};
 
 /// What a rollback makes of one older revision, newest first.
@@ -19,8 +21,21 @@ pub enum Verdict {
     Refuse(String),
 }
 
-/// Judges `revision` (older than the one running), asking ECR and Secrets Manager in `region`.
-pub async fn judge(revision: &Revision, preflight: &dyn Preflight, region: &str) -> Verdict {
+/// Judges `revision` (older than the one running), owned by `owner` to be a candidate, asking
+/// ECR and Secrets Manager in `region`.
+pub async fn judge(
+    revision: &Revision,
+    owner: &RevisionOwner,
+    preflight: &dyn Preflight,
+    region: &str,
+) -> Verdict {
+    match &revision.owner {
+        Some(o) if o == owner => {}
+        Some(other) => {
+            return Verdict::Skip(format!("it was registered by {other}, not by {owner}"));
+        }
+        None => return Verdict::Skip("it was not registered by infra (no ownership tags)".into()),
+    }
     match revision.outcome {
         Some(Outcome::Verified) => {}
         Some(Outcome::Failed) => return Verdict::Skip("its deploy did not serve".into()),
@@ -210,6 +225,14 @@ mod tests {
                     "arn:aws:secretsmanager:us-east-1:123456789012:secret:{secret}"
                 )],
             }],
+            owner: Some(owner("shop", "task-definition.web")),
+        }
+    }
+
+    fn owner(stack: &str, address: &str) -> RevisionOwner {
+        RevisionOwner {
+            stack: stack.into(),
+            address: address.into(),
         }
     }
 
@@ -217,7 +240,43 @@ mod tests {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime")
-            .block_on(judge(r, registry, "us-east-1"))
+            .block_on(judge(
+                r,
+                &owner("shop", "task-definition.web"),
+                registry,
+                "us-east-1",
+            ))
+    }
+
+    #[test]
+    fn a_revision_of_the_family_registered_by_someone_else_is_skipped() {
+        let registry = Registry {
+            images: vec![],
+            gone: "old-db",
+        };
+        let verified = || revision(Some(Outcome::Verified), "nginx:1.27.0", "db");
+        for (who, expect) in [
+            (
+                Some(owner("shop-staging", "task-definition.web")),
+                "stack `shop-staging`",
+            ),
+            (
+                Some(owner("shop", "task-definition.worker")),
+                "`task-definition.worker`",
+            ),
+            (None, "not registered by infra"),
+        ] {
+            let r = Revision {
+                owner: who,
+                ..verified()
+            };
+            let v = judged(&r, &registry);
+            assert!(
+                matches!(&v, Verdict::Skip(why) if why.contains(expect)),
+                "{v:?}"
+            );
+        }
+        assert_eq!(judged(&verified(), &registry), Verdict::Target);
     }
 
     #[test]

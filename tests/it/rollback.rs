@@ -346,3 +346,56 @@ fn a_rollback_without_a_target_or_its_image_is_refused_and_changes_nothing() {
     assert_eq!(serving(&w, &ecs), format!("{family}:2"), "nothing changed");
     assert!(!deleted.stdout.contains("deploying"), "{}", deleted.stdout);
 }
+
+/// A revision of the family that another stack registered (its ownership tags name that stack)
+/// is never a rollback target, however it is tagged: the family is a name any stack in the
+/// account and region can register under.
+#[test]
+fn a_rollback_never_goes_to_another_stacks_revision_of_the_family() {
+    let w = World::new("rollback-lookalike");
+    for tag in ["v1", "v2", "v3"] {
+        w.push_image("us-east-1", &w.stack, tag, &format!("rbl-{tag}"), &[]);
+    }
+    let stack = rollback_stack(&w);
+    let ecs = aws_sdk_ecs::Client::new(&w.config);
+    let family = format!("{}-app", w.stack);
+    for tag in ["v1", "v2", "v3"] {
+        expect(&deploy(&w, &stack, tag, &[]), 0);
+    }
+    assert_eq!(outcome(&w, &ecs, 2), (Some("verified".into()), true));
+    // Revision 2 now says it is another stack's (as one registered under the same family
+    // would), still tagged verified.
+    let arn = format!("arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/{family}:2");
+    w.rt.block_on(
+        ecs.tag_resource()
+            .resource_arn(&arn)
+            .tags(
+                aws_sdk_ecs::types::Tag::builder()
+                    .key("infra:stack")
+                    .value("someone-else")
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("moto tags the revision");
+
+    let rollback = w.infra(
+        &["rollback", &stack, "service.app", "--auto-approve"],
+        &[FAST_POLL],
+    );
+    expect(&rollback, 1);
+    assert!(
+        rollback.stdout.contains(&format!(
+            "skipped `{family}:2`: it was registered by `task-definition.app` of stack \
+             `someone-else`"
+        )),
+        "{}",
+        rollback.stdout
+    );
+    assert!(
+        rollback.stderr.contains("nothing was changed"),
+        "{}",
+        rollback.stderr
+    );
+    assert_eq!(serving(&w, &ecs), format!("{family}:3"), "nothing changed");
+}

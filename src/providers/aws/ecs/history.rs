@@ -8,10 +8,11 @@ use aws_sdk_ecs::types::{Tag, TaskDefinition, TaskDefinitionField, TaskDefinitio
 
 use super::super::error::aws;
 use super::task_definition::{active_revisions, family_and_revision};
-use crate::providers::ProviderError;
 use crate::providers::revisions::{
-    DEPLOYED_AT_TAG, DEPLOYED_BY_TAG, OUTCOME_TAG, Outcome, Revision, RevisionContainer, deployer,
+    DEPLOYED_AT_TAG, DEPLOYED_BY_TAG, OUTCOME_TAG, Outcome, Revision, RevisionContainer,
+    RevisionOwner, deployer,
 };
+use crate::providers::{ADDRESS_TAG, ProviderError, STACK_TAG};
 
 /// Tags a revision with how the wait after its deploy ended (one TagResource).
 pub(super) async fn record_outcome(
@@ -58,13 +59,22 @@ impl History {
         let td = out.task_definition().ok_or_else(|| {
             ProviderError::NotFound(format!("task definition `{id}` was not found"))
         })?;
-        let outcome = out
-            .tags()
-            .iter()
-            .find(|t| t.key() == Some(OUTCOME_TAG))
-            .and_then(|t| t.value())
-            .and_then(Outcome::parse);
-        revision(td, outcome)
+        let tag = |key: &str| {
+            out.tags()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        let outcome = tag(OUTCOME_TAG).as_deref().and_then(Outcome::parse);
+        let owner = match (tag(STACK_TAG), tag(ADDRESS_TAG)) {
+            (None, None) => None,
+            (stack, address) => Some(RevisionOwner {
+                stack: stack.unwrap_or_default(),
+                address: address.unwrap_or_default(),
+            }),
+        };
+        revision(td, outcome, owner)
             .ok_or_else(|| ProviderError::NotFound(format!("task definition `{id}` has no ARN")))
     }
 
@@ -99,7 +109,11 @@ impl History {
 }
 
 /// A revision as DescribeTaskDefinition reports it.
-fn revision(td: &TaskDefinition, outcome: Option<Outcome>) -> Option<Revision> {
+fn revision(
+    td: &TaskDefinition,
+    outcome: Option<Outcome>,
+    owner: Option<RevisionOwner>,
+) -> Option<Revision> {
     let arn = td.task_definition_arn()?.to_string();
     let (family, number) = family_and_revision(&arn)?;
     let name = format!("{family}:{number}");
@@ -123,6 +137,7 @@ fn revision(td: &TaskDefinition, outcome: Option<Outcome>) -> Option<Revision> {
         outcome,
         active: td.status() != Some(&TaskDefinitionStatus::Inactive),
         containers,
+        owner,
     })
 }
 
@@ -150,7 +165,7 @@ mod tests {
                     .build(),
             )
             .build();
-        let r = revision(&td, Some(Outcome::Verified)).expect("a revision");
+        let r = revision(&td, Some(Outcome::Verified), None).expect("a revision");
         assert_eq!((r.name.as_str(), r.number), ("shop-app:7", 7));
         assert_eq!(r.outcome, Some(Outcome::Verified));
         assert!(r.active);
