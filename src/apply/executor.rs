@@ -19,6 +19,7 @@ use crate::graph::Graph;
 use crate::known::Known;
 use crate::model::{Kind, Stack};
 use crate::plan::{Action, Plan, keep_ignored};
+use crate::providers::Changed;
 use crate::providers::{Desired, Live, ProviderError, Providers, ResourceKind};
 use crate::refresh::Refreshed;
 
@@ -42,23 +43,10 @@ const TICK: Duration = Duration::from_secs(30);
 /// Why a step that never started did not: shown in the summary.
 pub const INTERRUPTED: &str = "apply was interrupted";
 
-/// The order in which orphaned kinds are deleted: what points at others goes first.
-const DELETE_ORDER: [Kind; 11] = [
-    Kind::Record,
-    Kind::Alarm,
-    Kind::ListenerRule,
-    Kind::Listener,
-    Kind::Service,
-    Kind::TaskDefinition,
-    Kind::TargetGroup,
-    Kind::LoadBalancer,
-    Kind::Cluster,
-    Kind::LogGroup,
-    Kind::Secret,
-];
-
-fn delete_phase(kind: Kind) -> usize {
-    DELETE_ORDER.iter().position(|k| *k == kind).unwrap_or(0)
+/// The order in which orphaned kinds are deleted: what points at others goes first (each
+/// kind states its phase in its schema).
+fn delete_phase(kind: Kind) -> u8 {
+    kind.schema().delete_phase
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +261,7 @@ pub async fn execute(
                     provider,
                     desired,
                     live,
+                    changed: Changed::of(change.attrs.iter().map(|a| a.name.as_str())),
                 },
                 options.wait_timeout,
                 report,
@@ -399,6 +388,8 @@ struct Job {
     provider: Arc<dyn ResourceKind>,
     desired: Option<Desired>,
     live: Option<Live>,
+    /// The attributes the plan found different (for an update or an adoption).
+    changed: Changed,
 }
 
 async fn run(
@@ -414,6 +405,7 @@ async fn run(
         provider,
         desired,
         live,
+        changed,
     } = job;
     let started = Instant::now();
     let missing = || ProviderError::Input("the plan lacks what this step needs".into());
@@ -434,7 +426,7 @@ async fn run(
             Action::Update | Action::Adopt => {
                 let desired = desired.as_ref().ok_or_else(missing)?;
                 let live = live.as_ref().ok_or_else(missing)?;
-                provider.update(desired, live).await?
+                provider.update(desired, live, &changed).await?
             }
             Action::Replace => {
                 let desired = desired.as_ref().ok_or_else(missing)?;

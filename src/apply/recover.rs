@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use crate::providers::Changed;
 use crate::providers::{Desired, Live, Owner, ProviderError, ResourceKind};
 
 /// Creates tried at most this many times when their answers are lost.
@@ -38,7 +39,7 @@ pub async fn create(
         if let Some(found) = find_ours(provider, desired, stack).await
             && !replacing.is_some_and(|old| same_object(old, &found))
         {
-            return provider.update(desired, &found).await;
+            return provider.update(desired, &found, &Changed::All).await;
         }
         if !error.response_lost() || attempt >= ATTEMPTS {
             return Err(error);

@@ -302,6 +302,11 @@ pub struct ResourceSchema {
     pub taggable: bool,
     /// The attributes that identify the live resource (its natural key).
     pub natural_key: &'static [&'static str],
+    /// When resources of the kind that the stack no longer declares (orphans) are deleted:
+    /// lower phases first, so what points at others goes before what it points at (a record
+    /// before its load balancer, a service before its cluster). Look-ups are never deleted
+    /// (0). Phases leave gaps for kinds to come.
+    pub delete_phase: u8,
 }
 
 impl ResourceSchema {

@@ -105,24 +105,7 @@ fn block_value(
 
 /// The real providers, with clients that are never called.
 fn providers() -> Providers {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .build();
-    let clients = crate::providers::aws::Clients {
-        acm: aws_sdk_acm::Client::new(&config),
-        dynamodb: aws_sdk_dynamodb::Client::new(&config),
-        ec2: aws_sdk_ec2::Client::new(&config),
-        ecr: aws_sdk_ecr::Client::new(&config),
-        ecs: aws_sdk_ecs::Client::new(&config),
-        elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-        secrets: aws_sdk_secretsmanager::Client::new(&config),
-        sts: aws_sdk_sts::Client::new(&config),
-        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-        logs: aws_sdk_cloudwatchlogs::Client::new(&config),
-        route53: aws_sdk_route53::Client::new(&config),
-        tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
-    };
+    let clients = crate::providers::aws::Clients::offline();
     let connection = crate::providers::aws::Connection {
         region: "us-east-1".into(),
         endpoint_url: None,

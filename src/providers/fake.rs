@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::{
     BoxFuture, Desired, Live, ProviderError, ResourceKind, natural_key, owner_from_tags,
 };
@@ -174,6 +175,7 @@ impl ResourceKind for FakeKind {
         &'a self,
         desired: &'a Desired,
         _live: &'a Live,
+        _changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             self.step(&format!("update {}", desired.address), desired.str("name"))?;

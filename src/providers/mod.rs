@@ -16,7 +16,7 @@ pub mod revisions;
 pub use blocker::Blocker;
 pub use denied::{ACCESS_DENIED, Denied};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -144,6 +144,54 @@ pub fn next_page(token: &mut Option<String>, next: Option<&str>) -> bool {
             true
         }
         _ => false,
+    }
+}
+
+/// The top-level attributes an update is to change (`tags` among them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changed {
+    /// Whatever differs: the resource was found rather than planned (a create whose answer
+    /// was lost converges what it finds), so every attribute is sent.
+    All,
+    /// The attributes the plan found different.
+    Attrs(BTreeSet<String>),
+}
+
+impl Changed {
+    /// The attributes a plan's change lists.
+    pub fn of<'a>(names: impl IntoIterator<Item = &'a str>) -> Changed {
+        Changed::Attrs(names.into_iter().map(str::to_string).collect())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            Changed::All => true,
+            Changed::Attrs(names) => names.contains(name),
+        }
+    }
+
+    /// Whether any of `names` changed.
+    pub fn any_of(&self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.contains(n))
+    }
+
+    /// The top-level attributes of `kind`'s schema that changed, in schema order.
+    pub fn names_in(&self, kind: Kind) -> Vec<&'static str> {
+        kind.schema()
+            .body
+            .attrs
+            .iter()
+            .map(|a| a.name)
+            .filter(|n| self.contains(n))
+            .collect()
+    }
+
+    /// Whether anything but `names` changed.
+    pub fn any_besides(&self, names: &[&str]) -> bool {
+        match self {
+            Changed::All => true,
+            Changed::Attrs(set) => set.iter().any(|n| !names.contains(&n.as_str())),
+        }
     }
 }
 
@@ -383,11 +431,14 @@ pub trait ResourceKind: Send + Sync {
     fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>>;
 
     /// Converges `live` to `desired` (ownership tags included), restoring it if AWS was
-    /// deleting it.
+    /// deleting it. `changed` says which attributes the plan found different, compared the
+    /// way the plan compares them (schema defaults, the kind's normalisation): what the
+    /// reviewer saw is what the update sends.
     fn update<'a>(
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>>;
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>>;

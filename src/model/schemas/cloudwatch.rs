@@ -17,6 +17,7 @@ pub static ALARM: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["name"],
+    delete_phase: 20,
 };
 
 const ACTIONS_ARNS: &[Check] = &[ACTIONS[0], Check::Custom(action_arn, "ARNs")];

@@ -20,6 +20,7 @@ pub static CLUSTER: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["name"],
+    delete_phase: 90,
 };
 
 static CLUSTER_BODY: BlockSchema = BlockSchema::new(
@@ -75,6 +76,7 @@ pub static TASK_DEFINITION: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["family"],
+    delete_phase: 60,
 };
 
 static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
@@ -500,6 +502,7 @@ pub static SERVICE: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["cluster", "name"],
+    delete_phase: 50,
 };
 
 static SERVICE_BODY: BlockSchema = BlockSchema::new(

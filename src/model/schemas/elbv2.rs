@@ -33,6 +33,7 @@ pub static LOAD_BALANCER: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["name"],
+    delete_phase: 80,
 };
 
 static LOAD_BALANCER_BODY: BlockSchema = BlockSchema::new(
@@ -103,6 +104,7 @@ pub static TARGET_GROUP: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["name"],
+    delete_phase: 70,
 };
 
 static TARGET_GROUP_BODY: BlockSchema = BlockSchema::new(
@@ -409,6 +411,7 @@ pub static LISTENER: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["load-balancer", "port"],
+    delete_phase: 40,
 };
 
 static LISTENER_BODY: BlockSchema = BlockSchema::new(
@@ -478,6 +481,7 @@ pub static LISTENER_RULE: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["listener", "priority"],
+    delete_phase: 30,
 };
 
 static LISTENER_RULE_BODY: BlockSchema = BlockSchema::new(

@@ -13,6 +13,7 @@ pub static LOG_GROUP: ResourceSchema = ResourceSchema {
     default_attribute: "name",
     taggable: true,
     natural_key: &["name"],
+    delete_phase: 100,
 };
 
 /// The retention values CloudWatch Logs accepts, in days.

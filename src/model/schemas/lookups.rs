@@ -21,6 +21,7 @@ pub static VPC: ResourceSchema = ResourceSchema {
     default_attribute: "id",
     taggable: false,
     natural_key: &["id"],
+    delete_phase: 0,
 };
 
 static VPC_BODY: BlockSchema = BlockSchema::new(
@@ -42,6 +43,7 @@ pub static SUBNETS: ResourceSchema = ResourceSchema {
     default_attribute: "ids",
     taggable: false,
     natural_key: &["ids"],
+    delete_phase: 0,
 };
 
 static SUBNETS_BODY: BlockSchema = BlockSchema::new(
@@ -65,6 +67,7 @@ pub static SECURITY_GROUPS: ResourceSchema = ResourceSchema {
     default_attribute: "ids",
     taggable: false,
     natural_key: &["ids"],
+    delete_phase: 0,
 };
 
 static SECURITY_GROUPS_BODY: BlockSchema = BlockSchema::new(
@@ -93,6 +96,7 @@ pub static CERTIFICATE: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: false,
     natural_key: &["domain"],
+    delete_phase: 0,
 };
 
 static CERTIFICATE_BODY: BlockSchema = BlockSchema::new(
@@ -115,6 +119,7 @@ pub static HOSTED_ZONE: ResourceSchema = ResourceSchema {
     default_attribute: "id",
     taggable: false,
     natural_key: &["name"],
+    delete_phase: 0,
 };
 
 static HOSTED_ZONE_BODY: BlockSchema = BlockSchema::new(

@@ -22,6 +22,7 @@ pub static RECORD: ResourceSchema = ResourceSchema {
     default_attribute: "name",
     taggable: false,
     natural_key: &["zone", "name", "type", "set-identifier"],
+    delete_phase: 10,
 };
 
 static RECORD_BODY: BlockSchema = BlockSchema::new(

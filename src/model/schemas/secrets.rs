@@ -22,6 +22,7 @@ pub static SECRET: ResourceSchema = ResourceSchema {
     default_attribute: "arn",
     taggable: true,
     natural_key: &["name"],
+    delete_phase: 110,
 };
 
 static SECRET_BODY: BlockSchema = BlockSchema::new(

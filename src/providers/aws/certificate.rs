@@ -6,8 +6,9 @@ use aws_sdk_acm::Client;
 use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm};
 
 use super::error::aws;
+use super::kit;
 use crate::model::{Kind, Value};
-use crate::providers::{BoxFuture, LookupKind, ProviderError, next_page};
+use crate::providers::{BoxFuture, LookupKind, ProviderError};
 
 pub struct Certificates {
     client: Client,
@@ -42,22 +43,22 @@ impl LookupKind for Certificates {
                 .key_types(KeyAlgorithm::EcSecp384r1)
                 .key_types(KeyAlgorithm::EcSecp521r1)
                 .build();
-            let mut all = Vec::new();
-            let mut token = None;
-            loop {
+            let key_types = &key_types;
+            let all = kit::pages(|token| async move {
                 let page = self
                     .client
                     .list_certificates()
                     .includes(key_types.clone())
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(aws("ListCertificates"))?;
-                all.extend(page.certificate_summary_list().iter().cloned());
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
-            }
+                Ok((
+                    page.certificate_summary_list().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            })
+            .await?;
             let same = |d: Option<&str>| d.is_some_and(|d| d.eq_ignore_ascii_case(domain));
             let matching: Vec<_> = all.iter().filter(|c| same(c.domain_name())).collect();
             let newest = matching

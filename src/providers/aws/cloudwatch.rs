@@ -13,11 +13,13 @@ use aws_sdk_cloudwatch::types::{
 };
 
 use super::error::aws;
+use super::kit;
 use super::tagging::OwnedIndex;
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::{
-    ALARM_STATE, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page,
-    owner_from_tags, tag_changes, tags_value,
+    ALARM_STATE, BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, owner_from_tags,
+    tags_value,
 };
 
 /// DescribeAlarms accepts at most 100 names.
@@ -36,39 +38,32 @@ impl Alarms {
 
     async fn describe(&self, names: &[String]) -> Result<Vec<MetricAlarm>, ProviderError> {
         // One chain of pages per chunk of names, all chunks at once.
-        let chunks = futures::future::try_join_all(
-            names
-                .chunks(NAMES_PER_DESCRIBE)
-                .map(|chunk| self.describe_chunk(chunk)),
-        )
-        .await?;
-        Ok(chunks.into_iter().flatten().collect())
+        kit::in_chunks(names, NAMES_PER_DESCRIBE, |chunk| {
+            self.describe_chunk(chunk)
+        })
+        .await
     }
 
     async fn describe_chunk(&self, chunk: &[String]) -> Result<Vec<MetricAlarm>, ProviderError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        kit::pages(|token| async move {
             let page = self
                 .client
                 .describe_alarms()
                 .set_alarm_names(Some(chunk.to_vec()))
                 .max_records(100)
-                .set_next_token(token.clone())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(aws("DescribeAlarms"))?;
-            out.extend(
-                page.metric_alarms()
-                    .iter()
-                    .filter(|a| a.alarm_name().is_some_and(|n| chunk.iter().any(|c| c == n)))
-                    .cloned(),
-            );
-            if !next_page(&mut token, page.next_token()) {
-                break;
-            }
-        }
-        Ok(out)
+            let alarms = page
+                .metric_alarms()
+                .iter()
+                .filter(|a| a.alarm_name().is_some_and(|n| chunk.iter().any(|c| c == n)))
+                .cloned()
+                .collect();
+            Ok((alarms, page.next_token().map(str::to_string)))
+        })
+        .await
     }
 
     async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
@@ -110,7 +105,7 @@ impl Alarms {
         let tags = with_tags.then(|| {
             crate::providers::desired_tags(a)
                 .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .map(tag)
                 .collect()
         });
         self.client
@@ -426,46 +421,40 @@ impl ResourceKind for Alarms {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
-            let mut before = live.attrs.clone();
-            let mut after = desired.attrs.clone();
-            before.remove("tags");
-            after.remove("tags");
-            self.normalize(&mut before);
-            self.normalize(&mut after);
-            if before != after {
+            if changed.any_besides(&["tags"]) {
                 // Tags given to PutMetricAlarm are ignored for an existing alarm.
                 self.put(desired, false).await?;
             }
-            let arn = live
-                .computed
-                .get("arn")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ProviderError::Input("the live alarm has no ARN".into()))?;
-            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws("UntagResource"))?;
-            }
-            if !set.is_empty() {
-                let tags = set
-                    .into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(aws("TagResource"))?;
-            }
+            let arn = kit::live_arn(live, "alarm")?;
+            kit::retag(
+                &desired.attrs,
+                &live.attrs,
+                &[],
+                |keys| async {
+                    self.client
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map_err(aws("UntagResource"))?;
+                    Ok(())
+                },
+                |pairs| async {
+                    self.client
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(pairs.into_iter().map(tag).collect()))
+                        .send()
+                        .await
+                        .map_err(aws("TagResource"))?;
+                    Ok(())
+                },
+            )
+            .await?;
             Ok(Live::converged(desired, live))
         })
     }
@@ -501,6 +490,11 @@ impl ResourceKind for Alarms {
             )))
         })
     }
+}
+
+/// A tag as the CloudWatch SDK takes it.
+fn tag((key, value): (String, String)) -> Tag {
+    Tag::builder().key(key).value(value).build()
 }
 
 #[cfg(test)]

@@ -8,27 +8,14 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use super::{lost_response, unreachable};
 use crate::providers::{NOT_AWS, ProviderError, RESPONSE_LOST};
 
-/// The IAM service prefix of the SDK crate that defines `E`.
+/// The IAM service prefix of the SDK crate that defines `E` (from the list of services in
+/// `aws/mod.rs`, where every client is made).
 fn iam_service<E>() -> &'static str {
     let crate_name = std::any::type_name::<E>()
         .split("::")
         .next()
         .unwrap_or_default();
-    match crate_name {
-        "aws_sdk_acm" => "acm",
-        "aws_sdk_cloudwatch" => "cloudwatch",
-        "aws_sdk_cloudwatchlogs" => "logs",
-        "aws_sdk_dynamodb" => "dynamodb",
-        "aws_sdk_ec2" => "ec2",
-        "aws_sdk_ecr" => "ecr",
-        "aws_sdk_ecs" => "ecs",
-        "aws_sdk_elasticloadbalancingv2" => "elasticloadbalancing",
-        "aws_sdk_resourcegroupstagging" => "tag",
-        "aws_sdk_route53" => "route53",
-        "aws_sdk_secretsmanager" => "secretsmanager",
-        "aws_sdk_sts" => "sts",
-        _ => "",
-    }
+    super::iam_prefix(crate_name).unwrap_or_default()
 }
 
 /// Converts an SDK error of `operation`.

@@ -11,11 +11,13 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::{LogGroup, LogGroupClass};
 
 use super::error::aws;
+use super::kit;
 use super::tagging::OwnedIndex;
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, next_page,
-    owner_from_tags, tag_changes, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
+    tags_value,
 };
 
 pub struct LogGroups {
@@ -28,36 +30,35 @@ impl LogGroups {
         LogGroups { client, owned }
     }
 
-    /// Describes the named log groups with as few prefix queries as their names allow.
+    /// Describes the named log groups with as few prefix queries as their names allow, all
+    /// at once.
     async fn describe(&self, names: &[String]) -> Result<Vec<LogGroup>, ProviderError> {
-        let mut out = Vec::new();
-        for prefix in prefixes(names) {
-            let mut token: Option<String> = None;
-            loop {
+        let prefixes = prefixes(names);
+        kit::in_chunks(&prefixes, 1, |prefix| async move {
+            kit::pages(|token| async move {
                 let page = self
                     .client
                     .describe_log_groups()
-                    .log_group_name_prefix(prefix.clone())
+                    .log_group_name_prefix(prefix[0].clone())
                     .limit(50)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(aws("DescribeLogGroups"))?;
-                out.extend(
-                    page.log_groups()
-                        .iter()
-                        .filter(|g| {
-                            g.log_group_name()
-                                .is_some_and(|n| names.iter().any(|w| w == n))
-                        })
-                        .cloned(),
-                );
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+                let groups = page
+                    .log_groups()
+                    .iter()
+                    .filter(|g| {
+                        g.log_group_name()
+                            .is_some_and(|n| names.iter().any(|w| w == n))
+                    })
+                    .cloned()
+                    .collect();
+                Ok((groups, page.next_token().map(str::to_string)))
+            })
+            .await
+        })
+        .await
     }
 
     async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {
@@ -165,13 +166,6 @@ fn live_group(group: &LogGroup, tags: &BTreeMap<String, String>) -> Live {
     live
 }
 
-fn arn(live: &Live) -> Result<&str, ProviderError> {
-    live.computed
-        .get("arn")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ProviderError::Input("the live log group has no ARN".into()))
-}
-
 impl ResourceKind for LogGroups {
     fn kind(&self) -> Kind {
         Kind::LogGroup
@@ -257,6 +251,7 @@ impl ResourceKind for LogGroups {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        _changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let name = desired.str("name").unwrap_or_default();
@@ -286,25 +281,33 @@ impl ResourceKind for LogGroups {
                     }
                 }
             }
-            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn(live)?)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws("UntagResource"))?;
-            }
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn(live)?)
-                    .set_tags(Some(set.into_iter().collect()))
-                    .send()
-                    .await
-                    .map_err(aws("TagResource"))?;
-            }
+            let arn = kit::live_arn(live, "log group")?;
+            kit::retag(
+                &desired.attrs,
+                &live.attrs,
+                &[],
+                |keys| async {
+                    self.client
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map_err(aws("UntagResource"))?;
+                    Ok(())
+                },
+                |pairs| async {
+                    self.client
+                        .tag_resource()
+                        .resource_arn(arn)
+                        .set_tags(Some(pairs.into_iter().collect()))
+                        .send()
+                        .await
+                        .map_err(aws("TagResource"))?;
+                    Ok(())
+                },
+            )
+            .await?;
             Ok(Live::converged(desired, live))
         })
     }

@@ -12,6 +12,7 @@ mod elbv2;
 mod error;
 pub mod health;
 mod hosted_zone;
+mod kit;
 pub mod lock_table;
 mod logs;
 mod lost_response;
@@ -77,21 +78,83 @@ pub enum ConnectError {
     Credentials(String),
 }
 
-/// The service clients of one run.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    pub acm: aws_sdk_acm::Client,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub ec2: aws_sdk_ec2::Client,
-    pub ecr: aws_sdk_ecr::Client,
-    pub ecs: aws_sdk_ecs::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub sts: aws_sdk_sts::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub route53: aws_sdk_route53::Client,
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
+/// Every AWS service infra calls, once: the field of [`Clients`], the SDK crate, the name its
+/// rate limiter knows it by and its IAM prefix (`ecs:CreateService` in a permission hint). A new
+/// service is one line here; nothing else names the crate to the error mapping.
+macro_rules! services {
+    ($($field:ident: $sdk:ident, rate $rate:literal, iam $iam:literal;)*) => {
+        /// The service clients of one run.
+        #[derive(Clone, Debug)]
+        pub struct Clients {
+            $(pub $field: $sdk::Client,)*
+        }
+
+        impl Clients {
+            /// Every client from `config`, wired the way every run's are: counted, failing fast
+            /// when AWS is unreachable, never blindly repeating a create whose answer was lost,
+            /// and waiting for its service's rate-limit token before each request.
+            fn wired(config: &aws_config::SdkConfig, wiring: &Wiring) -> Clients {
+                Clients {
+                    $($field: $sdk::Client::from_conf(
+                        $sdk::config::Builder::from(config)
+                            .interceptor(wiring.counting.clone())
+                            // Before the lost-response check: a connection never made lost
+                            // nothing.
+                            .interceptor(unreachable::FailFast)
+                            .interceptor(lost_response::NoBlindRetry)
+                            .http_client(rate::RateLimitedClient::new(
+                                wiring.http.clone(),
+                                wiring.limits.clone(),
+                                $rate,
+                            ))
+                            .build(),
+                    ),)*
+                }
+            }
+
+            /// Clients that are never called (for tests of what providers compute offline).
+            #[cfg(test)]
+            pub fn offline() -> Clients {
+                let config = aws_config::SdkConfig::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new("us-east-1"))
+                    .build();
+                Clients {
+                    $($field: $sdk::Client::new(&config),)*
+                }
+            }
+        }
+
+        /// The IAM prefix of the SDK crate named `crate_name` (`aws_sdk_ecs` → `ecs`).
+        fn iam_prefix(crate_name: &str) -> Option<&'static str> {
+            match crate_name {
+                $(stringify!($sdk) => Some($iam),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+services! {
+    acm: aws_sdk_acm, rate "acm", iam "acm";
+    dynamodb: aws_sdk_dynamodb, rate "dynamodb", iam "dynamodb";
+    ec2: aws_sdk_ec2, rate "ec2", iam "ec2";
+    ecr: aws_sdk_ecr, rate "ecr", iam "ecr";
+    ecs: aws_sdk_ecs, rate "ecs", iam "ecs";
+    elbv2: aws_sdk_elasticloadbalancingv2, rate "elasticloadbalancing", iam "elasticloadbalancing";
+    secrets: aws_sdk_secretsmanager, rate "secretsmanager", iam "secretsmanager";
+    sts: aws_sdk_sts, rate "sts", iam "sts";
+    cloudwatch: aws_sdk_cloudwatch, rate "monitoring", iam "cloudwatch";
+    logs: aws_sdk_cloudwatchlogs, rate "logs", iam "logs";
+    route53: aws_sdk_route53, rate "route53", iam "route53";
+    tagging: aws_sdk_resourcegroupstagging, rate "tagging", iam "tag";
+}
+
+/// What every client of a run shares: the call counter, the rate limits and the HTTPS client.
+struct Wiring {
+    counting: calls::CountCalls,
+    limits: Arc<rate::RateLimits>,
+    http: aws_smithy_runtime_api::client::http::SharedHttpClient,
 }
 
 /// Retries: adaptive (client-side rate limiting when AWS throttles), at most this many attempts.
@@ -148,39 +211,12 @@ pub async fn connect(
             ))
             .build_https()
     });
-    // Every client counts its calls, never blindly repeats a create whose answer was lost, and
-    // waits for its service's rate-limit token before each request.
-    macro_rules! client {
-        ($sdk:ident, $service:literal) => {{
-            $sdk::Client::from_conf(
-                $sdk::config::Builder::from(&config)
-                    .interceptor(counting.clone())
-                    // Before the lost-response check: a connection never made lost nothing.
-                    .interceptor(unreachable::FailFast)
-                    .interceptor(lost_response::NoBlindRetry)
-                    .http_client(rate::RateLimitedClient::new(
-                        http.clone(),
-                        limits.clone(),
-                        $service,
-                    ))
-                    .build(),
-            )
-        }};
-    }
-    Ok(Clients {
-        acm: client!(aws_sdk_acm, "acm"),
-        dynamodb: client!(aws_sdk_dynamodb, "dynamodb"),
-        ec2: client!(aws_sdk_ec2, "ec2"),
-        ecr: client!(aws_sdk_ecr, "ecr"),
-        ecs: client!(aws_sdk_ecs, "ecs"),
-        elbv2: client!(aws_sdk_elasticloadbalancingv2, "elasticloadbalancing"),
-        sts: client!(aws_sdk_sts, "sts"),
-        secrets: client!(aws_sdk_secretsmanager, "secretsmanager"),
-        cloudwatch: client!(aws_sdk_cloudwatch, "monitoring"),
-        logs: client!(aws_sdk_cloudwatchlogs, "logs"),
-        route53: client!(aws_sdk_route53, "route53"),
-        tagging: client!(aws_sdk_resourcegroupstagging, "tagging"),
-    })
+    let wiring = Wiring {
+        counting,
+        limits,
+        http,
+    };
+    Ok(Clients::wired(&config, &wiring))
 }
 
 /// The profile `AWS_PROFILE` names when the configuration files do not define it, with the

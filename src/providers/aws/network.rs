@@ -7,8 +7,9 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Filter;
 
 use super::error::aws;
+use super::kit;
 use crate::model::{Kind, Value};
-use crate::providers::{BoxFuture, LookupKind, ProviderError, next_page};
+use crate::providers::{BoxFuture, LookupKind, ProviderError};
 
 fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
     Filter::builder()
@@ -100,22 +101,19 @@ impl LookupKind for Vpcs {
             if attrs.get("default") == Some(&Value::Bool(true)) {
                 filters.push(filter("isDefault", ["true".to_string()]));
             }
-            let mut vpcs = Vec::new();
-            let mut token = None;
-            loop {
+            let filters = &filters;
+            let vpcs = kit::pages(|token| async move {
                 let page = self
                     .client
                     .describe_vpcs()
                     .set_filters(Some(filters.clone()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(aws("DescribeVpcs"))?;
-                vpcs.extend(page.vpcs().iter().cloned());
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
-            }
+                Ok((page.vpcs().to_vec(), page.next_token().map(str::to_string)))
+            })
+            .await?;
             let vpc = match vpcs.as_slice() {
                 [one] => one,
                 [] => {
@@ -172,26 +170,24 @@ impl LookupKind for Subnets {
             if !wanted.is_empty() {
                 filters.push(filter("subnet-id", wanted.clone()));
             }
-            let mut ids = Vec::new();
-            let mut token = None;
-            loop {
+            let filters = &filters;
+            let mut ids = kit::pages(|token| async move {
                 let page = self
                     .client
                     .describe_subnets()
                     .set_filters(Some(filters.clone()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(aws("DescribeSubnets"))?;
-                ids.extend(
-                    page.subnets()
-                        .iter()
-                        .filter_map(|s| s.subnet_id().map(str::to_string)),
-                );
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
-            }
+                let ids = page
+                    .subnets()
+                    .iter()
+                    .filter_map(|s| s.subnet_id().map(str::to_string))
+                    .collect();
+                Ok((ids, page.next_token().map(str::to_string)))
+            })
+            .await?;
             ids.sort();
             if let Some(missing) = wanted.iter().find(|w| !ids.contains(w)) {
                 return Err(ProviderError::NotFound(format!(
@@ -249,22 +245,22 @@ impl LookupKind for SecurityGroups {
             if !names.is_empty() {
                 filters.push(filter("group-name", names.clone()));
             }
-            let mut groups = Vec::new();
-            let mut token = None;
-            loop {
+            let filters = &filters;
+            let groups = kit::pages(|token| async move {
                 let page = self
                     .client
                     .describe_security_groups()
                     .set_filters(Some(filters.clone()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(aws("DescribeSecurityGroups"))?;
-                groups.extend(page.security_groups().iter().cloned());
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
-            }
+                Ok((
+                    page.security_groups().to_vec(),
+                    page.next_token().map(str::to_string),
+                ))
+            })
+            .await?;
             for id in &ids {
                 if !groups.iter().any(|g| g.group_id() == Some(id)) {
                     return Err(ProviderError::NotFound(format!(

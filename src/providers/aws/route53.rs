@@ -30,6 +30,7 @@ use super::error::{aws, build};
 use super::hosted_zone::{dns_key, zone_id};
 use crate::model::schemas::route53::DEFAULT_TTL;
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, PROTECT_TAG, ProviderError, ResourceKind, natural_key,
 };
@@ -819,6 +820,7 @@ impl ResourceKind for Records {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        _changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let zone = zone_of(&desired.attrs)?;

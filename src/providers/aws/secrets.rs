@@ -10,10 +10,12 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, SecretListEntry, Tag};
 
 use super::error::aws;
+use super::kit;
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, next_page,
-    owner_from_tags, tag_changes, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, client_token, owner_from_tags,
+    tags_value,
 };
 use crate::providers::{CURRENT_VERSION, VERSION_ID};
 
@@ -118,25 +120,24 @@ impl Secrets {
 
     /// Lists secrets by filter, scheduled deletions included, every page.
     async fn list(&self, filters: Vec<Filter>) -> Result<Vec<SecretListEntry>, ProviderError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        let filters = &filters;
+        kit::pages(|token| async move {
             let page = self
                 .client
                 .list_secrets()
                 .set_filters(Some(filters.clone()))
                 .include_planned_deletion(true)
                 .max_results(100)
-                .set_next_token(token.clone())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(aws("ListSecrets"))?;
-            out.extend(page.secret_list().iter().cloned());
-            if !next_page(&mut token, page.next_token()) {
-                break;
-            }
-        }
-        Ok(out)
+            Ok((
+                page.secret_list().to_vec(),
+                page.next_token().map(str::to_string),
+            ))
+        })
+        .await
     }
 
     /// AWS's current values of the named secrets whose stack value has a source to compare.
@@ -147,32 +148,36 @@ impl Secrets {
         &self,
         names: &[&str],
     ) -> Result<BTreeMap<String, Material>, ProviderError> {
-        let mut out = BTreeMap::new();
-        for chunk in names.chunks(VALUES_PER_BATCH) {
-            let mut token: Option<String> = None;
-            loop {
+        // One chain of pages per chunk of names, all chunks at once.
+        let values = kit::in_chunks(names, VALUES_PER_BATCH, |chunk| async move {
+            kit::pages(|token| async move {
                 let page = self
                     .client
                     .batch_get_secret_value()
                     .set_secret_id_list(Some(chunk.iter().map(|n| n.to_string()).collect()))
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(aws("BatchGetSecretValue"))?;
-                for entry in page.secret_values() {
-                    if let (Some(name), Some(text)) = (entry.name(), entry.secret_string()) {
-                        out.insert(name.to_string(), Material(text.to_string()));
-                    }
-                }
                 if let Some(error) = page.errors().iter().find_map(unreadable) {
                     return Err(error);
                 }
-                if !next_page(&mut token, page.next_token()) {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+                let values = page
+                    .secret_values()
+                    .iter()
+                    .filter_map(|entry| {
+                        Some((
+                            entry.name()?.to_string(),
+                            Material(entry.secret_string()?.to_string()),
+                        ))
+                    })
+                    .collect();
+                Ok((values, page.next_token().map(str::to_string)))
+            })
+            .await
+        })
+        .await?;
+        Ok(values.into_iter().collect())
     }
 
     /// Converts listed secrets to live resources, comparing values with their sources.
@@ -380,13 +385,6 @@ pub async fn put_value(client: &Client, arn: &str, value: String) -> Result<Stri
         .ok_or_else(|| ProviderError::Input("PutSecretValue returned no version id".into()))
 }
 
-fn arn(live: &Live) -> Result<&str, ProviderError> {
-    live.computed
-        .get("arn")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ProviderError::Input("the live secret has no ARN".into()))
-}
-
 impl ResourceKind for Secrets {
     fn kind(&self) -> Kind {
         Kind::Secret
@@ -462,20 +460,21 @@ impl ResourceKind for Secrets {
     ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>> {
         Box::pin(async move {
             let names: Vec<&str> = desired.iter().filter_map(|d| d.str("name")).collect();
-            let mut entries = Vec::new();
-            for chunk in names.chunks(NAMES_PER_LIST) {
+            // Every chunk of names at once.
+            let entries = kit::in_chunks(&names, NAMES_PER_LIST, |chunk| async move {
                 let filter = Filter::builder()
                     .key(FilterNameStringType::Name)
                     .set_values(Some(chunk.iter().map(|n| n.to_string()).collect()))
                     .build();
                 // The name filter matches prefixes; keep exact names only.
-                entries.extend(
-                    self.list(vec![filter])
-                        .await?
-                        .into_iter()
-                        .filter(|e| e.name().is_some_and(|n| chunk.contains(&n))),
-                );
-            }
+                Ok(self
+                    .list(vec![filter])
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.name().is_some_and(|n| chunk.contains(&n)))
+                    .collect::<Vec<_>>())
+            })
+            .await?;
             let live = self.to_live(entries, desired).await?;
             Ok(desired
                 .iter()
@@ -525,9 +524,10 @@ impl ResourceKind for Secrets {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        _changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
-            let id = arn(live)?;
+            let id = kit::live_arn(live, "secret")?;
             if live.pending_deletion.is_some() {
                 self.client
                     .restore_secret()
@@ -566,29 +566,36 @@ impl ResourceKind for Secrets {
             {
                 version = self.put_value(id, material).await?;
             }
-            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .secret_id(id)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws("UntagResource"))?;
-            }
-            if !set.is_empty() {
-                let tags = set
-                    .into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.client
-                    .tag_resource()
-                    .secret_id(id)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(aws("TagResource"))?;
-            }
+            kit::retag(
+                &desired.attrs,
+                &live.attrs,
+                &[],
+                |keys| async {
+                    self.client
+                        .untag_resource()
+                        .secret_id(id)
+                        .set_tag_keys(Some(keys))
+                        .send()
+                        .await
+                        .map_err(aws("UntagResource"))?;
+                    Ok(())
+                },
+                |pairs| async {
+                    let tags = pairs
+                        .into_iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect();
+                    self.client
+                        .tag_resource()
+                        .secret_id(id)
+                        .set_tags(Some(tags))
+                        .send()
+                        .await
+                        .map_err(aws("TagResource"))?;
+                    Ok(())
+                },
+            )
+            .await?;
             let mut converged = Live::converged(desired, live);
             if let Some(version) = version {
                 converged
@@ -611,7 +618,7 @@ impl ResourceKind for Secrets {
                 .unwrap_or(30);
             self.client
                 .delete_secret()
-                .secret_id(arn(live)?)
+                .secret_id(kit::live_arn(live, "secret")?)
                 .recovery_window_in_days(window)
                 .send()
                 .await
@@ -628,7 +635,7 @@ impl ResourceKind for Secrets {
             let described = match self
                 .client
                 .describe_secret()
-                .secret_id(arn(live)?)
+                .secret_id(kit::live_arn(live, "secret")?)
                 .send()
                 .await
             {

@@ -11,10 +11,12 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{Cluster, ClusterField, ClusterSetting, ClusterSettingName};
 
 use super::super::error::aws;
+use super::super::kit;
 use super::super::tagging::OwnedIndex;
 use super::{ecs_tags, get_str, get_strings, live_tags, s, sort_strings, strings};
 use crate::model::{Kind, Value};
-use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, tag_changes};
+use crate::providers::Changed;
+use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind};
 
 /// DescribeClusters accepts at most 100 clusters.
 const NAMES_PER_DESCRIBE: usize = 100;
@@ -31,8 +33,8 @@ impl Clusters {
 
     /// The named clusters that exist (INACTIVE ones are deleted clusters AWS still shows).
     async fn describe(&self, names: &[String]) -> Result<Vec<Cluster>, ProviderError> {
-        let mut out = Vec::new();
-        for chunk in names.chunks(NAMES_PER_DESCRIBE) {
+        // Every chunk of names at once.
+        kit::in_chunks(names, NAMES_PER_DESCRIBE, |chunk| async move {
             let page = self
                 .client
                 .describe_clusters()
@@ -42,14 +44,14 @@ impl Clusters {
                 .send()
                 .await
                 .map_err(aws("DescribeClusters"))?;
-            out.extend(
-                page.clusters()
-                    .iter()
-                    .filter(|c| c.status() != Some("INACTIVE"))
-                    .cloned(),
-            );
-        }
-        Ok(out)
+            Ok(page
+                .clusters()
+                .iter()
+                .filter(|c| c.status() != Some("INACTIVE"))
+                .cloned()
+                .collect::<Vec<_>>())
+        })
+        .await
     }
 }
 
@@ -100,13 +102,6 @@ fn normalize(attrs: &mut BTreeMap<String, Value>) {
     if matches!(attrs.get("capacity-providers"), Some(Value::List(l)) if l.is_empty()) {
         attrs.remove("capacity-providers");
     }
-}
-
-fn arn(live: &Live) -> Result<&str, ProviderError> {
-    live.computed
-        .get("arn")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ProviderError::Input("the live cluster has no ARN".into()))
 }
 
 impl ResourceKind for Clusters {
@@ -197,18 +192,17 @@ impl ResourceKind for Clusters {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let name = desired.str("name").unwrap_or_default();
             let mut d = desired.attrs.clone();
-            let mut l = live.attrs.clone();
             normalize(&mut d);
-            normalize(&mut l);
             // Omitted, the setting is the account's and stays as AWS has it.
-            let wanted = get_str(&d, "container-insights");
             // UpdateCluster rather than UpdateClusterSettings: same effect on AWS, and the
             // emulator the tests run against implements only the former.
-            if wanted.is_some_and(|w| Some(w) != get_str(&l, "container-insights")) {
+            if changed.contains("container-insights") && get_str(&d, "container-insights").is_some()
+            {
                 self.client
                     .update_cluster()
                     .cluster(name)
@@ -217,7 +211,7 @@ impl ResourceKind for Clusters {
                     .await
                     .map_err(aws("UpdateCluster"))?;
             }
-            if d.get("capacity-providers") != l.get("capacity-providers") {
+            if changed.contains("capacity-providers") {
                 self.client
                     .put_cluster_capacity_providers()
                     .cluster(name)
@@ -229,29 +223,13 @@ impl ResourceKind for Clusters {
                     .await
                     .map_err(aws("PutClusterCapacityProviders"))?;
             }
-            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn(live)?)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws("UntagResource"))?;
-            }
-            if !set.is_empty() {
-                let tags = set
-                    .into_iter()
-                    .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn(live)?)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(aws("TagResource"))?;
-            }
+            super::retag(
+                &self.client,
+                kit::live_arn(live, "cluster")?,
+                &desired.attrs,
+                &live.attrs,
+            )
+            .await?;
             Ok(Live::converged(desired, live))
         })
     }

@@ -16,11 +16,15 @@ use std::sync::Arc;
 
 use aws_sdk_ecs::types::Tag;
 
+use super::error::aws;
+use super::kit;
 use super::tagging::OwnedIndex;
 use super::{Clients, Connection};
 use crate::model::Value;
 use crate::model::schema::{BlockSchema, Type};
-use crate::providers::{Owner, Providers, desired_tags, owner_from_tags, tags_value};
+use crate::providers::{
+    Owner, ProviderError, Providers, desired_tags, owner_from_tags, tags_value,
+};
 
 /// Adds the ECS kinds to `providers`.
 pub fn register(
@@ -48,7 +52,12 @@ pub fn register(
 
 /// The desired tags as ECS tags.
 fn ecs_tags(attrs: &BTreeMap<String, Value>) -> Vec<Tag> {
-    desired_tags(attrs)
+    sdk_tags(desired_tags(attrs))
+}
+
+/// Tag pairs as the ECS SDK takes them.
+fn sdk_tags(pairs: Vec<(String, String)>) -> Vec<Tag> {
+    pairs
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
@@ -182,4 +191,39 @@ fn arn_tail(text: &str) -> &str {
     } else {
         text
     }
+}
+/// Converges the tags of the ECS resource `arn` (a cluster, task definition or service) from
+/// `live` to `desired`.
+async fn retag(
+    client: &aws_sdk_ecs::Client,
+    arn: &str,
+    desired: &BTreeMap<String, Value>,
+    live: &BTreeMap<String, Value>,
+) -> Result<(), ProviderError> {
+    kit::retag(
+        desired,
+        live,
+        &[],
+        |keys| async move {
+            client
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .map_err(aws("UntagResource"))?;
+            Ok(())
+        },
+        |pairs| async move {
+            client
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(sdk_tags(pairs)))
+                .send()
+                .await
+                .map_err(aws("TagResource"))?;
+            Ok(())
+        },
+    )
+    .await
 }

@@ -16,16 +16,18 @@ use aws_sdk_ecs::types::{
 };
 
 use super::super::error::{aws, build};
+use super::super::kit;
 use super::super::tagging::OwnedIndex;
 use super::{
     arn_tail, ecs_tags, fill_defaults, get_blocks, get_bool, get_i32, get_map, get_str,
     get_strings, live_tags, s, sort_blocks, sort_strings, strings,
 };
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::revisions::{Outcome, RUNNING_TASK_DEFINITION};
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, SECRET_VERSION_TAG, client_token,
-    desired_tags, moved_secrets, tag_changes,
+    desired_tags, moved_secrets,
 };
 
 type Map = BTreeMap<String, Value>;
@@ -95,8 +97,8 @@ impl Services {
         cluster: &str,
         names: &[String],
     ) -> Result<Vec<Service>, ProviderError> {
-        let mut out = Vec::new();
-        for chunk in names.chunks(NAMES_PER_DESCRIBE) {
+        // Every chunk of names at once.
+        kit::in_chunks(names, NAMES_PER_DESCRIBE, |chunk| async move {
             let page = match self
                 .client
                 .describe_services()
@@ -116,14 +118,14 @@ impl Services {
                 }
                 Err(e) => return Err(aws("DescribeServices")(e)),
             };
-            out.extend(
-                page.services()
-                    .iter()
-                    .filter(|s| s.status() == Some("ACTIVE"))
-                    .cloned(),
-            );
-        }
-        Ok(out)
+            Ok(page
+                .services()
+                .iter()
+                .filter(|s| s.status() == Some("ACTIVE"))
+                .cloned()
+                .collect::<Vec<_>>())
+        })
+        .await
     }
 
     /// Services by cluster, each cluster's names described together.
@@ -1230,6 +1232,7 @@ impl ResourceKind for Services {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        _changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let moved = moved_secrets(&desired.attrs, &live.attrs);
@@ -1250,30 +1253,20 @@ impl ResourceKind for Services {
             };
             self.update_service(desired, &live.attrs, None, !moved.is_empty())
                 .await?;
-            let arn = || {
-                live.computed
-                    .get("arn")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ProviderError::Input("the live service has no ARN".into()))
-            };
-            let (mut set, remove) = tag_changes(&desired.attrs, &live.attrs);
+            let mut tagged = desired.attrs.clone();
             if !moved.is_empty() && waits {
-                // Recorded once the restarted tasks serve (`wait_stable`): a restart that
-                // fails must leave the next plan still asking for it.
-                set.retain(|(k, _)| !k.starts_with(SECRET_VERSION_TAG));
+                // The secret versions are recorded once the restarted tasks serve
+                // (`wait_stable`): a restart that fails must leave the next plan still asking
+                // for it. Until then the service keeps the versions it has.
+                hold_secret_versions(&mut tagged, &live.attrs);
             }
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn()?)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws("UntagResource"))?;
-            }
-            if !set.is_empty() {
-                self.tag(arn()?, set).await?;
-            }
+            super::retag(
+                &self.client,
+                kit::live_arn(live, "service")?,
+                &tagged,
+                &live.attrs,
+            )
+            .await?;
             let mut updated = Live::converged(desired, live);
             if moved.is_empty() && previous_revision(desired, live).is_none() {
                 updated
@@ -1405,6 +1398,22 @@ impl ResourceKind for Services {
             recorded?;
             self.record_secret_versions(desired, live).await
         })
+    }
+}
+
+/// `desired`'s tags with each secret-version tag (`infra:secret:<address>`) as `live` has it,
+/// or absent when `live` has none: what a service is tagged with before its restart serves.
+fn hold_secret_versions(desired: &mut Map, live: &Map) {
+    let held = live.get("tags").and_then(Value::as_map);
+    if let Some(Value::Map(tags)) = desired.get_mut("tags") {
+        tags.retain(|k, _| !k.starts_with(SECRET_VERSION_TAG));
+        if let Some(held) = held {
+            tags.extend(
+                held.iter()
+                    .filter(|(k, _)| k.starts_with(SECRET_VERSION_TAG))
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+        }
     }
 }
 

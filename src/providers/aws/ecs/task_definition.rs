@@ -20,16 +20,16 @@ use aws_sdk_ecs::types::{
 use futures::future::join_all;
 
 use super::super::error::aws;
+use super::super::kit;
 use super::super::tagging::OwnedIndex;
 use super::containers::{
     container_from_aws, container_to_aws, normalize, volume_from_aws, volume_to_aws,
 };
 use super::{ecs_tags, get_blocks, get_i32, get_str, get_strings, live_tags, s, strings};
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::revisions::{DEPLOYED_AT_TAG, DEPLOYED_BY_TAG, OUTCOME_TAG, Outcome};
-use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, next_page, tag_changes,
-};
+use crate::providers::{BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind};
 
 pub struct TaskDefinitions {
     client: Client,
@@ -191,29 +191,27 @@ pub(super) async fn active_revisions(
     client: &Client,
     family: &str,
 ) -> Result<Vec<(i64, String)>, ProviderError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let mut out = kit::pages(|token| async move {
         let page = client
             .list_task_definitions()
             .family_prefix(family)
             .status(TaskDefinitionStatus::Active)
-            .set_next_token(token.clone())
+            .set_next_token(token)
             .send()
             .await
             .map_err(aws("ListTaskDefinitions"))?;
-        for arn in page.task_definition_arns() {
-            // familyPrefix matches the family exactly on AWS; check anyway.
-            if let Some((f, rev)) = family_and_revision(arn)
-                && f == family
-            {
-                out.push((rev, arn.clone()));
-            }
-        }
-        if !next_page(&mut token, page.next_token()) {
-            break;
-        }
-    }
+        // familyPrefix matches the family exactly on AWS; check anyway.
+        let revisions = page
+            .task_definition_arns()
+            .iter()
+            .filter_map(|arn| match family_and_revision(arn) {
+                Some((f, rev)) if f == family => Some((rev, arn.clone())),
+                _ => None,
+            })
+            .collect();
+        Ok((revisions, page.next_token().map(str::to_string)))
+    })
+    .await?;
     out.sort();
     out.dedup();
     Ok(out)
@@ -372,41 +370,19 @@ impl ResourceKind for TaskDefinitions {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        _changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             if !only_tags_differ(&desired.attrs, &live.attrs, &self.region) {
                 return self.register(desired).await;
             }
-            let arn = live
-                .computed
-                .get("arn")
-                .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    ProviderError::Input("the live task definition has no ARN".into())
-                })?;
-            let (set, remove) = tag_changes(&desired.attrs, &live.attrs);
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(aws("UntagResource"))?;
-            }
-            if !set.is_empty() {
-                let tags = set
-                    .into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect();
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(aws("TagResource"))?;
-            }
+            super::retag(
+                &self.client,
+                kit::live_arn(live, "task definition")?,
+                &desired.attrs,
+                &live.attrs,
+            )
+            .await?;
             Ok(Live::converged(desired, live))
         })
     }

@@ -11,8 +11,9 @@ use aws_sdk_elasticloadbalancingv2::types::{Certificate, Listener, ProtocolEnum}
 use futures::future::try_join_all;
 
 use super::actions::{ACTIONS, from_actions, normalize_actions, to_action};
-use super::{Elb, changed, gone_is_done, int_of, live_arn, tags};
+use super::{Elb, gone_is_done, int_of, live_arn, tags};
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::aws::error::aws;
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
@@ -206,17 +207,14 @@ impl ResourceKind for Listeners {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let arn = live_arn(live)?;
             let mut d = desired.attrs.clone();
             self.normalize(&mut d);
-            let changed = changed(self, &d, &live.attrs);
             let settings = ["protocol", "certificate", "ssl-policy"];
-            if changed
-                .iter()
-                .any(|c| settings.contains(c) || ACTIONS.contains(c))
-            {
+            if changed.any_of(&settings) || changed.any_of(&ACTIONS) {
                 let text = |name: &str| d.get(name).and_then(Value::as_str).map(str::to_string);
                 self.elb
                     .client
@@ -350,7 +348,7 @@ mod tests {
                 .attr("ssl-policy")
                 .is_some_and(|a| a.unmanaged_when_omitted)
         );
-        let changed = changed(&provider, &https(None), &live);
+        let changed = super::super::changed(&provider, &https(None), &live);
         assert!(changed.is_empty(), "no ModifyListener for it: {changed:?}");
     }
 }

@@ -14,12 +14,14 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Elb, PAGE, PER_CALL, changed, live_arn, resource_part, sort_set, strings, tags};
+use super::super::kit;
+use super::{By, Elb, PAGE, describe_or_list, live_arn, resource_part, sort_set, strings, tags};
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, next_page,
-    owner_from_tags, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
+    tags_value,
 };
 
 /// Schema attributes kept as load balancer attributes: name, AWS key, whether boolean.
@@ -38,72 +40,59 @@ pub struct LoadBalancers {
     elb: Arc<Elb>,
 }
 
-/// How load balancers are asked for.
-#[derive(Clone, Copy)]
-enum By {
-    Name,
-    Arn,
-}
-
 impl LoadBalancers {
     pub fn new(elb: Arc<Elb>) -> Self {
         LoadBalancers { elb }
     }
 
-    /// Describes load balancers by name or ARN, 20 per call. AWS fails the whole call when
-    /// one of several is missing; then every load balancer is listed (400 per page) instead.
+    /// Describes load balancers by name or ARN, 20 per call, all at once. AWS fails the
+    /// whole call when one of several is missing; then every load balancer is listed (400 per
+    /// page) instead.
     async fn describe(&self, keys: &[String], by: By) -> Result<Vec<LoadBalancer>, ProviderError> {
-        let mut out = Vec::new();
-        for chunk in keys.chunks(PER_CALL) {
-            let request = self.elb.client.describe_load_balancers();
-            let request = match by {
-                By::Name => request.set_names(Some(chunk.to_vec())),
-                By::Arn => request.set_load_balancer_arns(Some(chunk.to_vec())),
-            };
-            match request.send().await.map_err(aws("DescribeLoadBalancers")) {
-                Ok(page) => out.extend(page.load_balancers().iter().cloned()),
-                Err(e) if e.code() == Some("LoadBalancerNotFound") => {
-                    if chunk.len() > 1 {
-                        return self.all_of(keys, by).await;
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        describe_or_list(
+            keys,
+            "LoadBalancerNotFound",
+            |chunk| async move {
+                let request = self.elb.client.describe_load_balancers();
+                let request = match by {
+                    By::Name => request.set_names(Some(chunk)),
+                    By::Arn => request.set_load_balancer_arns(Some(chunk)),
+                };
+                let page = request.send().await.map_err(aws("DescribeLoadBalancers"))?;
+                Ok(page.load_balancers().to_vec())
+            },
+            || self.all_of(keys, by),
+        )
+        .await
     }
 
     /// Every load balancer in the region whose name or ARN is in `keys`.
     async fn all_of(&self, keys: &[String], by: By) -> Result<Vec<LoadBalancer>, ProviderError> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
+        kit::pages(|marker| async move {
             let page = self
                 .elb
                 .client
                 .describe_load_balancers()
                 .page_size(PAGE)
-                .set_marker(marker.clone())
+                .set_marker(marker)
                 .send()
                 .await
                 .map_err(aws("DescribeLoadBalancers"))?;
-            out.extend(
-                page.load_balancers()
-                    .iter()
-                    .filter(|lb| {
-                        let key = match by {
-                            By::Name => lb.load_balancer_name(),
-                            By::Arn => lb.load_balancer_arn(),
-                        };
-                        key.is_some_and(|k| keys.iter().any(|w| w == k))
-                    })
-                    .cloned(),
-            );
-            if !next_page(&mut marker, page.next_marker()) {
-                break;
-            }
-        }
-        Ok(out)
+            let wanted = page
+                .load_balancers()
+                .iter()
+                .filter(|lb| {
+                    let key = match by {
+                        By::Name => lb.load_balancer_name(),
+                        By::Arn => lb.load_balancer_arn(),
+                    };
+                    key.is_some_and(|k| keys.iter().any(|w| w == k))
+                })
+                .cloned()
+                .collect();
+            Ok((wanted, page.next_marker().map(str::to_string)))
+        })
+        .await
     }
 
     async fn attributes(&self, arn: &str) -> Result<Vec<LoadBalancerAttribute>, ProviderError> {
@@ -353,7 +342,7 @@ impl ResourceKind for LoadBalancers {
                 .load_balancer_arn()
                 .ok_or_else(|| super::missing("ARN"))?;
             // Only what differs from AWS's defaults needs a call.
-            let changed = changed(self, &d, &BTreeMap::new());
+            let changed = super::changed(self, &d, &BTreeMap::new());
             let names: Vec<&str> = changed.into_iter().collect();
             self.set_attributes(arn, &d, &names).await?;
             let mut live = Live::new(
@@ -374,12 +363,12 @@ impl ResourceKind for LoadBalancers {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let arn = live_arn(live)?;
             let mut d = desired.attrs.clone();
             self.normalize(&mut d);
-            let changed = changed(self, &d, &live.attrs);
             let client = &self.elb.client;
             if changed.contains("subnets") {
                 client
@@ -411,7 +400,7 @@ impl ResourceKind for LoadBalancers {
                     .await
                     .map_err(aws("SetIpAddressType"))?;
             }
-            let names: Vec<&str> = changed.iter().copied().collect();
+            let names = changed.names_in(self.kind());
             self.set_attributes(arn, &d, &names).await?;
             self.elb.retag(arn, &d, &live.attrs, &[]).await?;
             Ok(Live::converged(desired, live))

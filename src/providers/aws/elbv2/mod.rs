@@ -22,12 +22,11 @@ use aws_sdk_elasticloadbalancingv2::types::{Listener, Rule, Tag};
 use tokio::sync::OnceCell;
 
 use super::error::aws;
+use super::kit;
 use super::tagging::OwnedIndex;
 use super::{Clients, Connection};
 use crate::model::{Kind, Value};
-use crate::providers::{
-    Live, Owner, ProviderError, Providers, ResourceKind, next_page, owner_from_tags, tag_changes,
-};
+use crate::providers::{Live, Owner, ProviderError, Providers, ResourceKind, owner_from_tags};
 
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 names or ARNs.
 const PER_CALL: usize = 20;
@@ -206,53 +205,86 @@ impl Elb {
         live: &BTreeMap<String, Value>,
         keep: &[&str],
     ) -> Result<(), ProviderError> {
-        let (set, remove) = tag_changes(desired, live);
-        let remove: Vec<String> = remove
-            .into_iter()
-            .filter(|k| !keep.contains(&k.as_str()))
-            .collect();
-        if !remove.is_empty() {
-            self.client
-                .remove_tags()
-                .resource_arns(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(aws("RemoveTags"))?;
-        }
-        if !set.is_empty() {
-            self.client
-                .add_tags()
-                .resource_arns(arn)
-                .set_tags(Some(tags(set)))
-                .send()
-                .await
-                .map_err(aws("AddTags"))?;
-        }
-        Ok(())
+        kit::retag(
+            desired,
+            live,
+            keep,
+            |keys| async {
+                self.client
+                    .remove_tags()
+                    .resource_arns(arn)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(aws("RemoveTags"))?;
+                Ok(())
+            },
+            |pairs| async {
+                self.client
+                    .add_tags()
+                    .resource_arns(arn)
+                    .set_tags(Some(tags(pairs)))
+                    .send()
+                    .await
+                    .map_err(aws("AddTags"))?;
+                Ok(())
+            },
+        )
+        .await
     }
 }
 
-/// SDK tags as a map.
 /// Every page of a marker-paged listing; `None` when its parent is gone (`not_found`).
-async fn paged<T, F, Fut>(not_found: &str, mut page: F) -> Result<Option<Vec<T>>, ProviderError>
+async fn paged<T, F, Fut>(not_found: &str, page: F) -> Result<Option<Vec<T>>, ProviderError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ProviderError>>,
 {
+    match kit::pages(page).await {
+        Ok(items) => Ok(Some(items)),
+        Err(e) if e.code() == Some(not_found) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// How load balancers and target groups are asked for.
+#[derive(Clone, Copy)]
+enum By {
+    Name,
+    Arn,
+}
+
+/// Describes load balancers or target groups by name or ARN, [`PER_CALL`] per call, every
+/// chunk at once. AWS fails a whole call when one of several is missing (`not_found`); then
+/// `list_all` lists every one there is (keeping those asked for) instead.
+async fn describe_or_list<T, F, Fut, L, LFut>(
+    keys: &[String],
+    not_found: &str,
+    describe: F,
+    list_all: L,
+) -> Result<Vec<T>, ProviderError>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+    L: FnOnce() -> LFut,
+    LFut: std::future::Future<Output = Result<Vec<T>, ProviderError>>,
+{
+    let pages = futures::future::join_all(
+        keys.chunks(PER_CALL)
+            .map(|chunk| async { (chunk.len(), describe(chunk.to_vec()).await) }),
+    )
+    .await;
     let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let (items, next) = match page(marker.clone()).await {
-            Ok(p) => p,
-            Err(e) if e.code() == Some(not_found) => return Ok(None),
+    for (size, page) in pages {
+        match page {
+            Ok(found) => out.extend(found),
+            // One missing key alone: it does not exist.
+            Err(e) if e.code() == Some(not_found) && size == 1 => {}
+            Err(e) if e.code() == Some(not_found) => return list_all().await,
             Err(e) => return Err(e),
-        };
-        out.extend(items);
-        if !next_page(&mut marker, next.as_deref()) {
-            return Ok(Some(out));
         }
     }
+    Ok(out)
 }
 
 /// A delete that found the resource already gone (with its parent) did what it wanted.

@@ -15,8 +15,9 @@ use futures::future::try_join_all;
 use super::actions::{
     ACTIONS, CONDITIONS, from_actions, from_conditions, normalize_actions, to_action, to_conditions,
 };
-use super::{Elb, changed, gone_is_done, int_of, live_arn, sort_set, tags};
+use super::{Elb, gone_is_done, int_of, live_arn, sort_set, tags};
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::aws::error::aws;
 use crate::providers::{
     BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
@@ -205,16 +206,13 @@ impl ResourceKind for Rules {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let arn = live_arn(live)?;
             let mut d = desired.attrs.clone();
             self.normalize(&mut d);
-            let changed = changed(self, &d, &live.attrs);
-            if changed
-                .iter()
-                .any(|c| CONDITIONS.contains(c) || ACTIONS.contains(c))
-            {
+            if changed.any_of(&CONDITIONS) || changed.any_of(&ACTIONS) {
                 self.elb
                     .client
                     .modify_rule()

@@ -16,12 +16,14 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Elb, PAGE, PER_CALL, changed, int_of, live_arn, resource_part, tags};
+use super::super::kit;
+use super::{By, Elb, PAGE, changed, describe_or_list, int_of, live_arn, resource_part, tags};
 use crate::model::{Kind, Value};
+use crate::providers::Changed;
 use crate::providers::aws::error::aws;
 use crate::providers::{
-    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, next_page,
-    owner_from_tags, tags_value,
+    BoxFuture, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags, owner_from_tags,
+    tags_value,
 };
 
 /// The tag holding a target group's declared name.
@@ -106,78 +108,58 @@ pub struct TargetGroups {
     elb: Arc<Elb>,
 }
 
-#[derive(Clone, Copy)]
-enum By {
-    Name,
-    Arn,
-}
-
 impl TargetGroups {
     pub fn new(elb: Arc<Elb>) -> Self {
         TargetGroups { elb }
     }
 
-    /// Describes target groups by name or ARN, 20 per call. AWS fails the whole call when one
-    /// of several is missing; then every target group is listed (400 per page) instead.
+    /// Describes target groups by name or ARN, 20 per call, all at once (a plan's round trips
+    /// do not grow with its size). AWS fails the whole call when one of several is missing;
+    /// then every target group is listed (400 per page) instead.
     async fn describe(&self, keys: &[String], by: By) -> Result<Vec<TargetGroup>, ProviderError> {
-        // The chunks go out at once: a plan's round trips do not grow with its size.
-        let pages = futures::future::join_all(keys.chunks(PER_CALL).map(|chunk| async move {
-            let request = self.elb.client.describe_target_groups();
-            let request = match by {
-                By::Name => request.set_names(Some(chunk.to_vec())),
-                By::Arn => request.set_target_group_arns(Some(chunk.to_vec())),
-            };
-            (
-                chunk.len(),
-                request.send().await.map_err(aws("DescribeTargetGroups")),
-            )
-        }))
-        .await;
-        let mut out = Vec::new();
-        for (size, page) in pages {
-            match page {
-                Ok(page) => out.extend(page.target_groups().iter().cloned()),
-                Err(e) if e.code() == Some("TargetGroupNotFound") => {
-                    if size > 1 {
-                        return self.all_of(keys, by).await;
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
+        describe_or_list(
+            keys,
+            "TargetGroupNotFound",
+            |chunk| async move {
+                let request = self.elb.client.describe_target_groups();
+                let request = match by {
+                    By::Name => request.set_names(Some(chunk)),
+                    By::Arn => request.set_target_group_arns(Some(chunk)),
+                };
+                let page = request.send().await.map_err(aws("DescribeTargetGroups"))?;
+                Ok(page.target_groups().to_vec())
+            },
+            || self.all_of(keys, by),
+        )
+        .await
     }
 
     async fn all_of(&self, keys: &[String], by: By) -> Result<Vec<TargetGroup>, ProviderError> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
+        kit::pages(|marker| async move {
             let page = self
                 .elb
                 .client
                 .describe_target_groups()
                 .page_size(PAGE)
-                .set_marker(marker.clone())
+                .set_marker(marker)
                 .send()
                 .await
                 .map_err(aws("DescribeTargetGroups"))?;
-            out.extend(
-                page.target_groups()
-                    .iter()
-                    .filter(|tg| {
-                        let key = match by {
-                            By::Name => tg.target_group_name(),
-                            By::Arn => tg.target_group_arn(),
-                        };
-                        key.is_some_and(|k| keys.iter().any(|w| w == k))
-                    })
-                    .cloned(),
-            );
-            if !next_page(&mut marker, page.next_marker()) {
-                break;
-            }
-        }
-        Ok(out)
+            let wanted = page
+                .target_groups()
+                .iter()
+                .filter(|tg| {
+                    let key = match by {
+                        By::Name => tg.target_group_name(),
+                        By::Arn => tg.target_group_arn(),
+                    };
+                    key.is_some_and(|k| keys.iter().any(|w| w == k))
+                })
+                .cloned()
+                .collect();
+            Ok((wanted, page.next_marker().map(str::to_string)))
+        })
+        .await
     }
 
     async fn lives(
@@ -535,12 +517,12 @@ impl ResourceKind for TargetGroups {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let arn = live_arn(live)?;
             let mut d = desired.attrs.clone();
             self.normalize(&mut d);
-            let changed = changed(self, &d, &live.attrs);
             if changed.contains("health-check") {
                 let request = self.elb.client.modify_target_group().target_group_arn(arn);
                 with_health_check!(request, &health_check(&d), grpc(&d))
@@ -548,7 +530,7 @@ impl ResourceKind for TargetGroups {
                     .await
                     .map_err(aws("ModifyTargetGroup"))?;
             }
-            let names: Vec<&str> = changed.iter().copied().collect();
+            let names = changed.names_in(self.kind());
             self.set_attributes(arn, &d, &names).await?;
             // An adopted target group gets its name tag too.
             let mut want = d.clone();
