@@ -143,7 +143,6 @@ module "web" source="@MODULE@" {
 
 output "url" "https://${var.host}"
 output "load-balancer-dns" (ref)"load-balancer.main.dns-name"
-output "log-group" (ref)"module.web.log-group"
 "#;
 
 /// The stack file of `answers`.
