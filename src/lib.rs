@@ -7,6 +7,7 @@ pub mod apply;
 pub mod cli;
 pub mod explain;
 pub mod graph;
+pub mod init;
 pub mod known;
 pub mod lang;
 pub mod model;

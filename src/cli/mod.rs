@@ -8,6 +8,7 @@ mod drift;
 mod explain;
 mod fmt;
 mod graph;
+mod init;
 mod man;
 mod output;
 mod plan;
@@ -44,6 +45,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a new stack (a web service on the shipped module), one variable file per
+    /// environment and the module, then validate them: asks only what it cannot default.
+    Init(init::Args),
     /// Check a stack file and its modules without calling AWS.
     Validate(validate::Args),
     /// Print the dependency graph of a stack.
@@ -128,6 +132,7 @@ impl StackArgs {
 pub fn run(cli: Cli, ui: &Ui) -> ExitCode {
     crate::ui::set_verbosity(cli.verbose);
     match cli.command {
+        Command::Init(args) => init::run(&args, ui),
         Command::Validate(args) => validate::run(&args, ui),
         Command::Graph(args) => graph::run(&args, ui),
         Command::Plan(args) => plan::run(&args, ui),

@@ -11,7 +11,13 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, ui: &Ui) -> ExitCode {
-    let stack = match args.stack.load(ui) {
+    check(&args.stack, ui)
+}
+
+/// Loads a stack and builds its graph, reporting every problem or what it holds (also what
+/// `infra init` runs on the files it writes).
+pub(super) fn check(args: &super::StackArgs, ui: &Ui) -> ExitCode {
+    let stack = match args.load(ui) {
         Ok(s) => s,
         Err(code) => return code,
     };

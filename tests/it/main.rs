@@ -14,6 +14,7 @@ mod fmt;
 mod graph;
 mod harness;
 mod hostile;
+mod init;
 mod invalid;
 mod inventory;
 mod limits;
