@@ -8,6 +8,7 @@ mod drift;
 mod explain;
 mod fmt;
 mod graph;
+mod live;
 mod man;
 mod output;
 mod plan;
