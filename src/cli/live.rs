@@ -307,10 +307,16 @@ pub fn frame(state: &State, now: Instant, size: Size, explain: bool) -> String {
         }
     }
     let lines_of = |gs: &[(bool, Vec<String>)]| gs.iter().map(|(_, ls)| ls.len()).sum::<usize>();
+    // Lines above the bar.
+    let above = room - 1;
     let mut shown = groups.len();
-    if lines_of(&groups) > room - 1 {
+    if above == 0 {
+        // Room for the bar alone.
+        shown = 0;
+        groups.clear();
+    } else if lines_of(&groups) > above {
         // Keep a line for what is left out.
-        let budget = (room - 1).saturating_sub(1);
+        let budget = above - 1;
         let mut used = 0;
         shown = 0;
         for (_, lines) in &groups {

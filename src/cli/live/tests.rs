@@ -313,6 +313,25 @@ fn a_thousand_resource_frame_fits_the_terminal() {
     for line in frame.lines() {
         assert!(line.chars().count() < size.width, "{line}");
     }
+    // A terminal of two lines: the bar alone, and the cursor under it.
+    let mut tiny = Vec::new();
+    let size = Size {
+        width: 80,
+        height: 2,
+    };
+    simulate(&changes, 502, |state, t| {
+        if t == 120 {
+            tiny.push(super::frame(
+                state,
+                state.started + Duration::from_secs(t),
+                size,
+                true,
+            ));
+        }
+    });
+    let tiny = tiny.pop().expect("the apply ran for two minutes");
+    assert_eq!(tiny.lines().count(), 1, "{tiny}");
+    assert!(tiny.starts_with('['), "{tiny}");
 }
 
 #[test]
