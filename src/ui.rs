@@ -89,6 +89,11 @@ impl Ui {
         let _ = stderr.write_all(text.as_bytes());
     }
 
+    /// Whether stdout is a terminal (where apply may redraw what it shows).
+    pub fn out_is_terminal(&self) -> bool {
+        std::io::stdout().is_terminal()
+    }
+
     /// Whether what goes to stdout may be coloured.
     pub fn out_color(&self) -> bool {
         self.out_color

@@ -5,7 +5,7 @@
 //! secrets. A failure skips everything downstream of it; independent branches still finish.
 //! When everything is done, providers finish their clean-ups (old task definition revisions).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -445,6 +445,38 @@ async fn run(
     }
     .await;
     (step, result, started.elapsed().as_secs_f64())
+}
+
+/// For every change of the plan, the other changes it waits for before it starts, as the
+/// executor orders them (what `apply --explain` shows under a waiting resource). A change that
+/// changes nothing is settled without a call, so a change waiting on one waits on what that
+/// one waits on.
+pub fn waits_on(graph: &Graph, plan: &Plan) -> Vec<Vec<usize>> {
+    let steps = steps(plan);
+    let deps = dependencies(graph, plan, &steps);
+    let mut direct: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); plan.changes.len()];
+    for (s, ds) in deps.iter().enumerate() {
+        let change = steps[s].change;
+        direct[change].extend(ds.iter().map(|d| steps[*d].change).filter(|c| *c != change));
+    }
+    (0..plan.changes.len())
+        .map(|c| {
+            let mut out = BTreeSet::new();
+            let mut seen = BTreeSet::new();
+            let mut todo: Vec<usize> = direct[c].iter().copied().collect();
+            while let Some(d) = todo.pop() {
+                if !seen.insert(d) {
+                    continue;
+                }
+                if plan.changes[d].action == Action::NoOp {
+                    todo.extend(direct[d].iter().copied());
+                } else if d != c {
+                    out.insert(d);
+                }
+            }
+            out.into_iter().collect()
+        })
+        .collect()
 }
 
 /// One step per change, and a second one for replacements created before they are destroyed.

@@ -5,7 +5,7 @@ mod executor;
 pub mod lock;
 mod recover;
 
-pub use executor::{ApplyOptions, INTERRUPTED, execute};
+pub use executor::{ApplyOptions, INTERRUPTED, execute, waits_on};
 
 /// What an apply checks before each round of writes: that this run may still write (it holds
 /// the stack's lock). `Err(why)` stops the apply before its next write.

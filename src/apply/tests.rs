@@ -309,3 +309,42 @@ fn an_interrupted_apply_starts_nothing_new() {
     );
     assert!(e.logs.names().is_empty());
 }
+
+#[test]
+fn each_change_waits_on_the_changes_it_depends_on_and_sees_through_no_ops() {
+    let e = engine("waits-on", STACK);
+    let (plan, _) = e.plan();
+    let address = |c: usize| plan.changes[c].address.clone();
+    let named = |waits: &[Vec<usize>]| -> Vec<(String, Vec<String>)> {
+        waits
+            .iter()
+            .enumerate()
+            .map(|(c, ws)| (address(c), ws.iter().map(|w| address(*w)).collect()))
+            .collect()
+    };
+    assert_eq!(
+        named(&crate::apply::waits_on(&e.graph, &plan)),
+        vec![
+            ("log-group.a".to_string(), vec![]),
+            ("log-group.b".to_string(), vec![]),
+            ("alarm.on-a".to_string(), vec!["log-group.a".to_string()]),
+        ]
+    );
+    let (outcome, _) = e.apply();
+    assert!(outcome.succeeded(), "{outcome:?}");
+    // Only the alarm changes: the log group it reads is settled without a call, so the alarm
+    // waits on nothing.
+    let changed = Engine {
+        stack: engine("waits-on-2", &STACK.replace("threshold 1", "threshold 2")).stack,
+        ..e
+    };
+    let (plan, _) = changed.plan();
+    let waits = crate::apply::waits_on(&changed.graph, &plan);
+    let alarm = plan
+        .changes
+        .iter()
+        .position(|c| c.address == "alarm.on-a")
+        .expect("the alarm is planned");
+    assert_eq!(plan.changes[alarm].action, Action::Update);
+    assert!(waits[alarm].is_empty(), "{waits:?}");
+}

@@ -1,9 +1,12 @@
 //! `infra apply`: plan, confirm, then converge live AWS to the stack.
 
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
+use super::live;
 use super::session::{AwsArgs, Intent, PlanArgs, RunArgs, SelectArgs, Session, runtime};
 use crate::apply::{ApplyOptions, Event, Outcome};
 use crate::plan::render::{Style, write_text};
@@ -232,23 +235,8 @@ pub async fn converge(
         ui.out("Interrupted before anything was changed.\n");
         return ExitCode::from(130);
     }
-    let mut on_event = |event: Event| ui.out(&progress(&event));
     let _stage = crate::ui::Stage::start("apply");
-    let outcome = crate::apply::execute(
-        &session.stack,
-        &session.graph,
-        plan,
-        &session.refreshed,
-        &session.providers,
-        ApplyOptions {
-            parallelism: run.parallelism.into(),
-            wait_timeout: run.wait_timeout(),
-            stop: stop.clone(),
-            fence: session.fence(),
-        },
-        &mut on_event,
-    )
-    .await;
+    let outcome = execute_shown(session, plan, run, ui, stop).await;
     let verb = match confirm {
         Confirm::Yes => "Apply",
         Confirm::StackName => "Destroy",
@@ -305,10 +293,81 @@ pub async fn interrupted(stop: Arc<AtomicBool>) {
     }
 }
 
+/// Runs the executor, showing what it does: event lines, and on a terminal the live frame
+/// under them (redrawn every [`live::REDRAW`]); without one, a compact line every 30 s.
+async fn execute_shown(
+    session: &Session,
+    plan: &Plan,
+    run: &RunArgs,
+    ui: &Ui,
+    stop: &Arc<AtomicBool>,
+) -> Outcome {
+    let env = |name: &str| std::env::var(name).ok();
+    let drawn = live::wanted(
+        ui.out_is_terminal(),
+        run.no_live,
+        crate::ui::verbosity(),
+        env,
+    );
+    let waits = if drawn && run.explain {
+        crate::apply::waits_on(&session.graph, plan)
+    } else {
+        Vec::new()
+    };
+    let state = RefCell::new(live::State::of_plan(plan, &waits, Instant::now()));
+    let screen = RefCell::new(live::Screen::default());
+    let mut on_event = |event: Event| {
+        let now = Instant::now();
+        state.borrow_mut().record(&event, now);
+        let line = match &event {
+            Event::StillRunning { .. } if drawn => return,
+            Event::StillRunning { .. } => live::still_running(&state.borrow(), now),
+            other => progress(other),
+        };
+        if drawn {
+            screen.borrow_mut().queue(&line);
+        } else {
+            ui.out(&line);
+        }
+    };
+    let execute = crate::apply::execute(
+        &session.stack,
+        &session.graph,
+        plan,
+        &session.refreshed,
+        &session.providers,
+        ApplyOptions {
+            parallelism: run.parallelism.into(),
+            wait_timeout: run.wait_timeout(),
+            stop: stop.clone(),
+            fence: session.fence(),
+        },
+        &mut on_event,
+    );
+    if !drawn {
+        return execute.await;
+    }
+    let size = live::Size::from_env(env);
+    let mut ticks = tokio::time::interval(live::REDRAW);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::pin!(execute);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut execute => break outcome,
+            _ = ticks.tick() => {
+                let frame = live::frame(&state.borrow(), Instant::now(), size, run.explain);
+                ui.out(&screen.borrow_mut().redraw(&frame));
+            }
+        }
+    };
+    ui.out(&screen.borrow_mut().finish());
+    outcome
+}
+
 fn progress(event: &Event) -> String {
     match event {
         Event::Started { address, action } => {
-            format!("{address}: {}...\n", ongoing(*action))
+            format!("{address}: {}...\n", live::ongoing(*action))
         }
         Event::Finished {
             address,
@@ -324,22 +383,8 @@ fn progress(event: &Event) -> String {
             address, because, ..
         } => format!("{address}: skipped because {because}\n"),
         Event::Progress { address, message } => format!("{address}: {message}\n"),
-        Event::StillRunning {
-            running,
-            waiting,
-            done,
-        } => still_running(running, *waiting, *done),
-    }
-}
-
-fn ongoing(action: Action) -> &'static str {
-    match action {
-        Action::Create => "creating",
-        Action::Update => "updating",
-        Action::Replace => "replacing",
-        Action::Delete => "deleting",
-        Action::Adopt => "adopting",
-        Action::NoOp => "checking",
+        // Said by `live::still_running`, from what every event before it said.
+        Event::StillRunning { .. } => String::new(),
     }
 }
 
@@ -379,41 +424,6 @@ fn summary(outcome: &Outcome, verb: &str) -> String {
     out
 }
 
-/// How many names a "still running" line shows at most: the longest-running first.
-const NAMES_SHOWN: usize = 5;
-/// The longest a "still running" line gets (the longest-running name is always shown).
-const LINE_MAX: usize = 200;
-
-/// One line however large the apply: counts, then as many of what is in flight as fit (at
-/// most [`NAMES_SHOWN`]), longest-running first.
-fn still_running(running: &[(String, f64)], waiting: usize, done: usize) -> String {
-    let mut longest: Vec<&(String, f64)> = running.iter().collect();
-    longest.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut line = format!(
-        "Still running: {} in flight, {waiting} waiting, {done} done: ",
-        running.len()
-    );
-    let mut shown = 0;
-    for (address, secs) in longest.iter().take(NAMES_SHOWN) {
-        let name = format!("{address} ({secs:.0}s)");
-        // Room for ", " and for "N more" after it.
-        let room = LINE_MAX.saturating_sub(line.chars().count() + 2 + 12);
-        if shown > 0 && name.chars().count() > room {
-            break;
-        }
-        if shown > 0 {
-            line.push_str(", ");
-        }
-        line.push_str(&name);
-        shown += 1;
-    }
-    if running.len() > shown {
-        line.push_str(&format!(", {} more", running.len() - shown));
-    }
-    line.push('\n');
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,30 +457,5 @@ mod tests {
         // The last of the two flags wins.
         assert!(!args(&["--verify", "--no-verify"]).verifies(true, true));
         assert!(args(&["--no-verify", "--verify"]).verifies(false, true));
-    }
-
-    #[test]
-    fn a_still_running_line_stays_short_however_many_are_in_flight() {
-        let running: Vec<(String, f64)> = (0..50)
-            .map(|i| (format!("module.m{i}.service.this"), f64::from(i)))
-            .collect();
-        let line = still_running(&running, 900, 50);
-        assert_eq!(
-            line,
-            "Still running: 50 in flight, 900 waiting, 50 done: module.m49.service.this (49s), \
-             module.m48.service.this (48s), module.m47.service.this (47s), \
-             module.m46.service.this (46s), 46 more\n"
-        );
-        assert!(line.chars().count() <= LINE_MAX);
-        // Short addresses: five names.
-        let short: Vec<(String, f64)> = (0..8).map(|i| (format!("log-group.g{i}"), 1.0)).collect();
-        assert_eq!(
-            still_running(&short, 0, 0),
-            "Still running: 8 in flight, 0 waiting, 0 done: log-group.g0 (1s), log-group.g1 (1s), \
-             log-group.g2 (1s), log-group.g3 (1s), log-group.g4 (1s), 3 more\n"
-        );
-        // One very long address is still named.
-        let long = vec![("x".repeat(300), 3.0)];
-        assert!(still_running(&long, 0, 0).contains(&"x".repeat(300)));
     }
 }

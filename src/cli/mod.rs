@@ -9,6 +9,7 @@ mod explain;
 mod fmt;
 mod graph;
 mod init;
+mod live;
 mod man;
 mod output;
 mod plan;

@@ -93,6 +93,14 @@ pub struct RunArgs {
     /// lost): after that, others see the lock as stale, e.g. 90s.
     #[arg(long, default_value = "90s", value_parser = parse_duration)]
     pub lock_lease: std::time::Duration,
+    /// Print event lines only, without the display redrawn under them on a terminal (never
+    /// drawn when CI is set, TERM is dumb or stdout is not a terminal).
+    #[arg(long)]
+    pub no_live: bool,
+    /// Under each change still waiting, show what it waits on (in the display drawn on a
+    /// terminal).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// What taking a stack's lock needs.

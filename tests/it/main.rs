@@ -21,6 +21,7 @@ mod limits;
 mod live;
 mod live_ecs;
 mod live_elbv2;
+mod live_view;
 mod lock;
 mod lookups;
 mod moto;
