@@ -173,7 +173,7 @@ mod tests {
     fn expands_the_current_item_of_a_for_each() {
         let out = with_each(|s| interpolate("lambda-${each.key}-errors at ${each.value}", s));
         assert_eq!(out.unwrap(), "lambda-checkout-errors at /fn/checkout");
-        let err = with_each(|s| interpolate("${each.name}", s)).unwrap_err();
+        let err = with_each(|s| interpolate("${each.vaule}", s)).unwrap_err();
         assert_eq!(err.code, "infra::each");
         assert_eq!(err.help, "did you mean `value`?");
     }

@@ -324,3 +324,6 @@ fn checked(d: &mut Decoder<'_, '_>, items: Vec<(Each, Span)>) -> Result<Vec<(Eac
     }
     if ok { Ok(items) } else { Err(()) }
 }
+
+#[cfg(test)]
+mod tests;
