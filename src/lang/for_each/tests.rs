@@ -45,10 +45,13 @@ fn attr(stack: &Stack, address: &str, name: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Every diagnostic as text: code, message, each label at `line:column`, help.
+/// Every diagnostic as text: code, message, each label at `line:column`, help; in the order of
+/// their places in the file (module outputs are checked in no fixed order).
 fn shown(failure: &LoadFailure) -> String {
+    let mut diagnostics: Vec<_> = failure.diagnostics.iter().collect();
+    diagnostics.sort_by_key(|d| d.span().map(|s| (s.source.0, s.offset)));
     let mut out = String::new();
-    for d in &failure.diagnostics {
+    for d in diagnostics {
         let _ = writeln!(out, "{}: {}", d.code, d.message);
         for label in &d.labels {
             let (line, col) = failure.sources.line_col(label.span);
