@@ -958,6 +958,26 @@ impl<'o> Loader<'o> {
         };
         let keys = items.iter().map(|(each, _)| each.key.clone()).collect();
         self.out.groups.insert(base.clone(), (name_span, keys));
+        // Each instance decodes the node again: it counts against the bound on expansion.
+        let bytes = (node.span().len() as u64).saturating_mul(items.len() as u64);
+        if self.expanded.saturating_add(bytes) > MAX_EXPANDED_BYTES {
+            self.out
+                .broken
+                .insert((file.module.to_vec(), name.to_string()));
+            self.out.diags.push(
+                Diagnostic::new(
+                    "infra::limit",
+                    format!(
+                        "`{base}` expands to more than {} of text to decode",
+                        mib(MAX_EXPANDED_BYTES)
+                    ),
+                )
+                .label(name_span, "this `for-each`")
+                .help("each instance decodes the node again: range over fewer items, or make the node smaller"),
+            );
+            return;
+        }
+        self.expanded += bytes;
         for (each, _) in &items {
             let inner = FileScope {
                 each: Some(each),

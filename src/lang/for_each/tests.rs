@@ -260,3 +260,21 @@ fn for_each_files_format_without_changing_meaning() {
         "stack \"fe\" region=\"us-east-1\"\nlog-group \"fn\" for-each=(var)\"functions\" {\n    name \"/lambda/${each.key}\"\n}\nalarm \"x\" {\n    for-each {\n        a \"1\"\n    }\n}\n"
     );
 }
+
+#[test]
+fn instances_count_against_the_bound_on_expansion() {
+    let keys: Vec<String> = (0..1000).map(|i| format!("\"k{i}\"")).collect();
+    let comment = "x".repeat(40 * 1024);
+    let text = diagnostics(
+        "expansion",
+        &format!(
+            "log-group \"big\" {{\n    for-each {}\n    /* {comment} */\n    name \"/big/${{each.key}}\"\n}}\n",
+            keys.join(" ")
+        ),
+    );
+    assert!(
+        text.starts_with("infra::limit: `log-group.big` expands to more than 32 MiB"),
+        "{text}"
+    );
+    assert!(text.contains("this `for-each`"), "{text}");
+}
