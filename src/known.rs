@@ -208,7 +208,11 @@ pub fn effective_tags(stack: &Stack, own: Option<&Value>, address: &str, protect
         tags.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     tags.insert(STACK_TAG.into(), Value::String(stack.name.clone()));
-    tags.insert(ADDRESS_TAG.into(), Value::String(address.into()));
+    // A tag value cannot hold an instance key's brackets and quotes.
+    tags.insert(
+        ADDRESS_TAG.into(),
+        Value::String(crate::model::address::to_tag(address)),
+    );
     tags.remove(PROTECT_TAG);
     if protected {
         tags.insert(PROTECT_TAG.into(), Value::String("true".into()));

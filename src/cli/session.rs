@@ -574,7 +574,11 @@ impl Session {
     pub fn plan(&self, args: &PlanArgs, intent: Intent, ui: &Ui) -> Result<Plan, ExitCode> {
         let destroy = intent == Intent::Destroy;
         let options = DiffOptions {
-            adopt: args.adopt.iter().cloned().collect::<BTreeSet<_>>(),
+            adopt: args
+                .adopt
+                .iter()
+                .map(|a| crate::model::address::normalize(a))
+                .collect::<BTreeSet<_>>(),
             destroy,
         };
         if !destroy && !self.checked.diagnostics.is_empty() {

@@ -61,21 +61,30 @@ fn dot(stack: &Stack, graph: &Graph) -> String {
         } else {
             ""
         };
+        let id = dot_string(&r.address.to_string());
         let _ = writeln!(
             out,
-            "  \"{}\" [label=\"{}\\n{}\"{style}];",
-            r.address,
-            r.address,
+            "  \"{id}\" [label=\"{id}\\n{}\"{style}];",
             r.kind().title()
         );
     }
     for i in 0..stack.resources.len() {
         for dep in sorted_dependencies(stack, graph, i) {
-            let _ = writeln!(out, "  \"{}\" -> \"{dep}\";", stack.resources[i].address);
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\";",
+                dot_string(&stack.resources[i].address.to_string()),
+                dot_string(&dep)
+            );
         }
     }
     out.push_str("}\n");
     out
+}
+
+/// A DOT quoted string's content: the quotes of an instance key escaped.
+fn dot_string(text: &str) -> String {
+    text.replace('"', "\\\"")
 }
 
 fn mermaid_id(address: &str) -> String {
@@ -96,8 +105,10 @@ fn mermaid(stack: &Stack, graph: &Graph) -> String {
         };
         let _ = writeln!(
             out,
-            "  {}{open}\"{address}<br/><small>{}</small>\"{close}",
+            "  {}{open}\"{}<br/><small>{}</small>\"{close}",
             mermaid_id(&address),
+            // Mermaid ends a quoted label at `"`: an instance key's quotes are an entity.
+            address.replace('"', "#quot;"),
             r.kind().title()
         );
     }

@@ -39,3 +39,6 @@ pub const MAX_SHOWN_LINE: usize = 160;
 pub fn mib(bytes: u64) -> String {
     format!("{} MiB", bytes / (1024 * 1024))
 }
+
+/// Most items one `for-each` ranges over: each is a resource or module instance decoded anew.
+pub const MAX_FOR_EACH_ITEMS: usize = 1024;

@@ -58,6 +58,8 @@ pub struct NodeView<'n> {
     pub skip_args: usize,
     /// Child node names handled by the caller (`depends-on`, `lifecycle`).
     pub skip_children: &'static [&'static str],
+    /// Property names handled by the caller (`for-each`).
+    pub skip_props: &'static [&'static str],
     /// Whether the caller took the node's `allow="..."` (a block that is an attribute).
     pub allow_taken: bool,
 }
@@ -68,6 +70,7 @@ impl<'n> NodeView<'n> {
             node,
             skip_args: 0,
             skip_children: &[],
+            skip_props: &[],
             allow_taken: false,
         }
     }
@@ -205,7 +208,8 @@ impl Decoder<'_, '_> {
 
         for entry in node.entries().iter().filter(|e| e.name().is_some()) {
             let Some(key) = entry.name() else { continue };
-            if view.allow_taken && key.value() == ALLOW {
+            if (view.allow_taken && key.value() == ALLOW) || view.skip_props.contains(&key.value())
+            {
                 continue;
             }
             let span = self.span(entry.span());
@@ -631,8 +635,47 @@ impl Decoder<'_, '_> {
         }
     }
 
+    /// The text of a reference with the current `for-each` item put in: `${...}` templates,
+    /// and `[each.key]` / `[each.value]` as the key of an instance.
+    pub fn ref_text(&mut self, text: &str, span: Span) -> Option<String> {
+        let mut text = match self.interpolate_string(text) {
+            Ok(t) => t,
+            Err(e) if e.code == "infra::broken-variable" => return None,
+            Err(e) => {
+                self.report(e.code, span, e.message, "in this reference", e.help);
+                return None;
+            }
+        };
+        for field in ["key", "value"] {
+            let written = format!("[each.{field}]");
+            if !text.contains(&written) {
+                continue;
+            }
+            let Some(each) = self.scope.each else {
+                self.report(
+                    "infra::each",
+                    span,
+                    format!("`each.{field}` is used outside a `for-each`"),
+                    "in this reference",
+                    "`each` is the current item of a resource or module with `for-each`; name \
+                     the instance's key instead: `kind.name[\"key\"]`"
+                        .into(),
+                );
+                return None;
+            };
+            let key = if field == "key" {
+                &each.key
+            } else {
+                &each.value
+            };
+            text = text.replace(&written, &format!("[\"{key}\"]"));
+        }
+        Some(text)
+    }
+
     fn reference(&mut self, entry: &KdlEntry, ty: &Type, span: Span) -> Option<Value> {
-        let text = self.annotated_string(entry, "ref", span)?;
+        let written = self.annotated_string(entry, "ref", span)?;
+        let text = &self.ref_text(written, span)?;
         let target = match parse_ref(text, self.scope.module) {
             Ok(t) => t,
             Err(e) => {
@@ -935,13 +978,15 @@ impl Decoder<'_, '_> {
     pub fn any_entry(&mut self, entry: &KdlEntry) -> Option<Value> {
         let span = self.span(entry.span());
         match (entry.ty().map(|t| t.value()), entry.value()) {
-            (Some("ref"), KdlValue::String(text)) => match parse_ref(text, self.scope.module) {
-                Ok(target) => Some(Value::Ref(Box::new(Reference { target, span }))),
-                Err(e) => {
-                    self.report(e.code, span, e.message, "in this reference", e.help);
-                    None
+            (Some("ref"), KdlValue::String(text)) => {
+                match parse_ref(&self.ref_text(text, span)?, self.scope.module) {
+                    Ok(target) => Some(Value::Ref(Box::new(Reference { target, span }))),
+                    Err(e) => {
+                        self.report(e.code, span, e.message, "in this reference", e.help);
+                        None
+                    }
                 }
-            },
+            }
             (Some("var"), KdlValue::String(name))
                 if self.scope.vars.contains_key(name.as_str()) =>
             {

@@ -1,4 +1,5 @@
-//! `${var.name}`, `${stack.name}` and `${stack.region}` inside strings; `$${` is a literal `${`.
+//! `${var.name}`, `${stack.name}`, `${stack.region}`, and `${each.key}` and `${each.value}`
+//! inside a `for-each`, in strings; `$${` is a literal `${`.
 
 use super::scope::Scope;
 use super::suggest::did_you_mean;
@@ -93,13 +94,34 @@ fn expand(expr: &str, scope: &Scope<'_>) -> Result<String, TemplateError> {
             help: "declare `stack \"<name>\" region=\"<region>\"` in the stack file".into(),
         })
     };
+    if let Some(field) = expr.strip_prefix("each.") {
+        let Some(each) = scope.each else {
+            return Err(TemplateError {
+                code: "infra::each",
+                message: format!("`${{{expr}}}` is used outside a `for-each`"),
+                help: "`each` is the current item of a resource or module with `for-each`; add \
+                       `for-each` to this resource or module, or write the value itself"
+                    .into(),
+            });
+        };
+        return match field {
+            "key" => Ok(each.key.clone()),
+            "value" => Ok(each.value.clone()),
+            _ => Err(TemplateError {
+                code: "infra::each",
+                message: format!("`each` has no `{field}`"),
+                help: did_you_mean(field, ["key", "value"], "fields of `each`"),
+            }),
+        };
+    }
     match expr {
         "stack.name" => stack_field(scope.stack.name.as_ref(), "name"),
         "stack.region" => stack_field(scope.stack.region.as_ref(), "region"),
         _ => Err(TemplateError {
             code: "infra::template",
             message: format!("`${{{expr}}}` is not something a string can contain"),
-            help: "strings can contain ${var.<name>}, ${stack.name} and ${stack.region}; \
+            help: "strings can contain ${var.<name>}, ${stack.name}, ${stack.region} and, in a \
+                   `for-each`, ${each.key} and ${each.value}; \
                    reference other resources with (ref)\"kind.name.attribute\""
                 .into(),
         }),
@@ -111,7 +133,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::lang::scope::StackInfo;
+    use crate::lang::scope::{Each, StackInfo};
     use crate::model::SourceId;
 
     fn with_scope<T>(f: impl FnOnce(&Scope<'_>) -> T) -> T {
@@ -130,7 +152,41 @@ mod tests {
             module: &[],
             vars: &vars,
             stack: &stack,
+            each: None,
         })
+    }
+
+    fn with_each<T>(f: impl FnOnce(&Scope<'_>) -> T) -> T {
+        let each = Each {
+            key: "checkout".into(),
+            value: "/fn/checkout".into(),
+        };
+        with_scope(|s| {
+            f(&Scope {
+                each: Some(&each),
+                ..*s
+            })
+        })
+    }
+
+    #[test]
+    fn expands_the_current_item_of_a_for_each() {
+        let out = with_each(|s| interpolate("lambda-${each.key}-errors at ${each.value}", s));
+        assert_eq!(out.unwrap(), "lambda-checkout-errors at /fn/checkout");
+        let err = with_each(|s| interpolate("${each.vaule}", s)).unwrap_err();
+        assert_eq!(err.code, "infra::each");
+        assert_eq!(err.help, "did you mean `value`?");
+    }
+
+    #[test]
+    fn each_outside_a_for_each_is_an_error() {
+        let err = with_scope(|s| interpolate("lambda-${each.key}", s)).unwrap_err();
+        assert_eq!(err.code, "infra::each");
+        assert!(
+            err.message.contains("outside a `for-each`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -16,8 +16,9 @@ use super::bounds::{
 use super::chunks::{self, Chunk, Refusal, Word};
 use super::decode::{Allows, AttrSpans, Decoder, NodeView};
 use super::diagnostic::{Diagnostic, Diagnostics, syntax_error};
+use super::for_each::{self, FOR_EACH};
 use super::read::{ReadError, read_text};
-use super::scope::{Scope, StackInfo};
+use super::scope::{Each, Scope, StackInfo};
 use super::stack_header::STACK_HEADER;
 use super::suggest::did_you_mean;
 use super::variables::{VarDecl, validate};
@@ -28,7 +29,7 @@ use crate::model::{Address, DependsOn, Kind, Lifecycle, Resource, SourceId, Sour
 const TOP_LEVEL: [&str; 7] = [
     "stack", "variable", "input", "output", "probe", "module", "lookup",
 ];
-const META: &[&str] = &["depends-on", "lifecycle"];
+const META: &[&str] = &["depends-on", "lifecycle", FOR_EACH];
 
 /// A file that has been read and split into top-level nodes (parsed one at a time).
 #[derive(Clone)]
@@ -63,6 +64,8 @@ struct FileScope<'a> {
     info: &'a StackInfo,
     dir: &'a Path,
     root: bool,
+    /// The item of the `for-each` whose instance is being decoded.
+    each: Option<&'a Each>,
 }
 
 /// Which top-level nodes a pass over a file visits.
@@ -90,6 +93,11 @@ pub struct Loaded {
     /// The stack file's probes (`infra verify`), in file order.
     pub probes: Vec<crate::model::Probe>,
     pub modules: HashMap<Vec<String>, Span>,
+    /// Resources with `for-each`, by their address without a key: where each is declared and
+    /// its keys (none when its collection could not be read).
+    pub groups: HashMap<Address, (Span, Vec<String>)>,
+    /// Module instances with `for-each`, by their path without a key: where and their keys.
+    pub module_groups: HashMap<Vec<String>, (Span, Vec<String>)>,
     /// Where each resource's attributes were written, for the rules across resources.
     pub spans: HashMap<Address, AttrSpans>,
     /// Warnings silenced on the line, per resource.
@@ -111,6 +119,14 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Where a resource or `for-each` group at `address` (without a key) is declared, if it is.
+    pub fn declared(&self, address: &Address) -> Option<Span> {
+        self.addresses
+            .get(address)
+            .or_else(|| self.groups.get(address).map(|(span, _)| span))
+            .copied()
+    }
+
     /// Whether `address` may exist in what could not be read.
     pub fn maybe_in_broken(&self, address: &Address) -> bool {
         self.broken
@@ -122,6 +138,18 @@ impl Loaded {
     pub fn module_broken(&self, path: &[String]) -> bool {
         (0..=path.len()).any(|n| self.broken_modules.contains(&path[..n]))
     }
+}
+
+/// A `module` node being expanded, for each of its instances.
+struct Instance<'n> {
+    here: Here,
+    node: &'n KdlNode,
+    name: &'n str,
+    span: Span,
+    source_span: Span,
+    path: &'n Path,
+    /// The module file's canonical path (a module may not include itself).
+    key: PathBuf,
 }
 
 /// What a file is to the stack; says what its first node may be.
@@ -186,6 +214,7 @@ impl<'o> Loader<'o> {
             info: &info,
             dir: &dir,
             root: true,
+            each: None,
         };
         self.walk(&parsed, file);
     }
@@ -435,6 +464,7 @@ impl<'o> Loader<'o> {
         module: &'a [String],
         vars: &'a BTreeMap<String, Value>,
         info: &'a StackInfo,
+        each: Option<&'a Each>,
     ) -> Decoder<'a, 'd> {
         Decoder {
             scope: Scope {
@@ -443,6 +473,7 @@ impl<'o> Loader<'o> {
                 module,
                 vars,
                 stack: info,
+                each,
             },
             diags: &mut self.out.diags,
             used: &mut self.out.used_vars,
@@ -466,7 +497,7 @@ impl<'o> Loader<'o> {
                 if node.name().value() != keyword {
                     return;
                 }
-                let mut d = this.decoder(here, module, &empty, &info);
+                let mut d = this.decoder(here, module, &empty, &info, None);
                 let Some(decl) = d.var_decl(node, keyword) else {
                     return;
                 };
@@ -558,7 +589,7 @@ impl<'o> Loader<'o> {
             let root_broken = self.out.broken_modules.contains(&Vec::new());
             let syntax_before = std::mem::take(&mut self.out.syntax_errors);
             self.nodes(&parsed, Pass::All, &[], |this, here, node| {
-                let mut d = this.decoder(here, &[], &empty, &info);
+                let mut d = this.decoder(here, &[], &empty, &info, None);
                 let name = node.name().value();
                 let span = d.span(node.name().span());
                 match decls.iter().find(|x| x.name == name) {
@@ -705,7 +736,7 @@ impl<'o> Loader<'o> {
             }
             return;
         };
-        let mut d = self.decoder(*here, &[], vars, &info);
+        let mut d = self.decoder(*here, &[], vars, &info, None);
         for (extra_here, extra) in &nodes[1..] {
             let span = extra_here.span(extra.name().span());
             let first = d.span(node.name().span());
@@ -742,7 +773,7 @@ impl<'o> Loader<'o> {
 
     /// A decoder for a node of `file`.
     fn scoped<'a, 'd>(&'d mut self, here: Here, file: FileScope<'a>) -> Decoder<'a, 'd> {
-        self.decoder(here, file.module, file.vars, file.info)
+        self.decoder(here, file.module, file.vars, file.info, file.each)
     }
 
     fn node(&mut self, here: Here, node: &KdlNode, file: FileScope<'_>) {
@@ -883,13 +914,99 @@ impl<'o> Loader<'o> {
                     .help("resource names use lowercase letters, digits, hyphens and underscores, starting with a letter"),
             );
         }
-        let address = Address::new(file.module.to_vec(), kind, name);
+        let base = Address::new(file.module.to_vec(), kind, name);
+        let items = {
+            let mut d = self.scoped(here, file);
+            for_each::items(&mut d, node)
+        };
+        if let Some(first) = self.out.declared(&base) {
+            self.out.diags.push(
+                Diagnostic::new(
+                    "infra::duplicate-address",
+                    format!("`{base}` is declared twice"),
+                )
+                .label(name_span, "declared again here")
+                .label(first, "first declared here")
+                .help("give each resource of a kind its own name"),
+            );
+            return;
+        }
+        let items = match items {
+            Some(_) if kind.is_lookup() => {
+                self.out
+                    .broken
+                    .insert((file.module.to_vec(), name.to_string()));
+                self.out.diags.push(
+                    Diagnostic::new("infra::for-each", "a look-up cannot have `for-each`")
+                        .label(name_span, "this look-up")
+                        .help("`for-each` makes several resources or module instances; declare each look-up on its own"),
+                );
+                return;
+            }
+            None => {
+                self.resource_instance(here, node, kind, name_index, file, base, name_span);
+                return;
+            }
+            Some(Err(())) => {
+                self.out
+                    .broken
+                    .insert((file.module.to_vec(), name.to_string()));
+                self.out.groups.insert(base, (name_span, Vec::new()));
+                return;
+            }
+            Some(Ok(items)) => items,
+        };
+        let keys = items.iter().map(|(each, _)| each.key.clone()).collect();
+        self.out.groups.insert(base.clone(), (name_span, keys));
+        // Each instance decodes the node again: it counts against the bound on expansion.
+        let bytes = (node.span().len() as u64).saturating_mul(items.len() as u64);
+        if self.expanded.saturating_add(bytes) > MAX_EXPANDED_BYTES {
+            self.out
+                .broken
+                .insert((file.module.to_vec(), name.to_string()));
+            self.out.diags.push(
+                Diagnostic::new(
+                    "infra::limit",
+                    format!(
+                        "`{base}` expands to more than {} of text to decode",
+                        mib(MAX_EXPANDED_BYTES)
+                    ),
+                )
+                .label(name_span, "this `for-each`")
+                .help("each instance decodes the node again: range over fewer items, or make the node smaller"),
+            );
+            return;
+        }
+        self.expanded += bytes;
+        for (each, _) in &items {
+            let inner = FileScope {
+                each: Some(each),
+                ..file
+            };
+            let address = base.clone().with_key(each.key.clone());
+            self.resource_instance(here, node, kind, name_index, inner, address, name_span);
+        }
+    }
+
+    /// Decodes one resource (or one instance of a `for-each`) at `address`.
+    #[allow(clippy::too_many_arguments)]
+    fn resource_instance(
+        &mut self,
+        here: Here,
+        node: &KdlNode,
+        kind: Kind,
+        name_index: usize,
+        file: FileScope<'_>,
+        address: Address,
+        name_span: Span,
+    ) {
         let mut d = self.scoped(here, file);
         let attrs = d.block(
             NodeView {
                 node,
                 skip_args: name_index,
                 skip_children: META,
+                skip_props: &[FOR_EACH],
                 allow_taken: false,
             },
             kind.schema().body,
@@ -1003,11 +1120,13 @@ impl<'o> Loader<'o> {
             );
             return;
         }
-        if !self.within_module_bounds(&path_here, span, 0) {
-            return;
-        }
-        if let Some(first) = self.out.modules.get(&path_here) {
-            let first = *first;
+        let first = self
+            .out
+            .modules
+            .get(&path_here)
+            .or_else(|| self.out.module_groups.get(&path_here).map(|(s, _)| s))
+            .copied();
+        if let Some(first) = first {
             self.out.diags.push(
                 Diagnostic::new(
                     "infra::duplicate-address",
@@ -1019,26 +1138,70 @@ impl<'o> Loader<'o> {
             );
             return;
         }
-        self.out.modules.insert(path_here.clone(), span);
-        let Some(module_file) = self.read(&path, Some(source_span), Role::Module, &|w| {
+        let items = {
+            let mut d = self.scoped(here, file);
+            for_each::items(&mut d, node)
+        };
+        let instance = Instance {
+            here,
+            node,
+            name,
+            span,
+            source_span,
+            path: &path,
+            key,
+        };
+        match items {
+            None => self.module_instance(&instance, path_here, file),
+            Some(Err(())) => {
+                self.out.broken_modules.insert(path_here.clone());
+                self.out.module_groups.insert(path_here, (span, Vec::new()));
+            }
+            Some(Ok(items)) => {
+                let keys = items.iter().map(|(each, _)| each.key.clone()).collect();
+                self.out
+                    .module_groups
+                    .insert(path_here.clone(), (span, keys));
+                for (each, _) in &items {
+                    let mut keyed = file.module.to_vec();
+                    keyed.push(crate::model::address::instance(name, Some(&each.key)));
+                    let inner = FileScope {
+                        each: Some(each),
+                        ..file
+                    };
+                    self.module_instance(&instance, keyed, inner);
+                }
+            }
+        }
+    }
+
+    /// Expands one instance of a module at `path_here` (its name, with its key for an
+    /// instance of a `for-each`); its inputs are decoded in the caller's `file`.
+    fn module_instance(&mut self, m: &Instance<'_>, path_here: Vec<String>, file: FileScope<'_>) {
+        if !self.within_module_bounds(&path_here, m.span, 0) {
+            return;
+        }
+        self.out.modules.insert(path_here.clone(), m.span);
+        let Some(module_file) = self.read(m.path, Some(m.source_span), Role::Module, &|w| {
             expected_node(w)
         }) else {
             self.out.broken_modules.insert(path_here);
             return;
         };
-        if !self.within_module_bounds(&path_here, span, module_file.text.len() as u64) {
+        if !self.within_module_bounds(&path_here, m.span, module_file.text.len() as u64) {
             return;
         }
         let decls = self.declarations(&module_file, "input", &path_here);
-        let inputs = self.module_inputs(here, node, name, &path_here, &decls, file);
-        self.active.push(key);
-        let module_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let inputs = self.module_inputs(m.here, m.node, m.name, &path_here, &decls, file);
+        self.active.push(m.key.clone());
+        let module_dir = m.path.parent().map(Path::to_path_buf).unwrap_or_default();
         let inner = FileScope {
             module: &path_here,
             vars: &inputs,
             info: file.info,
             dir: &module_dir,
             root: false,
+            each: None,
         };
         self.walk(&module_file, inner);
         self.active.pop();
@@ -1145,7 +1308,7 @@ impl<'o> Loader<'o> {
             let Some(key) = entry.name().map(|k| k.value()) else {
                 continue;
             };
-            if key == "source" {
+            if key == "source" || key == FOR_EACH {
                 continue;
             }
             let span = d.span(entry.span());
@@ -1160,6 +1323,9 @@ impl<'o> Loader<'o> {
         }
         for child in node.iter_children() {
             let key = child.name().value();
+            if key == FOR_EACH {
+                continue;
+            }
             let span = d.span(child.name().span());
             match decls.iter().find(|x| x.name == key) {
                 Some(decl) => {
@@ -1249,6 +1415,10 @@ fn depends(d: &mut Decoder<'_, '_>, node: &KdlNode) -> Vec<DependsOn> {
             );
             continue;
         };
+        let Some(text) = d.ref_text(text, span) else {
+            continue;
+        };
+        let text = text.as_str();
         match super::reference::parse_ref(text, d.scope.module) {
             Ok(crate::model::RefTarget::Resource { address, .. }) => {
                 out.push(DependsOn { address, span })

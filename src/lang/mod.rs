@@ -9,6 +9,7 @@ mod chunks;
 mod decode;
 pub mod diagnostic;
 mod excerpt;
+mod for_each;
 pub mod format;
 mod interpolate;
 mod loader;

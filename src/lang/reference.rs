@@ -20,20 +20,69 @@ fn error(code: &'static str, message: String, help: String) -> RefError {
     }
 }
 
+/// One dot-separated part of a reference, with the key of a `for-each` instance if it has one:
+/// `errors["checkout"]` (or `errors[checkout]`).
+#[derive(Debug, PartialEq)]
+struct Segment<'t> {
+    name: &'t str,
+    key: Option<&'t str>,
+}
+
+/// Splits a reference at its dots, keeping keys (which may hold dots) whole.
+fn segments(text: &str) -> Option<Vec<Segment<'_>>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let name = &rest[..end];
+        rest = &rest[end..];
+        let mut key = None;
+        if let Some(inner) = rest.strip_prefix('[') {
+            let (k, after) = match inner.strip_prefix('"') {
+                Some(quoted) => {
+                    let close = quoted.find('"')?;
+                    (&quoted[..close], quoted[close + 1..].strip_prefix(']')?)
+                }
+                None => {
+                    let close = inner.find(']')?;
+                    (&inner[..close], &inner[close + 1..])
+                }
+            };
+            key = Some(k);
+            rest = after;
+        }
+        if name.is_empty() || key.is_some_and(str::is_empty) {
+            return None;
+        }
+        out.push(Segment { name, key });
+        match rest.strip_prefix('.') {
+            Some(after) => rest = after,
+            None if rest.is_empty() => return Some(out),
+            None => return None,
+        }
+    }
+}
+
 /// Parses a reference written in a file whose module path is `scope`.
 pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
-    let segments: Vec<&str> = text.split('.').collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return Err(error(
+    let not_a_reference = || {
+        error(
             "infra::reference",
             format!("`{text}` is not a reference"),
-            "write references as `kind.name` or `kind.name.attribute`, e.g. `target-group.api.arn`"
+            "write references as `kind.name` or `kind.name.attribute`, e.g. `target-group.api.arn`, \
+             and an instance of a `for-each` as `kind.name[\"key\"]`"
                 .into(),
-        ));
-    }
+        )
+    };
+    let Some(all) = segments(text) else {
+        return Err(not_a_reference());
+    };
     let mut module = scope.to_vec();
-    let mut rest = &segments[..];
-    while rest.first() == Some(&"module") {
+    let mut rest = &all[..];
+    while rest.first().map(|s| s.name) == Some("module") {
+        if rest[0].key.is_some() {
+            return Err(not_a_reference());
+        }
         let Some(name) = rest.get(1) else {
             return Err(error(
                 "infra::reference",
@@ -41,15 +90,34 @@ pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
                 "write `module.<name>.<output>`".into(),
             ));
         };
-        module.push((*name).to_string());
+        module.push(crate::model::address::instance(name.name, name.key));
         rest = &rest[2..];
-        if rest.len() == 1 {
+        if let [output] = rest {
+            if output.key.is_some() {
+                return Err(not_a_reference());
+            }
             return Ok(RefTarget::Output {
                 module,
-                name: rest[0].to_string(),
+                name: output.name.to_string(),
             });
         }
     }
+    // Only a resource's name may carry a key.
+    let (kind_part, name_part) = match rest {
+        [first, ..] if first.name == "lookup" => (rest.get(..2), rest.get(2)),
+        _ => (rest.get(..1), rest.get(1)),
+    };
+    if kind_part.is_some_and(|k| k.iter().any(|s| s.key.is_some()))
+        || rest
+            .iter()
+            .skip(kind_part.map_or(0, <[_]>::len) + 1)
+            .any(|s| s.key.is_some())
+    {
+        return Err(not_a_reference());
+    }
+    let key = name_part.and_then(|s| s.key);
+    let names: Vec<&str> = rest.iter().map(|s| s.name).collect();
+    let rest = &names[..];
     let (kind, rest) = match rest {
         ["lookup", word, rest @ ..] => match Kind::from_lookup_word(word) {
             Some(kind) => (kind, rest),
@@ -112,8 +180,10 @@ pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
             did_you_mean(attribute, schema.readable_names(), "attributes"),
         ));
     }
+    let mut address = Address::new(module, kind, name);
+    address.key = key.map(str::to_string);
     Ok(RefTarget::Resource {
-        address: Address::new(module, kind, name),
+        address,
         attribute: Some(attribute.to_string()),
     })
 }
@@ -198,6 +268,49 @@ mod tests {
         assert_eq!(e.code, "infra::unknown-attribute");
         assert!(parse_ref("service", &[]).is_err());
         assert!(parse_ref("a..b", &[]).is_err());
+    }
+
+    #[test]
+    fn parses_instances_of_a_for_each() {
+        let r = parse_ref("alarm.errors[\"checkout\"].arn", &[]).unwrap();
+        assert_eq!(
+            r,
+            RefTarget::Resource {
+                address: Address::new(vec![], Kind::Alarm, "errors").with_key("checkout"),
+                attribute: Some("arn".into())
+            }
+        );
+        let r = parse_ref("log-group.app[/ecs/a.b]", &[]).unwrap();
+        assert!(
+            matches!(r, RefTarget::Resource { ref address, .. } if address.to_string() == "log-group.app[\"/ecs/a.b\"]")
+        );
+        let r = parse_ref("module.web[\"eu\"].alarm.errors[\"x\"]", &[]).unwrap();
+        assert!(
+            matches!(r, RefTarget::Resource { ref address, .. } if address.to_string() == "module.web[\"eu\"].alarm.errors[\"x\"]")
+        );
+        let r = parse_ref("module.web[eu].url", &[]).unwrap();
+        assert_eq!(
+            r,
+            RefTarget::Output {
+                module: vec!["web[\"eu\"]".into()],
+                name: "url".into()
+            }
+        );
+    }
+
+    #[test]
+    fn keys_only_follow_names() {
+        for text in [
+            "alarm[\"a\"].errors",
+            "alarm.errors.arn[\"a\"]",
+            "alarm.errors[]",
+            "alarm.errors[\"a\"x",
+            "alarm.errors[\"a",
+            "module[\"a\"].web.url",
+        ] {
+            let e = parse_ref(text, &[]).unwrap_err();
+            assert_eq!(e.code, "infra::reference", "{text}");
+        }
     }
 
     #[test]

@@ -23,17 +23,11 @@ pub fn resolve(loaded: &mut Loaded) {
         for dep in &resource.depends_on {
             if !loaded.addresses.contains_key(&dep.address) && !loaded.maybe_in_broken(&dep.address)
             {
-                let help = suggest_address(&dep.address, &loaded.addresses);
+                let (message, label, help) = missing(&dep.address, loaded, "`depends-on` names");
                 loaded.diags.push(
-                    Diagnostic::new(
-                        "infra::unknown-reference",
-                        format!(
-                            "`depends-on` names `{}`, which is not declared",
-                            dep.address
-                        ),
-                    )
-                    .label(dep.span, "no such resource")
-                    .help(help),
+                    Diagnostic::new("infra::unknown-reference", message)
+                        .label(dep.span, label)
+                        .help(help),
                 );
             }
         }
@@ -60,14 +54,11 @@ fn check_targets(value: &Value, loaded: &mut Loaded) {
             && !loaded.addresses.contains_key(address)
             && !loaded.maybe_in_broken(address)
         {
-            let help = suggest_address(address, &loaded.addresses);
+            let (message, label, help) = missing(address, loaded, "reference to");
             loaded.diags.push(
-                Diagnostic::new(
-                    "infra::unknown-reference",
-                    format!("reference to `{address}`, which is not declared"),
-                )
-                .label(r.span, "no such resource")
-                .help(help),
+                Diagnostic::new("infra::unknown-reference", message)
+                    .label(r.span, label)
+                    .help(help),
             );
         }
     });
@@ -101,6 +92,33 @@ fn substitute(
             ),
             // A module that could not be read is reported once, where it is used.
             None if loaded.module_broken(module) => {}
+            None if loaded.module_groups.contains_key(module) => {
+                let keys = &loaded.module_groups[module].1;
+                let name_of = |k: &str| {
+                    let mut path = module.clone();
+                    if let Some(last) = path.last_mut() {
+                        *last = crate::model::address::instance(last, Some(k));
+                    }
+                    let shown: String = path.iter().map(|m| format!("module.{m}.")).collect();
+                    format!("`{shown}{name}`")
+                };
+                let shown: Vec<String> = keys.iter().map(|k| name_of(k)).collect();
+                loaded.diags.push(
+                    Diagnostic::new(
+                        "infra::unknown-reference",
+                        format!(
+                            "module `{}` has `for-each`: its output `{name}` is one per key",
+                            module.last().map_or("", String::as_str)
+                        ),
+                    )
+                    .label(span, "name one instance")
+                    .help(if shown.is_empty() {
+                        "its `for-each` has no items".to_string()
+                    } else {
+                        format!("name the instance to read: {}", shown.join(", "))
+                    }),
+                );
+            }
             None => {
                 let (message, help) = if loaded.modules.contains_key(module) {
                     let names: Vec<&str> = outputs
@@ -138,6 +156,46 @@ fn substitute(
             }
         }
     });
+}
+
+/// Why `address` names nothing (after `lead`: "reference to"), a label and a help line: a
+/// `for-each` group named without a key or with a key it does not have lists its keys.
+fn missing(address: &Address, loaded: &Loaded, lead: &str) -> (String, &'static str, String) {
+    let Some((_, keys)) = loaded.groups.get(&address.group()) else {
+        return (
+            format!("{lead} `{address}`, which is not declared"),
+            "no such resource",
+            suggest_address(address, &loaded.addresses),
+        );
+    };
+    let group = address.group();
+    let instances = || {
+        keys.iter()
+            .map(|k| format!("`{}`", group.clone().with_key(k.clone()).local()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &address.key {
+        None if keys.is_empty() => (
+            format!("{lead} `{address}`, a `for-each` with no instances"),
+            "no instance to read",
+            "add items to its `for-each`, or reference something else".into(),
+        ),
+        None => (
+            format!("{lead} `{address}`, which has `for-each`: one resource per key"),
+            "name one instance",
+            format!("name the instance to read: {}", instances()),
+        ),
+        Some(key) => (
+            format!("{lead} `{address}`, but `{group}` has no key `{key}`"),
+            "no such key",
+            match super::suggest::closest(key, keys.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{}`?", group.with_key(near).local()),
+                None if keys.is_empty() => "its `for-each` has no items".into(),
+                None => format!("its instances are {}", instances()),
+            },
+        ),
+    }
 }
 
 /// "did you mean" over the addresses visible from the reference's module.

@@ -25,4 +25,13 @@ pub struct Scope<'a> {
     /// Variables (root) or inputs (module) by name.
     pub vars: &'a BTreeMap<String, Value>,
     pub stack: &'a StackInfo,
+    /// The instance being decoded, inside a resource or module with `for-each`.
+    pub each: Option<&'a Each>,
+}
+
+/// One item of a `for-each`: `${each.key}` and `${each.value}` (the item itself for a list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Each {
+    pub key: String,
+    pub value: String,
 }

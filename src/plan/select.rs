@@ -5,7 +5,9 @@
 //! it (that cannot be changed without it). When destroying, it is the other way round: a
 //! target takes what depends on it (what would break without it), never its dependencies
 //! (they are usually shared), and an exclusion keeps what it depends on. Both accept module
-//! prefixes: `module.web` selects everything the module instantiated.
+//! prefixes: `module.web` selects everything the module instantiated, and a resource or module
+//! with `for-each` named without a key (`log-group.x`) selects every instance. Keys may be
+//! written quoted or bare: `log-group.x["a"]` and `log-group.x[a]` are one address.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,12 +32,12 @@ impl Selection {
     }
 }
 
-/// `pattern` names `address` itself or a module it is in.
+/// `pattern` names `address` itself, a module it is in, or the `for-each` it is an instance of.
 fn matches(pattern: &str, address: &str) -> bool {
     address == pattern
-        || address
-            .strip_prefix(pattern)
-            .is_some_and(|rest| rest.starts_with('.') && pattern.starts_with("module."))
+        || address.strip_prefix(pattern).is_some_and(|rest| {
+            (rest.starts_with('.') && pattern.starts_with("module.")) || rest.starts_with("[\"")
+        })
 }
 
 /// Keeps the changes `selection` picks; a pattern that matches nothing is a diagnostic.
@@ -48,6 +50,17 @@ pub fn select(
     if selection.is_everything() {
         return Ok(plan);
     }
+    let normalized = |patterns: &[String]| -> Vec<String> {
+        patterns
+            .iter()
+            .map(|p| crate::model::address::normalize(p))
+            .collect()
+    };
+    let selection = &Selection {
+        targets: normalized(&selection.targets),
+        excludes: normalized(&selection.excludes),
+        destroy: selection.destroy,
+    };
     let addresses: Vec<String> = stack
         .resources
         .iter()
@@ -56,6 +69,9 @@ pub fn select(
     // What a pattern may name: addresses, and every module path above them.
     let mut names: BTreeSet<String> = addresses.iter().cloned().collect();
     for r in &stack.resources {
+        if r.address.key.is_some() {
+            names.insert(r.address.group().to_string());
+        }
         for depth in 1..=r.address.module.len() {
             names.insert(
                 r.address.module[..depth]
@@ -180,5 +196,16 @@ mod tests {
         assert!(!matches("module.web", "module.webhooks.service.this"));
         assert!(!matches("service.api", "service.api-worker"));
         assert!(!matches("service", "service.api"));
+    }
+
+    #[test]
+    fn patterns_name_an_instance_or_every_instance() {
+        assert!(matches("log-group.x[\"a\"]", "log-group.x[\"a\"]"));
+        assert!(!matches("log-group.x[\"a\"]", "log-group.x[\"ab\"]"));
+        assert!(matches("log-group.x", "log-group.x[\"a\"]"));
+        assert!(!matches("log-group.x", "log-group.xy[\"a\"]"));
+        assert!(matches("module.web", "module.web[\"eu\"].alarm.y"));
+        assert!(matches("module.web[\"eu\"]", "module.web[\"eu\"].alarm.y"));
+        assert!(!matches("module.web[\"eu\"]", "module.web[\"us\"].alarm.y"));
     }
 }

@@ -588,7 +588,7 @@ pub fn owner_from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -
     for (k, v) in tags {
         match k {
             STACK_TAG => stack = Some(v.to_string()),
-            ADDRESS_TAG => address = Some(v.to_string()),
+            ADDRESS_TAG => address = Some(crate::model::address::from_tag(v)),
             _ => {}
         }
     }

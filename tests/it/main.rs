@@ -11,6 +11,7 @@ mod errors;
 mod explain;
 mod faults;
 mod fmt;
+mod for_each;
 mod graph;
 mod harness;
 mod hostile;

@@ -130,7 +130,7 @@ impl Records {
             "{HERITAGE},infra:stack={},infra:region={},infra:address={},infra:set={},infra:content={}",
             self.stack,
             self.region,
-            desired.address,
+            crate::model::address::to_tag(&desired.address),
             set_hash(&attrs),
             content_hash(&attrs)
         );
@@ -362,7 +362,9 @@ fn parse_claim(values: &[ResourceRecord]) -> Option<Claim> {
         return Some(Claim {
             stack: field("infra:stack=")?,
             region: field("infra:region="),
-            address: field("infra:address=").unwrap_or_default(),
+            address: field("infra:address=")
+                .map(|a| crate::model::address::from_tag(&a))
+                .unwrap_or_default(),
             set: field("infra:set="),
             content: field("infra:content="),
             protected: field(&format!("{PROTECT_TAG}=")).as_deref() == Some("true"),
