@@ -347,7 +347,7 @@ async fn execute_shown(
     if !drawn {
         return execute.await;
     }
-    let size = live::Size::from_env(env);
+    let size = live::Size::of_terminal(env);
     let mut ticks = tokio::time::interval(live::REDRAW);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(execute);

@@ -32,7 +32,28 @@ pub struct Size {
 
 impl Size {
     /// `COLUMNS` and `LINES` (what a shell that exports them says), else 80 × 24.
+    #[cfg(test)]
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Size {
+        Size::from_env_or(
+            var,
+            Size {
+                width: 80,
+                height: 24,
+            },
+        )
+    }
+
+    /// `COLUMNS` and `LINES` when set (a deliberate choice: most shells do not export them),
+    /// else what `stty size` says of the terminal on stdin, else 80 × 24.
+    pub fn of_terminal(var: impl Fn(&str) -> Option<String>) -> Size {
+        let fallback = stty_size().unwrap_or(Size {
+            width: 80,
+            height: 24,
+        });
+        Size::from_env_or(var, fallback)
+    }
+
+    fn from_env_or(var: impl Fn(&str) -> Option<String>, fallback: Size) -> Size {
         let read = |name: &str, default: usize| {
             var(name)
                 .and_then(|v| v.trim().parse::<usize>().ok())
@@ -40,10 +61,35 @@ impl Size {
                 .unwrap_or(default)
         };
         Size {
-            width: read("COLUMNS", 80),
-            height: read("LINES", 24),
+            width: read("COLUMNS", fallback.width),
+            height: read("LINES", fallback.height),
         }
     }
+
+    /// `stty size`'s answer: rows, then columns; `None` for anything else (no terminal).
+    pub fn parse_stty(text: &str) -> Option<Size> {
+        let mut numbers = text.split_whitespace().map(|n| n.parse::<usize>().ok());
+        match (numbers.next(), numbers.next(), numbers.next()) {
+            (Some(Some(height)), Some(Some(width)), None) if height > 0 && width > 0 => {
+                Some(Size { width, height })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The size of the terminal on stdin, asked of `stty` (no new dependency for one ioctl).
+fn stty_size() -> Option<Size> {
+    let out = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Size::parse_stty(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// Whether the frame is drawn: stdout is a terminal that understands cursor movement, no CI

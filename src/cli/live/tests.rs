@@ -446,3 +446,17 @@ fn the_size_comes_from_columns_and_lines() {
     );
     assert_eq!(Size::from_env(|_| None).width, 80);
 }
+
+#[test]
+fn stty_answers_rows_then_columns() {
+    assert_eq!(
+        Size::parse_stty("50 200\n"),
+        Some(Size {
+            width: 200,
+            height: 50
+        })
+    );
+    for bad in ["", "0 80", "50", "50 200 3", "rows cols"] {
+        assert_eq!(Size::parse_stty(bad), None, "{bad:?}");
+    }
+}
