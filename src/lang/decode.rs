@@ -390,16 +390,7 @@ impl Decoder<'_, '_> {
     /// An attribute written as a child node: `port 8080`, `subnets "a" "b"`, `tags { ... }`.
     fn child(&mut self, node: &KdlNode, attr: &'static Attr) -> Option<Value> {
         let span = self.span(node.name().span());
-        let args: Vec<&KdlEntry> = node
-            .entries()
-            .iter()
-            .filter(|e| e.name().is_none())
-            .collect();
-        let props: Vec<&KdlEntry> = node
-            .entries()
-            .iter()
-            .filter(|e| e.name().is_some())
-            .collect();
+        let (args, props) = arguments_and_properties(node);
         let here = self.path(attr.name);
         let props = self.take_allow(&here, props);
         match attr.ty {
@@ -850,6 +841,11 @@ impl Decoder<'_, '_> {
             }
         }
     }
+}
+
+/// A node's arguments (entries without a name) and properties (`name=value`), each in order.
+pub fn arguments_and_properties(node: &KdlNode) -> (Vec<&KdlEntry>, Vec<&KdlEntry>) {
+    node.entries().iter().partition(|e| e.name().is_none())
 }
 
 /// Checks a value against one limit. References and unknown values pass.

@@ -5,7 +5,7 @@
 use kdl::{KdlEntry, KdlNode, KdlValue};
 
 use super::bounds::MAX_FOR_EACH_ITEMS;
-use super::decode::Decoder;
+use super::decode::{Decoder, arguments_and_properties};
 use super::diagnostic::Diagnostic;
 use super::scope::Each;
 use crate::model::address::{KEY_PUNCTUATION, key_problem};
@@ -47,16 +47,7 @@ pub fn items(d: &mut Decoder<'_, '_>, node: &KdlNode) -> Option<Result<Vec<(Each
 /// `for-each "a" "b"`, `for-each a="x" b="y"`, `for-each { a "x" }` or `for-each (var)"names"`.
 fn child_items(d: &mut Decoder<'_, '_>, node: &KdlNode) -> Result<Vec<(Each, Span)>, ()> {
     let span = d.span(node.name().span());
-    let args: Vec<&KdlEntry> = node
-        .entries()
-        .iter()
-        .filter(|e| e.name().is_none())
-        .collect();
-    let props: Vec<&KdlEntry> = node
-        .entries()
-        .iter()
-        .filter(|e| e.name().is_some())
-        .collect();
+    let (args, props) = arguments_and_properties(node);
     let children: Vec<&KdlNode> = node.iter_children().collect();
     if let [single] = args.as_slice()
         && single.ty().is_some()

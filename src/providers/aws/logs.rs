@@ -34,12 +34,12 @@ impl LogGroups {
     /// at once.
     async fn describe(&self, names: &[String]) -> Result<Vec<LogGroup>, ProviderError> {
         let prefixes = prefixes(names);
-        kit::in_chunks(&prefixes, 1, |prefix| async move {
-            kit::pages(|token| async move {
+        let found = futures::future::try_join_all(prefixes.iter().map(|prefix| {
+            kit::pages(move |token| async move {
                 let page = self
                     .client
                     .describe_log_groups()
-                    .log_group_name_prefix(prefix[0].clone())
+                    .log_group_name_prefix(prefix.clone())
                     .limit(50)
                     .set_next_token(token)
                     .send()
@@ -56,9 +56,9 @@ impl LogGroups {
                     .collect();
                 Ok((groups, page.next_token().map(str::to_string)))
             })
-            .await
-        })
-        .await
+        }))
+        .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     async fn tags_of(&self, arn: &str) -> Result<BTreeMap<String, String>, ProviderError> {

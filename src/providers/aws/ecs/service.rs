@@ -12,7 +12,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentAlarms, DeploymentCircuitBreaker,
     DeploymentConfiguration, DeploymentRolloutState, LaunchType, LoadBalancer,
-    NetworkConfiguration, PropagateTags, Service, ServiceField, Tag,
+    NetworkConfiguration, PropagateTags, Service, ServiceField,
 };
 
 use super::super::error::{aws, build};
@@ -20,7 +20,7 @@ use super::super::kit;
 use super::super::tagging::OwnedIndex;
 use super::{
     arn_tail, ecs_tags, fill_defaults, get_blocks, get_bool, get_i32, get_map, get_str,
-    get_strings, live_tags, s, sort_blocks, sort_strings, strings,
+    get_strings, live_tags, s, sdk_tags, sort_blocks, sort_strings, strings,
 };
 use crate::model::{Kind, Value};
 use crate::providers::Changed;
@@ -309,14 +309,10 @@ impl Services {
         if tags.is_empty() {
             return Ok(());
         }
-        let tags = tags
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect();
         self.client
             .tag_resource()
             .resource_arn(arn)
-            .set_tags(Some(tags))
+            .set_tags(Some(sdk_tags(tags)))
             .send()
             .await
             .map_err(aws("TagResource"))?;
