@@ -137,12 +137,16 @@ macro_rules! services {
 
 services! {
     acm: aws_sdk_acm, rate "acm", iam "acm";
+    autoscaling: aws_sdk_applicationautoscaling, rate "application-autoscaling", iam "application-autoscaling";
     dynamodb: aws_sdk_dynamodb, rate "dynamodb", iam "dynamodb";
     ec2: aws_sdk_ec2, rate "ec2", iam "ec2";
     ecr: aws_sdk_ecr, rate "ecr", iam "ecr";
     ecs: aws_sdk_ecs, rate "ecs", iam "ecs";
+    efs: aws_sdk_efs, rate "elasticfilesystem", iam "elasticfilesystem";
     elbv2: aws_sdk_elasticloadbalancingv2, rate "elasticloadbalancing", iam "elasticloadbalancing";
+    iam: aws_sdk_iam, rate "iam", iam "iam";
     secrets: aws_sdk_secretsmanager, rate "secretsmanager", iam "secretsmanager";
+    sns: aws_sdk_sns, rate "sns", iam "sns";
     sts: aws_sdk_sts, rate "sts", iam "sts";
     cloudwatch: aws_sdk_cloudwatch, rate "monitoring", iam "cloudwatch";
     logs: aws_sdk_cloudwatchlogs, rate "logs", iam "logs";
