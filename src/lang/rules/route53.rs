@@ -25,11 +25,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// The name of the hosted zone a record's `zone` looks up, when it is a look-up.
+/// The name of the hosted zone a record's `zone` names, when it is a look-up or a zone of the
+/// stack.
 fn zone_name<'a>(ctx: &Ctx<'a>, record: &Resource) -> Option<&'a str> {
     let lookup = ctx
         .target(record.attrs.get("zone")?)
-        .filter(|l| l.kind() == Kind::LookupHostedZone)?;
+        .filter(|l| matches!(l.kind(), Kind::LookupHostedZone | Kind::HostedZone))?;
     text(&lookup.attrs, "name")
 }
 

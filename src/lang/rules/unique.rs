@@ -198,10 +198,11 @@ pub(super) fn record_key(ctx: &Ctx<'_>, record: &Resource) -> Option<(String, St
     Some((zone, name))
 }
 
-/// A zone: its id, or the name and visibility of the hosted zone look-up it reads.
+/// A zone: its id, or the name and visibility of the hosted zone (looked up or the stack's)
+/// it names.
 fn zone_key(ctx: &Ctx<'_>, zone: &Value) -> Option<String> {
     if let Some(lookup) = ctx.target(zone)
-        && lookup.kind() == Kind::LookupHostedZone
+        && matches!(lookup.kind(), Kind::LookupHostedZone | Kind::HostedZone)
     {
         let name = dns(text(&lookup.attrs, "name")?);
         let private = lookup.attrs.get("private") == Some(&Value::Bool(true));

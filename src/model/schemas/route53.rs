@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::common::{DNS_NAME, dns_name};
+use super::common::{DNS_NAME, TAGS, dns_name};
 use crate::model::Kind;
 use crate::model::schema::{
     Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
@@ -25,14 +25,66 @@ pub static RECORD: ResourceSchema = ResourceSchema {
     delete_phase: 10,
 };
 
+pub static HOSTED_ZONE: ResourceSchema = ResourceSchema {
+    title: "hosted zone",
+    doc: "A public Route53 hosted zone the stack creates, for an environment whose domain has no zone yet. Its `name-servers` are what the domain's registrar (or the parent zone) must delegate to: until then nothing on the internet resolves its records. A public zone of the same name that the stack does not own is a plan error, since two public zones of one name split the domain's answers between them: use `lookup \"hosted-zone\"` for a zone that already exists, or `--adopt` to take it over. Destroy refuses while the zone holds records the stack does not manage, and a zone whose answer was lost while being created is recognised by the caller reference infra gives it, so it is never made twice.",
+    rules_doc: "",
+    body: &HOSTED_ZONE_BODY,
+    computed: &[
+        Computed::new(
+            "id",
+            Type::String,
+            "The zone id (Z...), what a record's `zone` takes.",
+        ),
+        Computed::new(
+            "name-servers",
+            Type::List(&Type::String),
+            "The four name servers to delegate the domain to.",
+        ),
+    ],
+    default_attribute: "id",
+    taggable: true,
+    natural_key: &["name"],
+    delete_phase: 105,
+};
+
+static HOSTED_ZONE_BODY: BlockSchema = BlockSchema::new(
+    "hosted-zone",
+    &[
+        Attr::string("name")
+            .required()
+            .force_new()
+            .checks(&[DNS_NAME, Check::Custom(no_wildcard, "no `*` label")])
+            .doc("The zone's domain name (natural key), e.g. \"example.com\"."),
+        Attr::string("comment")
+            .checks(&[Check::Length(0, 256)])
+            .doc("A comment Route53 keeps with the zone."),
+        TAGS,
+    ],
+);
+
+/// A zone is named by a domain, never a wildcard.
+fn no_wildcard(value: &Value) -> Result<(), (String, String)> {
+    match value.as_str() {
+        Some(name) if name.split('.').any(|label| label == "*") => Err((
+            format!("`{name}` is a wildcard; a hosted zone is named by its domain"),
+            "name the zone by the domain (\"example.com\") and put wildcard records in it".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 static RECORD_BODY: BlockSchema = BlockSchema::new(
     "record",
     &[
         Attr::string("zone")
             .required()
             .force_new()
-            .refs(&[RefTo::new(Kind::LookupHostedZone, "id")])
-            .doc("Hosted zone id (usually a look-up)."),
+            .refs(&[
+                RefTo::new(Kind::HostedZone, "id"),
+                RefTo::new(Kind::LookupHostedZone, "id"),
+            ])
+            .doc("Hosted zone id: a reference to a hosted zone of the stack or to a look-up."),
         Attr::string("name")
             .required()
             .force_new()

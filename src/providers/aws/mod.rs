@@ -16,6 +16,7 @@ mod kit;
 pub mod lock_table;
 mod logs;
 mod lost_response;
+mod managed_zone;
 mod network;
 mod preflight;
 pub mod rate;
@@ -303,6 +304,10 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.route53.clone(),
         connection.stack.clone(),
         connection.region.clone(),
+    )));
+    providers.add(Arc::new(managed_zone::ManagedZones::new(
+        clients.route53.clone(),
+        connection.stack.clone(),
     )));
     providers.add_lookup(Arc::new(hosted_zone::HostedZones::new(
         clients.route53.clone(),
