@@ -41,8 +41,11 @@ output "name-servers" (ref)"hosted-zone.main.name-servers"
     path.to_string_lossy().into_owned()
 }
 
-/// Public zones named `domain`: id, comment, tags.
-fn zones(w: &World, domain: &str) -> Vec<(String, String, Vec<(String, String)>)> {
+/// A zone as the test reads it: id, comment, tags.
+type Zone = (String, String, Vec<(String, String)>);
+
+/// Public zones named `domain`.
+fn zones(w: &World, domain: &str) -> Vec<Zone> {
     let route53 = aws_sdk_route53::Client::new(&w.config);
     w.rt.block_on(async {
         let page = route53
