@@ -10,8 +10,8 @@ const STRINGS: Type = Type::List(&Type::String);
 
 pub static VPC: ResourceSchema = ResourceSchema {
     title: "VPC (look-up)",
-    doc: "A VPC the stack reads but does not own: by id, by tags, or the region's default VPC.",
-    rules_doc: "exactly one of `id`, `tags` or `default`.",
+    doc: "A VPC the stack reads but does not own: by id, by tags, or the region's default VPC. What is given narrows the search together (a tagged default VPC: `default #true` and `tags`); empty `tags` and `default #false` narrow nothing, so a stack can choose its network with variables (`default (var)\"default-vpc\"`, `tags (var)\"vpc-tags\"`). Exactly one VPC must match.",
+    rules_doc: "at least one of `id`, `tags` or `default`.",
     body: &VPC_BODY,
     computed: &[Computed::new(
         "cidr-block",
@@ -29,10 +29,11 @@ static VPC_BODY: BlockSchema = BlockSchema::new(
     &[
         Attr::string("id").doc("The VPC id (vpc-...)."),
         Attr::string_map("tags").doc("Tags the VPC carries; exactly one VPC may match."),
-        Attr::bool("default").doc("`#true` finds the region's default VPC."),
+        Attr::bool("default")
+            .doc("`#true` finds the region's default VPC; `#false` does not narrow the search."),
     ],
 )
-.rules(&[Rule::ExactlyOneOf(&["id", "tags", "default"])]);
+.rules(&[Rule::AtLeastOneOf(&["id", "tags", "default"])]);
 
 pub static SUBNETS: ResourceSchema = ResourceSchema {
     title: "subnets (look-up)",
