@@ -18,6 +18,8 @@ pub enum Kind {
     Alarm,
     Secret,
     LogGroup,
+    SecurityGroup,
+    SecurityGroupRule,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -26,7 +28,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 11] = [
+    pub const MANAGED: [Kind; 13] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -38,6 +40,8 @@ impl Kind {
         Kind::Alarm,
         Kind::Secret,
         Kind::LogGroup,
+        Kind::SecurityGroup,
+        Kind::SecurityGroupRule,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -62,6 +66,8 @@ impl Kind {
             Kind::Alarm => "alarm",
             Kind::Secret => "secret",
             Kind::LogGroup => "log-group",
+            Kind::SecurityGroup => "security-group",
+            Kind::SecurityGroupRule => "security-group-rule",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

@@ -2,6 +2,7 @@
 
 mod cloudwatch;
 pub mod common;
+pub mod ec2;
 mod ecs;
 mod elbv2;
 mod logs;
@@ -28,6 +29,8 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Alarm => &cloudwatch::ALARM,
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
+        Kind::SecurityGroup => &ec2::SECURITY_GROUP,
+        Kind::SecurityGroupRule => &ec2::SECURITY_GROUP_RULE,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,
