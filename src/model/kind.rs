@@ -19,6 +19,8 @@ pub enum Kind {
     Secret,
     LogGroup,
     HostedZone,
+    SecurityGroup,
+    SecurityGroupRule,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -27,7 +29,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 12] = [
+    pub const MANAGED: [Kind; 14] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -40,6 +42,8 @@ impl Kind {
         Kind::Secret,
         Kind::LogGroup,
         Kind::HostedZone,
+        Kind::SecurityGroup,
+        Kind::SecurityGroupRule,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -65,6 +69,8 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::LogGroup => "log-group",
             Kind::HostedZone => "hosted-zone",
+            Kind::SecurityGroup => "security-group",
+            Kind::SecurityGroupRule => "security-group-rule",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

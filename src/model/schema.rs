@@ -360,13 +360,14 @@ mod tests {
         }
         left.sort();
         // The account's setting, a default that changed over the years, the key a secret was
-        // given outside the stack.
+        // given outside the stack, the outbound rules AWS gives every new security group.
         assert_eq!(
             left,
             [
                 "cluster.container-insights",
                 "listener.ssl-policy",
-                "secret.kms-key"
+                "secret.kms-key",
+                "security-group.egress"
             ]
         );
     }

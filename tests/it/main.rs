@@ -41,6 +41,7 @@ mod rules;
 mod runbook;
 mod saved;
 mod scale;
+mod security_group;
 mod select;
 mod shape;
 mod verify;

@@ -595,7 +595,10 @@ static SERVICE_NETWORK: BlockSchema = BlockSchema::new(
             .doc("Subnets of the tasks' network interfaces."),
         Attr::strings("security-groups")
             .checks(&[Check::Count(0, 5)])
-            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")])
+            .refs(&[
+                RefTo::new(Kind::LookupSecurityGroups, "ids"),
+                RefTo::new(Kind::SecurityGroup, "id"),
+            ])
             .doc("Security groups of the tasks."),
         Attr::bool("assign-public-ip")
             .default(Default::Bool(false))

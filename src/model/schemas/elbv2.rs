@@ -67,7 +67,10 @@ static LOAD_BALANCER_BODY: BlockSchema = BlockSchema::new(
             .doc("At least two subnets in different availability zones."),
         Attr::strings("security-groups")
             .checks(&[Check::Count(0, 5)])
-            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")])
+            .refs(&[
+                RefTo::new(Kind::LookupSecurityGroups, "ids"),
+                RefTo::new(Kind::SecurityGroup, "id"),
+            ])
             .doc("Security groups of the load balancer."),
         Attr::int("idle-timeout")
             .default(Default::Int(60))

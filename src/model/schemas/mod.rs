@@ -2,6 +2,7 @@
 
 mod cloudwatch;
 pub mod common;
+pub mod ec2;
 mod ecs;
 mod elbv2;
 mod logs;
@@ -29,6 +30,8 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
         Kind::HostedZone => &route53::HOSTED_ZONE,
+        Kind::SecurityGroup => &ec2::SECURITY_GROUP,
+        Kind::SecurityGroupRule => &ec2::SECURITY_GROUP_RULE,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

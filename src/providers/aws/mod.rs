@@ -7,6 +7,7 @@
 mod calls;
 mod certificate;
 mod cloudwatch;
+mod ec2;
 mod ecs;
 mod elbv2;
 mod error;
@@ -299,6 +300,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         owned.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
+    ec2::register(&mut providers, &clients.ec2);
     elbv2::register(&mut providers, clients, connection, &owned);
     providers.add(Arc::new(route53::Records::new(
         clients.route53.clone(),

@@ -1,0 +1,414 @@
+//! Security groups and security group rules end to end, against moto: a group's rules
+//! reconciled one by one, its tags, drift repaired, look-alikes left alone, and the pair of
+//! groups that reference each other (a load balancer's and its tasks') from nothing and back.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, SecurityGroup, SecurityGroupRule};
+
+use super::harness::expect;
+use super::moto::World;
+
+fn ec2(w: &World) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&w.config)
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// The groups of `vpc`, by name.
+fn groups(w: &World, vpc: &str) -> Vec<SecurityGroup> {
+    w.rt.block_on(
+        ec2(w)
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc))
+            .send(),
+    )
+    .expect("moto describes security groups")
+    .security_groups()
+    .to_vec()
+}
+
+fn group(w: &World, vpc: &str, name: &str) -> SecurityGroup {
+    groups(w, vpc)
+        .into_iter()
+        .find(|g| g.group_name() == Some(name))
+        .unwrap_or_else(|| panic!("group {name} exists"))
+}
+
+fn rules(w: &World, group_id: &str) -> Vec<SecurityGroupRule> {
+    w.rt.block_on(
+        ec2(w)
+            .describe_security_group_rules()
+            .filters(filter("group-id", group_id))
+            .send(),
+    )
+    .expect("moto describes rules")
+    .security_group_rules()
+    .to_vec()
+}
+
+/// Rules of a group in one direction as `protocol from-to source [description]`, with ids.
+/// (moto's DescribeSecurityGroupRules leaves out the description of a rule that references a
+/// group; the empty re-plans prove infra reads it.)
+fn described(w: &World, group_id: &str, egress: bool) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = rules(w, group_id)
+        .iter()
+        .filter(|r| r.is_egress() == Some(egress))
+        .map(|r| {
+            let source = r
+                .cidr_ipv4()
+                .or(r.cidr_ipv6())
+                .or(r.prefix_list_id())
+                .or(r.referenced_group_info().and_then(|g| g.group_id()))
+                .unwrap_or_default();
+            (
+                format!(
+                    "{} {}-{} {source} {}",
+                    r.ip_protocol().unwrap_or_default(),
+                    r.from_port().unwrap_or_default(),
+                    r.to_port().unwrap_or_default(),
+                    r.description().unwrap_or_default()
+                )
+                .trim_end()
+                .to_string(),
+                r.security_group_rule_id().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn shapes(rules: &[(String, String)]) -> Vec<&str> {
+    rules.iter().map(|(s, _)| s.as_str()).collect()
+}
+
+fn no_changes(w: &World, stack: &str) {
+    let plan = w.infra(&["plan", stack, "--detailed-exitcode"], &[]);
+    expect(&plan, 0);
+    assert!(plan.stdout.starts_with("No changes"), "{}", plan.stdout);
+}
+
+/// Group ids vary from run to run.
+fn scrub(text: &str) -> String {
+    let ids = regex_lite::Regex::new(r"sg-[0-9a-f]+").expect("a pattern");
+    ids.replace_all(text, "sg-ID").into_owned()
+}
+
+fn write(w: &World, vpc: &str, body: &str) -> String {
+    let text = format!(
+        r#"stack "{stack}" region="us-east-1"
+
+variable "domain" type="string" allow="the test harness passes it to every plan"
+
+{body}"#,
+        stack = w.stack,
+        body = body.replace("VPC", vpc)
+    );
+    let path = w.dir.join("groups.kdl");
+    std::fs::write(&path, text).expect("the stack is written");
+    path.to_string_lossy().into_owned()
+}
+
+const WEB: &str = r#"security-group "web" {
+    name "web"
+    description "the web tier"
+    vpc "VPC"
+    ingress { protocol "tcp"; port 443; cidr "10.0.0.0/8"; description "https"; }
+    ingress { protocol "tcp"; from-port 8000; to-port 8100; cidr "10.1.0.0/16"; }
+    ingress { protocol "all"; ipv6-cidr "2001:db8::/32"; }
+    egress { protocol "tcp"; port 443; cidr "0.0.0.0/0"; }
+    tags { team "web"; }
+}
+
+security-group "db" {
+    name "db"
+    vpc "VPC"
+    ingress { port 5432; security-group (ref)"security-group.web.id"; description "from web"; }
+}
+"#;
+
+#[test]
+fn a_security_group_reconciles_its_rules_one_by_one_repairs_drift_and_leaves_look_alikes() {
+    let w = World::new("secgroups");
+    let vpc = w.network("us-east-1", &w.stack, &[]);
+    let path = write(&w, &vpc, WEB);
+
+    let apply = w.infra(&["apply", &path, "--auto-approve"], &[]);
+    expect(&apply, 0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 adopted."),
+        "{}",
+        apply.stdout
+    );
+    no_changes(&w, &path);
+    let web = group(&w, &vpc, "web");
+    let web_id = web.group_id().expect("an id").to_string();
+    let db_id = group(&w, &vpc, "db").group_id().expect("an id").to_string();
+    assert_eq!(web.description(), Some("the web tier"));
+    // Declared egress is exactly what is declared: AWS's default allow-all is revoked.
+    assert_eq!(
+        shapes(&described(&w, &web_id, true)),
+        ["tcp 443-443 0.0.0.0/0"]
+    );
+    // Omitted egress is AWS's default, kept.
+    assert_eq!(shapes(&described(&w, &db_id, true)), ["-1 -1--1 0.0.0.0/0"]);
+    assert_eq!(
+        shapes(&described(&w, &db_id, false)),
+        [format!("tcp 5432-5432 {web_id}")]
+    );
+    let before = described(&w, &web_id, false);
+    assert_eq!(
+        shapes(&before),
+        [
+            "-1 -1--1 2001:db8::/32",
+            "tcp 443-443 10.0.0.0/8 https",
+            "tcp 8000-8100 10.1.0.0/16"
+        ]
+    );
+
+    // Rules: one added, one removed; the others keep their ids (never touched).
+    let changed = |t: &str| {
+        t.replace(
+            r#"ingress { protocol "tcp"; from-port 8000; to-port 8100; cidr "10.1.0.0/16"; }"#,
+            r#"ingress { protocol "tcp"; port 80; cidr "10.0.0.0/8"; description "http"; }"#,
+        )
+    };
+    let path = write(&w, &vpc, &changed(WEB));
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rules_change",
+        scrub(&w.redact(&plan.stdout))
+    );
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+    no_changes(&w, &path);
+    let after = described(&w, &web_id, false);
+    assert_eq!(
+        shapes(&after),
+        [
+            "-1 -1--1 2001:db8::/32",
+            "tcp 443-443 10.0.0.0/8 https",
+            "tcp 80-80 10.0.0.0/8 http"
+        ]
+    );
+    for kept in [&before[0], &before[1]] {
+        assert!(after.contains(kept), "{kept:?} was touched: {after:?}");
+    }
+
+    // Tags.
+    let tagged = |t: &str| changed(t).replace(r#"team "web""#, r#"team "platform""#);
+    let path = write(&w, &vpc, &tagged(WEB));
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!("security_group_tags_change", scrub(&w.redact(&plan.stdout)));
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+    no_changes(&w, &path);
+    let web = group(&w, &vpc, "web");
+    assert!(
+        web.tags()
+            .iter()
+            .any(|t| t.key() == Some("team") && t.value() == Some("platform")),
+        "{:?}",
+        web.tags()
+    );
+
+    // Drift: a rule revoked and a rule added out of band.
+    let https = after
+        .iter()
+        .find(|(s, _)| s.starts_with("tcp 443"))
+        .map(|(_, id)| id.clone())
+        .expect("the https rule");
+    w.rt.block_on(async {
+        let ec2 = ec2(&w);
+        ec2.revoke_security_group_ingress()
+            .group_id(&web_id)
+            .security_group_rule_ids(https)
+            .send()
+            .await
+            .expect("moto revokes the rule");
+        ec2.authorize_security_group_ingress()
+            .group_id(&web_id)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto authorises the rule");
+    });
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    assert!(
+        plan.stdout.contains("security-group.web"),
+        "{}",
+        plan.stdout
+    );
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+    assert_eq!(
+        shapes(&described(&w, &web_id, false)),
+        [
+            "-1 -1--1 2001:db8::/32",
+            "tcp 443-443 10.0.0.0/8 https",
+            "tcp 80-80 10.0.0.0/8 http"
+        ]
+    );
+    no_changes(&w, &path);
+
+    // Look-alikes: a group of the same name in another VPC is not ours and is ignored; an
+    // unowned group with a name the stack declares in its VPC is a plan error.
+    let other_vpc = w.network("us-east-1", &format!("{}-other", w.stack), &["web"]);
+    no_changes(&w, &path);
+    w.rt.block_on(
+        ec2(&w)
+            .create_security_group()
+            .group_name("cache")
+            .description("someone else's")
+            .vpc_id(&vpc)
+            .send(),
+    )
+    .expect("moto creates the look-alike");
+    let with_cache = format!(
+        "{}\nsecurity-group \"cache\" {{\n    name \"cache\"\n    vpc \"VPC\"\n}}\n",
+        tagged(WEB)
+    );
+    let clash = write(&w, &vpc, &with_cache);
+    let plan = w.infra(&["plan", &clash], &[]);
+    expect(&plan, 1);
+    assert!(
+        plan.stderr.contains("security-group.cache"),
+        "{}",
+        plan.stderr
+    );
+    insta::assert_snapshot!(
+        "security_group_unowned_look_alike",
+        scrub(&w.redact(&plan.stderr))
+    );
+
+    // Destroy: the stack's groups go, the look-alikes stay as they were.
+    let destroy = w.infra(&["destroy", &path, "--auto-approve"], &[]);
+    expect(&destroy, 0);
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete: 0 created, 0 updated, 0 replaced, 2 deleted, 0 adopted."),
+        "{}",
+        destroy.stdout
+    );
+    let left: BTreeSet<String> = groups(&w, &vpc)
+        .iter()
+        .filter_map(|g| g.group_name().map(str::to_string))
+        .collect();
+    assert_eq!(left, BTreeSet::from(["cache".into(), "default".into()]));
+    let cache = group(&w, &vpc, "cache");
+    assert_eq!(cache.description(), Some("someone else's"));
+    assert!(cache.tags().is_empty(), "{:?}", cache.tags());
+    group(&w, &other_vpc, "web");
+}
+
+const PAIR: &str = r#"security-group "alb" {
+    name "alb"
+    vpc "VPC"
+    ingress { port 443; cidr "0.0.0.0/0"; description "https from anywhere"; }
+    egress { port 443; cidr "10.0.0.0/8"; }
+}
+
+security-group "tasks" {
+    name "tasks"
+    vpc "VPC"
+}
+
+security-group-rule "alb-to-tasks" {
+    group (ref)"security-group.alb.id"
+    direction "egress"
+    port 8080
+    security-group (ref)"security-group.tasks.id"
+    description "to the tasks"
+}
+
+security-group-rule "tasks-from-alb" {
+    group (ref)"security-group.tasks.id"
+    direction "ingress"
+    port 8080
+    security-group (ref)"security-group.alb.id"
+    description "from the load balancer"
+}
+"#;
+
+#[test]
+fn two_groups_that_reference_each_other_are_made_from_nothing_and_destroyed() {
+    let w = World::new("secgrouppair");
+    let vpc = w.network("us-east-1", &w.stack, &[]);
+    let path = write(&w, &vpc, PAIR);
+
+    let apply = w.infra(&["apply", &path, "--auto-approve"], &[]);
+    expect(&apply, 0);
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 adopted."),
+        "{}",
+        apply.stdout
+    );
+    no_changes(&w, &path);
+
+    let alb = group(&w, &vpc, "alb")
+        .group_id()
+        .expect("an id")
+        .to_string();
+    let tasks = group(&w, &vpc, "tasks")
+        .group_id()
+        .expect("an id")
+        .to_string();
+    // The load balancer's group: its own egress rule and the separate one, side by side.
+    assert_eq!(
+        shapes(&described(&w, &alb, true)),
+        [
+            "tcp 443-443 10.0.0.0/8".to_string(),
+            format!("tcp 8080-8080 {tasks}")
+        ]
+    );
+    assert_eq!(
+        shapes(&described(&w, &tasks, false)),
+        [format!("tcp 8080-8080 {alb}")]
+    );
+    // The separate rules carry their ownership.
+    let owned: Vec<String> = rules(&w, &tasks)
+        .iter()
+        .chain(rules(&w, &alb).iter())
+        .flat_map(|r| r.tags().to_vec())
+        .filter(|t| t.key() == Some("infra:address"))
+        .filter_map(|t| t.value().map(str::to_string))
+        .collect();
+    let owned: BTreeSet<String> = owned.into_iter().collect();
+    assert_eq!(
+        owned,
+        BTreeSet::from([
+            "security-group-rule.alb-to-tasks".to_string(),
+            "security-group-rule.tasks-from-alb".to_string()
+        ])
+    );
+
+    let destroy = w.infra(&["destroy", &path, "--auto-approve"], &[]);
+    expect(&destroy, 0);
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete: 0 created, 0 updated, 0 replaced, 4 deleted, 0 adopted."),
+        "{}",
+        destroy.stdout
+    );
+    let left: Vec<String> = groups(&w, &vpc)
+        .iter()
+        .filter_map(|g| g.group_name().map(str::to_string))
+        .collect();
+    assert_eq!(left, ["default"]);
+}
