@@ -2,6 +2,7 @@
 
 mod cloudwatch;
 pub mod common;
+mod ecr;
 mod ecs;
 mod elbv2;
 mod logs;
@@ -28,6 +29,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Alarm => &cloudwatch::ALARM,
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
+        Kind::EcrRepository => &ecr::REPOSITORY,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

@@ -7,6 +7,7 @@
 mod calls;
 mod certificate;
 mod cloudwatch;
+mod ecr;
 mod ecs;
 mod elbv2;
 mod error;
@@ -297,6 +298,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.logs.clone(),
         owned.clone(),
     )));
+    providers.add(Arc::new(ecr::Repositories::new(clients.ecr.clone())));
     ecs::register(&mut providers, clients, connection, &owned);
     elbv2::register(&mut providers, clients, connection, &owned);
     providers.add(Arc::new(route53::Records::new(
