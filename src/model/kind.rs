@@ -21,6 +21,7 @@ pub enum Kind {
     HostedZone,
     SecurityGroup,
     SecurityGroupRule,
+    EcrRepository,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -29,7 +30,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 14] = [
+    pub const MANAGED: [Kind; 15] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -44,6 +45,7 @@ impl Kind {
         Kind::HostedZone,
         Kind::SecurityGroup,
         Kind::SecurityGroupRule,
+        Kind::EcrRepository,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -71,6 +73,7 @@ impl Kind {
             Kind::HostedZone => "hosted-zone",
             Kind::SecurityGroup => "security-group",
             Kind::SecurityGroupRule => "security-group-rule",
+            Kind::EcrRepository => "ecr-repository",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

@@ -3,6 +3,7 @@
 mod cloudwatch;
 pub mod common;
 pub mod ec2;
+mod ecr;
 mod ecs;
 mod elbv2;
 mod logs;
@@ -32,6 +33,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::HostedZone => &route53::HOSTED_ZONE,
         Kind::SecurityGroup => &ec2::SECURITY_GROUP,
         Kind::SecurityGroupRule => &ec2::SECURITY_GROUP_RULE,
+        Kind::EcrRepository => &ecr::REPOSITORY,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

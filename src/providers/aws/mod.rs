@@ -8,6 +8,7 @@ mod calls;
 mod certificate;
 mod cloudwatch;
 mod ec2;
+mod ecr;
 mod ecs;
 mod elbv2;
 mod error;
@@ -299,6 +300,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.logs.clone(),
         owned.clone(),
     )));
+    providers.add(Arc::new(ecr::Repositories::new(clients.ecr.clone())));
     ecs::register(&mut providers, clients, connection, &owned);
     ec2::register(&mut providers, &clients.ec2);
     elbv2::register(&mut providers, clients, connection, &owned);
