@@ -14,6 +14,7 @@ mod fmt;
 mod for_each;
 mod graph;
 mod harness;
+mod iam_role;
 mod hostile;
 mod init;
 mod invalid;

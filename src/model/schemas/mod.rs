@@ -4,6 +4,7 @@ mod cloudwatch;
 pub mod common;
 mod ecs;
 mod elbv2;
+pub mod iam;
 mod logs;
 mod lookups;
 pub mod route53;
@@ -28,6 +29,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Alarm => &cloudwatch::ALARM,
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
+        Kind::IamRole => &iam::ROLE,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

@@ -12,6 +12,7 @@ mod elbv2;
 mod error;
 pub mod health;
 mod hosted_zone;
+mod iam;
 mod kit;
 pub mod lock_table;
 mod logs;
@@ -296,6 +297,10 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     providers.add(Arc::new(logs::LogGroups::new(
         clients.logs.clone(),
         owned.clone(),
+    )));
+    providers.add(Arc::new(iam::Roles::new(
+        clients.iam.clone(),
+        connection.region.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
     elbv2::register(&mut providers, clients, connection, &owned);
