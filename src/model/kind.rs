@@ -22,6 +22,7 @@ pub enum Kind {
     SecurityGroup,
     SecurityGroupRule,
     EcrRepository,
+    IamRole,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -30,7 +31,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 15] = [
+    pub const MANAGED: [Kind; 16] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -46,6 +47,7 @@ impl Kind {
         Kind::SecurityGroup,
         Kind::SecurityGroupRule,
         Kind::EcrRepository,
+        Kind::IamRole,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -74,6 +76,7 @@ impl Kind {
             Kind::SecurityGroup => "security-group",
             Kind::SecurityGroupRule => "security-group-rule",
             Kind::EcrRepository => "ecr-repository",
+            Kind::IamRole => "iam-role",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

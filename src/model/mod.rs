@@ -5,6 +5,7 @@
 pub mod address;
 pub mod duration;
 pub mod kind;
+pub mod policy;
 pub mod probe;
 pub mod regions;
 pub mod schema;

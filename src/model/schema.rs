@@ -240,6 +240,9 @@ pub struct BlockSchema {
     pub rules: &'static [Rule],
     /// Rewrites shorthand into its full form after decoding (e.g. an alias to a load balancer).
     pub expand: Option<fn(&mut BTreeMap<String, Value>)>,
+    /// Repeated blocks without a label that plans name by their position, from 1
+    /// (`statement[2].actions`), rather than as one list.
+    pub by_position: bool,
 }
 
 impl BlockSchema {
@@ -250,6 +253,7 @@ impl BlockSchema {
             attrs,
             rules: &[],
             expand: None,
+            by_position: false,
         }
     }
     pub const fn label(mut self, label: &'static str) -> Self {
@@ -258,6 +262,11 @@ impl BlockSchema {
     }
     pub const fn rules(mut self, rules: &'static [Rule]) -> Self {
         self.rules = rules;
+        self
+    }
+    /// See [`BlockSchema::by_position`].
+    pub const fn by_position(mut self) -> Self {
+        self.by_position = true;
         self
     }
     pub const fn expand(mut self, expand: fn(&mut BTreeMap<String, Value>)) -> Self {

@@ -1,7 +1,8 @@
 //! Attribute changes as paths, the way a reviewer reads them: maps key by key, repeated
 //! labelled blocks label by label (`container.web.image`), blocks whose label is a reference
-//! by the stack address it names (`load-balancer[target-group.api].container-port`), and only
-//! what changed. The text, Markdown and JSON renderings all read these.
+//! by the stack address it names (`load-balancer[target-group.api].container-port`), repeated
+//! blocks without a label that are named by position by their number from 1
+//! (`policy.read.statement[2].actions`), and only what changed. The text, Markdown and JSON renderings all read these.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -79,6 +80,13 @@ fn by_label(value: &Value, attr: Option<&'static Attr>, names: &[String]) -> Val
     else {
         return value.clone();
     };
+    if block.label.is_none() && block.by_position {
+        let mut map = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            map.insert(format!("[{}]", i + 1), item.clone());
+        }
+        return Value::Map(map);
+    }
     let Some(label) = block.label else {
         return value.clone();
     };
@@ -115,7 +123,7 @@ enum Shape {
 fn shape_of(attr: Option<&'static Attr>) -> Shape {
     match attr.map(|a| a.ty) {
         Some(Type::Block(b)) => Shape::Block(b),
-        Some(Type::Blocks(b)) if b.label.is_some() => Shape::Labelled(b),
+        Some(Type::Blocks(b)) if b.label.is_some() || b.by_position => Shape::Labelled(b),
         _ => Shape::Plain,
     }
 }

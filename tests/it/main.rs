@@ -16,6 +16,7 @@ mod for_each;
 mod graph;
 mod harness;
 mod hosted_zone;
+mod iam_role;
 mod hostile;
 mod init;
 mod invalid;

@@ -6,6 +6,7 @@ pub mod ec2;
 mod ecr;
 mod ecs;
 mod elbv2;
+pub mod iam;
 mod logs;
 mod lookups;
 pub mod route53;
@@ -34,6 +35,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::SecurityGroup => &ec2::SECURITY_GROUP,
         Kind::SecurityGroupRule => &ec2::SECURITY_GROUP_RULE,
         Kind::EcrRepository => &ecr::REPOSITORY,
+        Kind::IamRole => &iam::ROLE,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

@@ -14,6 +14,7 @@ mod elbv2;
 mod error;
 pub mod health;
 mod hosted_zone;
+mod iam;
 mod kit;
 pub mod lock_table;
 mod logs;
@@ -301,6 +302,10 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         owned.clone(),
     )));
     providers.add(Arc::new(ecr::Repositories::new(clients.ecr.clone())));
+    providers.add(Arc::new(iam::Roles::new(
+        clients.iam.clone(),
+        connection.region.clone(),
+    )));
     ecs::register(&mut providers, clients, connection, &owned);
     ec2::register(&mut providers, &clients.ec2);
     elbv2::register(&mut providers, clients, connection, &owned);
