@@ -18,6 +18,8 @@ pub enum Kind {
     Alarm,
     Secret,
     LogGroup,
+    SnsTopic,
+    LogMetricFilter,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -26,7 +28,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 11] = [
+    pub const MANAGED: [Kind; 13] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -38,6 +40,8 @@ impl Kind {
         Kind::Alarm,
         Kind::Secret,
         Kind::LogGroup,
+        Kind::SnsTopic,
+        Kind::LogMetricFilter,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -62,6 +66,8 @@ impl Kind {
             Kind::Alarm => "alarm",
             Kind::Secret => "secret",
             Kind::LogGroup => "log-group",
+            Kind::SnsTopic => "sns-topic",
+            Kind::LogMetricFilter => "log-metric-filter",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

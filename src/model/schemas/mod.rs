@@ -8,8 +8,9 @@ mod logs;
 mod lookups;
 pub mod route53;
 mod secrets;
+mod sns;
 
-pub use logs::RETENTION_DAYS;
+pub use logs::{METRIC_FILTERS_PER_LOG_GROUP, RETENTION_DAYS};
 pub use route53::DEFAULT_TTL;
 
 use super::kind::Kind;
@@ -28,6 +29,8 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Alarm => &cloudwatch::ALARM,
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
+        Kind::SnsTopic => &sns::SNS_TOPIC,
+        Kind::LogMetricFilter => &logs::METRIC_FILTER,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

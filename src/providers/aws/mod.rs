@@ -14,6 +14,7 @@ pub mod health;
 mod hosted_zone;
 mod kit;
 pub mod lock_table;
+mod log_metric_filter;
 mod logs;
 mod lost_response;
 mod network;
@@ -21,6 +22,7 @@ mod preflight;
 pub mod rate;
 mod route53;
 mod secrets;
+mod sns;
 mod tagging;
 mod unreachable;
 
@@ -295,6 +297,17 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     )));
     providers.add(Arc::new(logs::LogGroups::new(
         clients.logs.clone(),
+        owned.clone(),
+    )));
+    providers.add(Arc::new(log_metric_filter::MetricFilters::new(
+        clients.logs.clone(),
+        owned.clone(),
+        connection.stack.clone(),
+    )));
+    providers.add(Arc::new(sns::Topics::new(
+        clients.sns.clone(),
+        clients.sts.clone(),
+        connection.region.clone(),
         owned.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
