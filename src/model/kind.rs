@@ -23,6 +23,8 @@ pub enum Kind {
     SecurityGroupRule,
     EcrRepository,
     IamRole,
+    SnsTopic,
+    LogMetricFilter,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -31,7 +33,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 16] = [
+    pub const MANAGED: [Kind; 18] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -48,6 +50,8 @@ impl Kind {
         Kind::SecurityGroupRule,
         Kind::EcrRepository,
         Kind::IamRole,
+        Kind::SnsTopic,
+        Kind::LogMetricFilter,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -77,6 +81,8 @@ impl Kind {
             Kind::SecurityGroupRule => "security-group-rule",
             Kind::EcrRepository => "ecr-repository",
             Kind::IamRole => "iam-role",
+            Kind::SnsTopic => "sns-topic",
+            Kind::LogMetricFilter => "log-metric-filter",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

@@ -262,6 +262,11 @@ pub const CURRENT_VERSION: &str = "current-version";
 /// `INSUFFICIENT_DATA`). Read for the plan's warnings, never diffed: AWS changes it, not infra.
 pub const ALARM_STATE: &str = "alarm-state";
 
+/// `Live::private` of an SNS topic: its subscriptions that wait for their owner's confirmation
+/// (each a map of `name`, `protocol` and `declared`). Read for the plan's warnings, never
+/// diffed: a pending subscription is the declared one until its owner answers.
+pub const PENDING_SUBSCRIPTIONS: &str = "pending-subscriptions";
+
 /// The code of an error whose response was lost after AWS may have acted on the request.
 pub const RESPONSE_LOST: &str = "infra.ResponseLost";
 

@@ -23,7 +23,7 @@ pub static ALARM: ResourceSchema = ResourceSchema {
 const ACTIONS_ARNS: &[Check] = &[ACTIONS[0], Check::Custom(action_arn, "ARNs")];
 
 /// CloudWatch's StandardUnit.
-const UNITS: &[&str] = &[
+pub(super) const UNITS: &[&str] = &[
     "Seconds",
     "Microseconds",
     "Milliseconds",

@@ -11,8 +11,9 @@ mod logs;
 mod lookups;
 pub mod route53;
 mod secrets;
+mod sns;
 
-pub use logs::RETENTION_DAYS;
+pub use logs::{METRIC_FILTERS_PER_LOG_GROUP, RETENTION_DAYS};
 pub use route53::DEFAULT_TTL;
 
 use super::kind::Kind;
@@ -36,6 +37,8 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::SecurityGroupRule => &ec2::SECURITY_GROUP_RULE,
         Kind::EcrRepository => &ecr::REPOSITORY,
         Kind::IamRole => &iam::ROLE,
+        Kind::SnsTopic => &sns::SNS_TOPIC,
+        Kind::LogMetricFilter => &logs::METRIC_FILTER,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

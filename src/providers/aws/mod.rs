@@ -17,6 +17,7 @@ mod hosted_zone;
 mod iam;
 mod kit;
 pub mod lock_table;
+mod log_metric_filter;
 mod logs;
 mod lost_response;
 mod managed_zone;
@@ -25,6 +26,7 @@ mod preflight;
 pub mod rate;
 mod route53;
 mod secrets;
+mod sns;
 mod tagging;
 mod unreachable;
 
@@ -305,6 +307,16 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     providers.add(Arc::new(iam::Roles::new(
         clients.iam.clone(),
         connection.region.clone(),
+    providers.add(Arc::new(log_metric_filter::MetricFilters::new(
+        clients.logs.clone(),
+        owned.clone(),
+        connection.stack.clone(),
+    )));
+    providers.add(Arc::new(sns::Topics::new(
+        clients.sns.clone(),
+        clients.sts.clone(),
+        connection.region.clone(),
+        owned.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
     ec2::register(&mut providers, &clients.ec2);
