@@ -40,6 +40,7 @@ mod rules;
 mod runbook;
 mod saved;
 mod scale;
+mod scaling;
 mod select;
 mod shape;
 mod verify;

@@ -1,5 +1,6 @@
 //! The catalogue of schemas, one module per AWS service.
 
+mod autoscaling;
 mod cloudwatch;
 pub mod common;
 mod ecs;
@@ -9,6 +10,7 @@ mod lookups;
 pub mod route53;
 mod secrets;
 
+pub use autoscaling::MAX_TASKS;
 pub use logs::RETENTION_DAYS;
 pub use route53::DEFAULT_TTL;
 
@@ -28,6 +30,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Alarm => &cloudwatch::ALARM,
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
+        Kind::Scaling => &autoscaling::SCALING,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,
