@@ -18,6 +18,7 @@ pub mod read;
 mod reference;
 mod resolve;
 mod rules;
+mod scaled;
 mod scope;
 mod stack_header;
 mod suggest;
@@ -88,6 +89,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Stack, LoadFailure> {
     if loaded.diags.is_empty() {
         let region = loaded.info.region.clone().unwrap_or_default();
         rules::check(&loaded.resources, &loaded.spans, &region, &mut loaded.diags);
+        scaled::hand_counts_to_autoscaling(&mut loaded.resources);
     }
     if !loaded.diags.is_empty() {
         // One written reference can be copied into several attributes (an alias shorthand);

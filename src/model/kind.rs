@@ -25,6 +25,7 @@ pub enum Kind {
     IamRole,
     SnsTopic,
     LogMetricFilter,
+    Scaling,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -33,7 +34,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 18] = [
+    pub const MANAGED: [Kind; 19] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -52,6 +53,7 @@ impl Kind {
         Kind::IamRole,
         Kind::SnsTopic,
         Kind::LogMetricFilter,
+        Kind::Scaling,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -83,6 +85,7 @@ impl Kind {
             Kind::IamRole => "iam-role",
             Kind::SnsTopic => "sns-topic",
             Kind::LogMetricFilter => "log-metric-filter",
+            Kind::Scaling => "scaling",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

@@ -45,6 +45,7 @@ mod runbook;
 mod saved;
 mod scale;
 mod security_group;
+mod scaling;
 mod select;
 mod shape;
 mod sns_topic;

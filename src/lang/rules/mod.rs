@@ -4,6 +4,7 @@
 //! the stack is resolved and decoded cleanly, never call AWS, and point every diagnostic at the
 //! attribute that breaks the rule. `docs/rules.md` lists them.
 
+mod autoscaling;
 mod cloudwatch;
 mod ecs;
 mod elbv2;
@@ -36,6 +37,7 @@ pub fn check(
         out: Vec::new(),
     };
     refs::check(&mut ctx);
+    autoscaling::check(&mut ctx);
     unique::check(&mut ctx);
     ecs::check(&mut ctx);
     elbv2::check(&mut ctx);

@@ -1,5 +1,6 @@
 //! The catalogue of schemas, one module per AWS service.
 
+mod autoscaling;
 mod cloudwatch;
 pub mod common;
 pub mod ec2;
@@ -14,6 +15,8 @@ mod secrets;
 mod sns;
 
 pub use logs::{METRIC_FILTERS_PER_LOG_GROUP, RETENTION_DAYS};
+pub use autoscaling::MAX_TASKS;
+pub use logs::RETENTION_DAYS;
 pub use route53::DEFAULT_TTL;
 
 use super::kind::Kind;
@@ -39,6 +42,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::IamRole => &iam::ROLE,
         Kind::SnsTopic => &sns::SNS_TOPIC,
         Kind::LogMetricFilter => &logs::METRIC_FILTER,
+        Kind::Scaling => &autoscaling::SCALING,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

@@ -4,6 +4,7 @@
 //! adaptive retries with a bounded budget, timeouts per call and per attempt, and a counter of
 //! every request sent (the number of AWS calls a plan costs is a product metric).
 
+mod autoscaling;
 mod calls;
 mod certificate;
 mod cloudwatch;
@@ -317,6 +318,10 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.sts.clone(),
         connection.region.clone(),
         owned.clone(),
+    )));
+    providers.add(Arc::new(autoscaling::Scalings::new(
+        clients,
+        connection.stack.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
     ec2::register(&mut providers, &clients.ec2);
