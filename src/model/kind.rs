@@ -18,6 +18,7 @@ pub enum Kind {
     Alarm,
     Secret,
     LogGroup,
+    Efs,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -26,7 +27,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 11] = [
+    pub const MANAGED: [Kind; 12] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -38,6 +39,7 @@ impl Kind {
         Kind::Alarm,
         Kind::Secret,
         Kind::LogGroup,
+        Kind::Efs,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -62,6 +64,7 @@ impl Kind {
             Kind::Alarm => "alarm",
             Kind::Secret => "secret",
             Kind::LogGroup => "log-group",
+            Kind::Efs => "efs",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

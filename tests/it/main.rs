@@ -7,6 +7,7 @@ mod canary;
 mod deploy_alarms;
 mod deploys;
 mod docs;
+mod efs;
 mod errors;
 mod explain;
 mod faults;

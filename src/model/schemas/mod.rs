@@ -3,6 +3,7 @@
 mod cloudwatch;
 pub mod common;
 mod ecs;
+mod efs;
 mod elbv2;
 mod logs;
 mod lookups;
@@ -28,6 +29,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::Alarm => &cloudwatch::ALARM,
         Kind::Secret => &secrets::SECRET,
         Kind::LogGroup => &logs::LOG_GROUP,
+        Kind::Efs => &efs::FILE_SYSTEM,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

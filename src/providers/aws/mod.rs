@@ -8,6 +8,7 @@ mod calls;
 mod certificate;
 mod cloudwatch;
 mod ecs;
+mod efs;
 mod elbv2;
 mod error;
 pub mod health;
@@ -296,6 +297,11 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     providers.add(Arc::new(logs::LogGroups::new(
         clients.logs.clone(),
         owned.clone(),
+    )));
+    providers.add(Arc::new(efs::FileSystems::new(
+        clients.efs.clone(),
+        clients.ec2.clone(),
+        connection.stack.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
     elbv2::register(&mut providers, clients, connection, &owned);
