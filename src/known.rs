@@ -97,11 +97,16 @@ impl<'s> Known<'s> {
                 {
                     return self.resolve_depth(configured, depth + 1);
                 }
-                self.aws[i]
-                    .as_ref()
-                    .and_then(|values| values.get(attr))
-                    .cloned()
-                    .unwrap_or(Value::Unknown)
+                // `map.key` reads one entry of a computed map.
+                let found = match attr.split_once('.') {
+                    Some((map, key)) => self.aws[i]
+                        .as_ref()
+                        .and_then(|values| values.get(map))
+                        .and_then(Value::as_map)
+                        .and_then(|entries| entries.get(key)),
+                    None => self.aws[i].as_ref().and_then(|values| values.get(attr)),
+                };
+                found.cloned().unwrap_or(Value::Unknown)
             }
             Value::List(items) => {
                 Value::List(items.iter().map(|v| self.resolve_depth(v, depth)).collect())

@@ -153,9 +153,15 @@ pub fn parse_ref(text: &str, scope: &[String]) -> Result<RefTarget, RefError> {
             ));
         }
     };
+    let entry;
     let (name, attribute) = match rest {
         [name] => (*name, None),
         [name, attr] => (*name, Some(*attr)),
+        // An entry of a computed map: `efs.uploads.access-points.app`.
+        [name, map, key] if matches!(kind.schema().readable(map), Some(Type::Map(_))) => {
+            entry = format!("{map}.{key}");
+            (*name, Some(entry.as_str()))
+        }
         _ => {
             return Err(error(
                 "infra::reference",
@@ -267,6 +273,12 @@ mod tests {
         let e = parse_ref("load-balancer.main.dns", &[]).unwrap_err();
         assert_eq!(e.code, "infra::unknown-attribute");
         assert!(parse_ref("service", &[]).is_err());
+        let entry = parse_ref("efs.uploads.access-points.app", &[]).unwrap();
+        assert_eq!(
+            target_type(&entry).map(|t| t.describe()),
+            Some("a string".to_string())
+        );
+        assert!(parse_ref("efs.uploads.id.app", &[]).is_err());
         assert!(parse_ref("a..b", &[]).is_err());
     }
 

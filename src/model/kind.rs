@@ -26,6 +26,7 @@ pub enum Kind {
     SnsTopic,
     LogMetricFilter,
     Scaling,
+    Efs,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -34,7 +35,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 19] = [
+    pub const MANAGED: [Kind; 20] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::SnsTopic,
         Kind::LogMetricFilter,
         Kind::Scaling,
+        Kind::Efs,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -86,6 +88,7 @@ impl Kind {
             Kind::SnsTopic => "sns-topic",
             Kind::LogMetricFilter => "log-metric-filter",
             Kind::Scaling => "scaling",
+            Kind::Efs => "efs",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

@@ -320,7 +320,15 @@ pub struct ResourceSchema {
 
 impl ResourceSchema {
     /// The type of an attribute a reference may read: a written attribute or a computed one.
+    /// An entry of a computed map reads as `map.key` (an EFS file system's
+    /// `access-points.app`), with the map's item type.
     pub fn readable(&self, name: &str) -> Option<Type> {
+        if let Some((map, _key)) = name.split_once('.') {
+            return match self.computed.iter().find(|c| c.name == map)?.ty {
+                Type::Map(item) => Some(*item),
+                _ => None,
+            };
+        }
         self.body
             .attr(name)
             .map(|a| a.ty)
@@ -352,6 +360,17 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_of_a_computed_map_is_readable_with_the_item_type() {
+        let efs = Kind::Efs.schema();
+        assert!(matches!(
+            efs.readable("access-points.app"),
+            Some(Type::String)
+        ));
+        assert!(efs.readable("id.app").is_none());
+        assert!(efs.readable("tags.team").is_none(), "only computed maps have entries");
+    }
+
+    #[test]
     fn attributes_left_to_aws_have_no_default_and_are_the_ones_whose_aws_default_varies() {
         let mut left = Vec::new();
         for kind in Kind::MANAGED {
@@ -374,6 +393,7 @@ mod tests {
             left,
             [
                 "cluster.container-insights",
+                "efs.kms-key",
                 "listener.ssl-policy",
                 "secret.kms-key",
                 "security-group.egress"

@@ -8,6 +8,7 @@ mod deploy_alarms;
 mod deploys;
 mod docs;
 mod ecr_repository;
+mod efs;
 mod errors;
 mod explain;
 mod faults;

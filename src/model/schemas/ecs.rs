@@ -476,14 +476,15 @@ static EFS_VOLUME: BlockSchema = BlockSchema::new(
     &[
         Attr::string("file-system")
             .required()
-            .doc("The EFS file system id (fs-...)."),
+            .refs(&[RefTo::new(Kind::Efs, "id")])
+            .doc("The EFS file system id (fs-...), or a reference to an `efs` of the stack: `(ref)\"efs.uploads\"`."),
         Attr::string("root-directory")
             .default(Default::Str("/"))
             .doc("The directory of the file system mounted as the volume's root."),
         Attr::bool("transit-encryption")
             .default(Default::Bool(false))
             .doc("Encrypts the traffic between the task and EFS."),
-        Attr::string("access-point").doc("An EFS access point id (fsap-...)."),
+        Attr::string("access-point").doc("An EFS access point id (fsap-...), or one of an `efs` of the stack by name: `(ref)\"efs.uploads.access-points.app\"`."),
         Attr::bool("iam")
             .default(Default::Bool(false))
             .doc("Uses the task role to authorise access to the file system."),

@@ -6,6 +6,7 @@ pub mod common;
 pub mod ec2;
 mod ecr;
 mod ecs;
+mod efs;
 mod elbv2;
 pub mod iam;
 mod logs;
@@ -43,6 +44,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::SnsTopic => &sns::SNS_TOPIC,
         Kind::LogMetricFilter => &logs::METRIC_FILTER,
         Kind::Scaling => &autoscaling::SCALING,
+        Kind::Efs => &efs::FILE_SYSTEM,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

@@ -11,6 +11,7 @@ mod cloudwatch;
 mod ec2;
 mod ecr;
 mod ecs;
+mod efs;
 mod elbv2;
 mod error;
 pub mod health;
@@ -321,6 +322,9 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     )));
     providers.add(Arc::new(autoscaling::Scalings::new(
         clients,
+    providers.add(Arc::new(efs::FileSystems::new(
+        clients.efs.clone(),
+        clients.ec2.clone(),
         connection.stack.clone(),
     )));
     ecs::register(&mut providers, clients, connection, &owned);
