@@ -934,7 +934,13 @@ fn count(n: usize, min: usize, max: usize, what: &str) -> Result<(), (String, St
 /// kept (their targets are checked later), single values wrap into lists.
 pub fn conform(value: Value, ty: &Type) -> Result<Value, &'static str> {
     match (ty, value) {
-        (_, v @ Value::Ref(_)) => Ok(v),
+        // A reference to one value, passed where a list is expected (a module input given
+        // `(ref)"sns-topic.alerts"` and used as alarm `actions`), is a one-item list, as when
+        // written there directly.
+        (ty, Value::Ref(r)) => match target_type(&r.target).map(|actual| fit(ty, &actual)) {
+            Some(Fit::Wrap) => Ok(Value::List(vec![Value::Ref(r)])),
+            _ => Ok(Value::Ref(r)),
+        },
         (Type::String, v @ Value::String(_))
         | (Type::Int, v @ Value::Int(_))
         | (Type::Bool, v @ Value::Bool(_))

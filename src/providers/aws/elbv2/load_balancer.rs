@@ -192,7 +192,12 @@ fn from_attributes(attributes: &[LoadBalancerAttribute]) -> BTreeMap<String, Val
 /// Security groups the stack leaves unset are AWS's choice (the VPC's default group): the
 /// live ones are not compared then.
 fn unset_defaults(live: &mut Live, desired: Option<&Desired>) {
-    let unset = desired.is_some_and(|d| strings(d.attrs.get("security-groups")).is_empty());
+    // Groups that are references (made by the same apply) are set, though not known yet.
+    let unset = desired.is_some_and(|d| match d.attrs.get("security-groups") {
+        None | Some(Value::Null) => true,
+        Some(Value::List(items)) => items.is_empty(),
+        Some(_) => false,
+    });
     if unset {
         live.attrs.remove("security-groups");
     }
