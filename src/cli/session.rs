@@ -581,7 +581,11 @@ impl Session {
                 .collect::<BTreeSet<_>>(),
             destroy,
         };
-        if !destroy && !self.checked.diagnostics.is_empty() {
+        let selection = args.select.selection(destroy);
+        let preflight_failed = !destroy && !self.checked.diagnostics.is_empty();
+        // The preflight reads what task definitions use: a selection that changes none (the
+        // repository alone, first, in a new account) does not depend on it.
+        if preflight_failed && selection.is_everything() {
             ui.diagnostics(&self.checked.diagnostics, &self.stack.sources);
             return Err(ExitCode::from(1));
         }
@@ -594,12 +598,17 @@ impl Session {
             &options,
         )
         .and_then(|plan| {
-            select(
-                plan,
-                &self.stack,
-                &self.graph,
-                &args.select.selection(destroy),
-            )
+            select(plan, &self.stack, &self.graph, &selection)
+        })
+        .and_then(|plan| {
+            let uses_checked = plan
+                .changes
+                .iter()
+                .any(|c| c.kind == crate::model::Kind::TaskDefinition);
+            if preflight_failed && uses_checked {
+                return Err(self.checked.diagnostics.clone());
+            }
+            Ok(plan)
         })
         .map(|mut plan| {
             if !destroy {

@@ -174,6 +174,24 @@ pub async fn check(
         let images = match &stored[&key] {
             Ok(images) => images,
             Err(why) => {
+                if let Some(repo) = created_here(stack, refreshed, &u.image.repository) {
+                    out.diagnostics.push(
+                        Diagnostic::new(
+                            "infra::image-in-new-repository",
+                            format!(
+                                "the image of container `{}` is in ECR repository `{}`, which \
+                                 this plan creates ({repo}): no image can be in it yet",
+                                u.name, u.image.repository
+                            ),
+                        )
+                        .label(span, "not pushed yet")
+                        .help(format!(
+                            "create the repository first with `infra apply --target {repo}`, \
+                             push the image, then apply the whole stack"
+                        )),
+                    );
+                    continue;
+                }
                 out.diagnostics.push(
                     Diagnostic::new(
                         "infra::image",
@@ -363,6 +381,17 @@ pub async fn check(
 
 /// Every container image of the stack's task definitions: ECR ones to check, others warned
 /// about.
+/// The address of the stack's `ecr-repository` named `repository` when it does not exist yet
+/// (the plan creates it).
+fn created_here(stack: &Stack, refreshed: &Refreshed, repository: &str) -> Option<String> {
+    stack.resources.iter().enumerate().find_map(|(i, r)| {
+        let named = r.kind() == Kind::EcrRepository
+            && r.attrs.get("name").and_then(Value::as_str) == Some(repository);
+        let missing = refreshed.live.get(i).is_none_or(Option::is_none);
+        (named && missing).then(|| r.address.to_string())
+    })
+}
+
 fn collect(stack: &Stack, refreshed: &Refreshed, out: &mut Checked) -> Vec<Use> {
     let mut uses = Vec::new();
     for (i, r) in stack.resources.iter().enumerate() {
