@@ -304,7 +304,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     let plan = w.infra(&["plan", &elastic_path, "--detailed-exitcode"], &[FAST_POLL]);
     expect(&plan, 2);
     assert!(
-        plan.stdout.contains("throughput-mode: \"bursting\" → \"elastic\""),
+        plan.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("throughput-mode")
+                && l.ends_with("\"bursting\" → \"elastic\"")),
         "{}",
         plan.stdout
     );

@@ -10,6 +10,7 @@ use super::moto::World;
 fn stack(w: &World, pattern: &str, metric: &str) -> String {
     let text = format!(
         r#"stack "{stack}" region="us-east-1"
+variable "domain" type="string" allow="the test harness sets it"
 
 log-group "app" {{
     name "/{stack}/app"

@@ -9,7 +9,7 @@ use super::moto::World;
 /// The stack file with one topic, written into the world's folder; `body` goes in the topic.
 fn stack(w: &World, file: &str, body: &str) -> String {
     let text = format!(
-        "stack \"{stack}\" region=\"us-east-1\"\n\nsns-topic \"alerts\" {{\n    name \"{stack}-alerts\"\n{body}}}\n",
+        "stack \"{stack}\" region=\"us-east-1\"\nvariable \"domain\" type=\"string\" allow=\"the test harness sets it\"\n\nsns-topic \"alerts\" {{\n    name \"{stack}-alerts\"\n{body}}}\n",
         stack = w.stack
     );
     let path = w.dir.join(file);

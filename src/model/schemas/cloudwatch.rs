@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::common::{ACTIONS, TAGS};
+use crate::model::Kind;
 use crate::model::schema::{
-    Attr, BlockSchema, Check, Computed, Default, ResourceSchema, Rule, Type, Violation,
+    Attr, BlockSchema, Check, Computed, Default, RefTo, ResourceSchema, Rule, Type, Violation,
 };
 use crate::model::value::Value;
 
@@ -20,6 +21,8 @@ pub static ALARM: ResourceSchema = ResourceSchema {
     delete_phase: 20,
 };
 
+/// An action may name an `sns-topic` of the stack: `(ref)"sns-topic.alerts"`.
+const TOPIC_ARN: &[RefTo] = &[RefTo::new(Kind::SnsTopic, "arn")];
 const ACTIONS_ARNS: &[Check] = &[ACTIONS[0], Check::Custom(action_arn, "ARNs")];
 
 /// CloudWatch's StandardUnit.
@@ -140,12 +143,15 @@ static ALARM_BODY: BlockSchema = BlockSchema::new(
             .doc("How a period without data counts."),
         Attr::strings("actions")
             .checks(ACTIONS_ARNS)
+            .refs(TOPIC_ARN)
             .doc("ARNs notified when the alarm goes off (SNS topics, auto scaling policies)."),
         Attr::strings("ok-actions")
             .checks(ACTIONS_ARNS)
+            .refs(TOPIC_ARN)
             .doc("ARNs notified when the alarm returns to OK."),
         Attr::strings("insufficient-data-actions")
             .checks(ACTIONS_ARNS)
+            .refs(TOPIC_ARN)
             .doc("ARNs notified when the alarm has too little data."),
         Attr::bool("actions-enabled")
             .default(Default::Bool(true))

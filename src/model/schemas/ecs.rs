@@ -102,8 +102,12 @@ static TASK_DEFINITION_BODY: BlockSchema = BlockSchema::new(
                 Check::OneOf(&["FARGATE", "EC2", "EXTERNAL", "MANAGED_INSTANCES"]),
             ])
             .doc("Launch types the task definition is valid for: FARGATE, EC2, EXTERNAL, MANAGED_INSTANCES."),
-        Attr::string("execution-role").doc("IAM role ARN ECS uses to pull images and secrets."),
-        Attr::string("task-role").doc("IAM role ARN the containers run as."),
+        Attr::string("execution-role")
+            .refs(&[RefTo::new(Kind::IamRole, "arn")])
+            .doc("IAM role ARN ECS uses to pull images and secrets, or an `iam-role` of the stack: `(ref)\"iam-role.execution\"`."),
+        Attr::string("task-role")
+            .refs(&[RefTo::new(Kind::IamRole, "arn")])
+            .doc("IAM role ARN the containers run as, or an `iam-role` of the stack."),
         Attr::string("cpu-architecture")
             .default(Default::Str("X86_64"))
             .checks(&[Check::OneOf(&["X86_64", "ARM64"])])

@@ -124,7 +124,10 @@ static MOUNT_TARGET: BlockSchema = BlockSchema::new(
         Attr::strings("security-groups")
             .required()
             .checks(&[Check::Count(1, 5)])
-            .refs(&[RefTo::new(Kind::LookupSecurityGroups, "ids")])
+            .refs(&[
+                RefTo::new(Kind::LookupSecurityGroups, "ids"),
+                RefTo::new(Kind::SecurityGroup, "id"),
+            ])
             .doc("The 1 to 5 security groups of each mount target (required: AWS would pick the VPC's default group)."),
     ],
 );

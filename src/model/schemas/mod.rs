@@ -17,7 +17,6 @@ mod sns;
 
 pub use logs::{METRIC_FILTERS_PER_LOG_GROUP, RETENTION_DAYS};
 pub use autoscaling::MAX_TASKS;
-pub use logs::RETENTION_DAYS;
 pub use route53::DEFAULT_TTL;
 
 use super::kind::Kind;

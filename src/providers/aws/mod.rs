@@ -309,6 +309,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     providers.add(Arc::new(iam::Roles::new(
         clients.iam.clone(),
         connection.region.clone(),
+    )));
     providers.add(Arc::new(log_metric_filter::MetricFilters::new(
         clients.logs.clone(),
         owned.clone(),
@@ -322,6 +323,8 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     )));
     providers.add(Arc::new(autoscaling::Scalings::new(
         clients,
+        connection.stack.clone(),
+    )));
     providers.add(Arc::new(efs::FileSystems::new(
         clients.efs.clone(),
         clients.ec2.clone(),
