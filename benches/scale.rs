@@ -61,6 +61,7 @@ fn start_moto() -> String {
     let mut cmd = Command::new(&binary);
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_ACM_VALIDATION_WAIT", "0")
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .env("MOTO_ECS_SERVICE_RUNNING", "2")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

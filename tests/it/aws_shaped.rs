@@ -35,7 +35,7 @@ fn applies_then_plans_nothing(r: &Reference, reshaped: &[&str]) {
     // A server of its own: the reference tests make the same network on the shared one, and a
     // second VPC of that name would make their look-ups ambiguous.
     let mut w = World::isolated(r.stack);
-    r.prepare(&w);
+    r.prepare(&mut w);
     let proxy = Proxy::start(&w.url, Faults::default());
     let shape = proxy.shape_answers(Shape::aws());
     w.through(&proxy);
@@ -50,6 +50,7 @@ fn applies_then_plans_nothing(r: &Reference, reshaped: &[&str]) {
             r.stack
         );
     }
+    r.empty_repository(&w);
     expect(&w.infra(&["destroy", &path, "--auto-approve"], &env()), 0);
 }
 

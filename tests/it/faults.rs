@@ -56,7 +56,7 @@ pub(super) fn figures(name: &str, line: &str) {
 /// A reference stack's world on a server of its own, with infra's calls going through a proxy.
 fn world(r: &Reference) -> (World, Proxy, String) {
     let mut w = World::isolated(r.stack);
-    r.prepare(&w);
+    r.prepare(&mut w);
     let proxy = Proxy::start(&w.url, Faults::default());
     let moto = w.through(&proxy);
     (w, proxy, moto)
@@ -109,6 +109,7 @@ fn converges_under_faults(r: &Reference) {
             ),
         );
         if round + 1 < seeds {
+            r.empty_repository(&w);
             expect(
                 &w.infra(&["destroy", &r.path(), "--auto-approve"], &env()),
                 0,
@@ -224,7 +225,7 @@ fn killed_applies_converge_on_the_next_run() {
     let (mut killed, mut stale, mut finished) = (0, 0, 0);
     for i in 0..kills {
         w.reset(&moto);
-        r.prepare(&w);
+        r.prepare(&mut w);
         let at = 1 + (unit(seed, "kill", i) * (whole - 1) as f64) as u64;
         let child = start_apply(&w, r);
         proxy.kill_after(at, child.id());

@@ -90,7 +90,127 @@ pub fn owned(w: &World, region: &str, stack: &str) -> BTreeMap<String, usize> {
     for (address, n) in records(w, stack) {
         *counts.entry(address).or_default() += n;
     }
+    for address in untagged_by_the_tagging_api(w, region, stack) {
+        *counts.entry(address).or_default() += 1;
+    }
     counts
+}
+
+/// The `infra:address` of a tag list that names `stack` as its owner.
+fn address_of<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, stack: &str) -> Option<String> {
+    let tags: BTreeMap<&str, &str> = tags.into_iter().collect();
+    (tags.get("infra:stack") == Some(&stack))
+        .then(|| tags.get("infra:address").map(|a| a.to_string()))
+        .flatten()
+}
+
+/// What moto's Tagging API does not list: IAM roles, SNS topics, ECR repositories, hosted
+/// zones and EFS file systems, each read from its own service.
+fn untagged_by_the_tagging_api(w: &World, region: &str, stack: &str) -> Vec<String> {
+    let config = w.config_in(region);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let route53 = aws_sdk_route53::Client::new(&config);
+    let efs = aws_sdk_efs::Client::new(&config);
+    let mut found = Vec::new();
+    w.rt.block_on(async {
+        let roles = iam
+            .list_roles()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("roles are listed");
+        for role in &roles {
+            let tags = iam
+                .list_role_tags()
+                .role_name(role.role_name())
+                .send()
+                .await
+                .expect("a role's tags");
+            found.extend(address_of(
+                tags.tags().iter().map(|t| (t.key(), t.value())),
+                stack,
+            ));
+        }
+        let topics = sns
+            .list_topics()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("topics are listed");
+        for topic in &topics {
+            let tags = sns
+                .list_tags_for_resource()
+                .resource_arn(topic.topic_arn().unwrap_or_default())
+                .send()
+                .await
+                .expect("a topic's tags");
+            found.extend(address_of(
+                tags.tags().iter().map(|t| (t.key(), t.value())),
+                stack,
+            ));
+        }
+        let repositories = ecr
+            .describe_repositories()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .expect("repositories are listed");
+        for repository in &repositories {
+            let tags = ecr
+                .list_tags_for_resource()
+                .resource_arn(repository.repository_arn().unwrap_or_default())
+                .send()
+                .await
+                .expect("a repository's tags");
+            found.extend(address_of(
+                tags.tags().iter().map(|t| (t.key(), t.value())),
+                stack,
+            ));
+        }
+        let zones = route53
+            .list_hosted_zones()
+            .send()
+            .await
+            .expect("zones are listed");
+        for zone in zones.hosted_zones() {
+            let id = zone.id().trim_start_matches("/hostedzone/");
+            let tags = route53
+                .list_tags_for_resource()
+                .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+                .resource_id(id)
+                .send()
+                .await
+                .expect("a zone's tags");
+            let set = tags.resource_tag_set();
+            found.extend(address_of(
+                set.map(|s| s.tags())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?, t.value()?))),
+                stack,
+            ));
+        }
+        let systems = efs
+            .describe_file_systems()
+            .send()
+            .await
+            .expect("file systems are listed");
+        for system in systems.file_systems() {
+            found.extend(address_of(
+                system.tags().iter().map(|t| (t.key(), t.value())),
+                stack,
+            ));
+        }
+    });
+    found
 }
 
 /// Whether an ECS ARN names something still ACTIVE (moto keeps deleted ones describable).
@@ -188,20 +308,35 @@ async fn listeners_and_rules(elbv2: &Elbv2, stack: &str) -> BTreeMap<String, usi
     counts
 }
 
-/// Records, by the companion TXT records that say who owns them, in the world's zone.
+/// Records, by the companion TXT records that say who owns them, in the world's zone and in
+/// any zone under it (a stack that creates its own zone gets `app.<domain>`).
 fn records(w: &World, stack: &str) -> BTreeMap<String, usize> {
     let route53 = aws_sdk_route53::Client::new(&w.config);
-    let sets =
-        w.rt.block_on(
-            route53
+    let suffix = format!("{}.", w.domain);
+    let sets = w.rt.block_on(async {
+        let zones = route53
+            .list_hosted_zones()
+            .send()
+            .await
+            .expect("zones are listed");
+        let mut sets = Vec::new();
+        for zone in zones.hosted_zones() {
+            if !zone.name().ends_with(&suffix) {
+                continue;
+            }
+            let out = route53
                 .list_resource_record_sets()
-                .hosted_zone_id(&w.zone_id)
+                .hosted_zone_id(zone.id().trim_start_matches("/hostedzone/"))
                 .max_items(1000)
-                .send(),
-        )
-        .expect("the zone's records are listed");
+                .send()
+                .await
+                .expect("the zone's records are listed");
+            sets.extend(out.resource_record_sets().iter().cloned());
+        }
+        sets
+    });
     let mut counts = BTreeMap::new();
-    for set in sets.resource_record_sets() {
+    for set in &sets {
         if !set.name().starts_with("_infra-") {
             continue;
         }

@@ -44,6 +44,9 @@ fn start() -> String {
         let mut cmd = Command::new(&binary);
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_ACM_VALIDATION_WAIT", "0")
+            // AWS's managed policies (AmazonECSTaskExecutionRolePolicy) exist in every account;
+            // moto loads them only when asked.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             // New ECS services report this many running tasks: services that want at most
             // this many are stable at once, larger ones never (for the time-out test).
             .env("MOTO_ECS_SERVICE_RUNNING", "2")
@@ -93,6 +96,9 @@ pub struct World {
     pub url: String,
     pub stack: String,
     pub domain: String,
+    /// The `domain` the stack is given when it is not [`World::domain`]: a stack that creates
+    /// its own hosted zone gets a name under the world's, which is taken.
+    pub stack_domain: Option<String>,
     pub zone_id: String,
     pub dir: PathBuf,
     pub rt: tokio::runtime::Runtime,
@@ -181,6 +187,7 @@ impl World {
             url: url.to_string(),
             stack,
             domain,
+            stack_domain: None,
             zone_id: String::new(),
             dir,
             rt,
@@ -256,6 +263,14 @@ impl World {
             }
             vpc_id
         })
+    }
+
+    /// Gives the stack a domain of its own, `app.<domain>`, for a stack that creates its hosted
+    /// zone (the world's zone has the world's name); returns it.
+    pub fn zone_for_the_stack(&mut self) -> String {
+        let domain = format!("app.{}", self.domain);
+        self.stack_domain = Some(domain.clone());
+        domain
     }
 
     /// An issued ACM certificate for `domain` in `region`; returns its ARN.
@@ -382,7 +397,10 @@ impl World {
     /// The command [`World::infra`] runs, for a test that starts it and signals it.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut all: Vec<&str> = args.to_vec();
-        let domain = format!("domain={}", self.domain);
+        let domain = format!(
+            "domain={}",
+            self.stack_domain.as_deref().unwrap_or(&self.domain)
+        );
         let live_runbook = args.first() == Some(&"runbook") && args.contains(&"--live");
         if live_runbook
             || matches!(

@@ -414,8 +414,8 @@ fn assert_all_survive(w: &World, lookalikes: &[Lookalike], after: &str) {
 #[test]
 fn lookalikes_of_every_kind_survive_apply_prune_and_destroy() {
     let r = &SAKE_SENSEI;
-    let w = World::isolated("owners");
-    r.prepare(&w);
+    let mut w = World::isolated("owners");
+    r.prepare(&mut w);
     let path = r.path();
     expect(&w.infra(&["apply", &path, "--auto-approve"], ENV), 0);
     let lookalikes = make_lookalikes(&w);
@@ -468,6 +468,7 @@ fn lookalikes_of_every_kind_survive_apply_prune_and_destroy() {
         0,
     );
     assert_all_survive(&w, &lookalikes, "a targeted destroy");
+    r.empty_repository(&w);
     expect(&w.infra(&["destroy", &path, "--auto-approve"], ENV), 0);
     assert_all_survive(&w, &lookalikes, "destroy");
 

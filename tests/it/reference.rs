@@ -3,40 +3,84 @@
 //! that removes what the stack owns and nothing else.
 
 use super::harness::expect;
+use super::inventory::owned;
 use super::moto::World;
 
-/// What a reference stack looks up, for the test to prepare.
+/// A reference stack and what its tests prepare for it.
 pub(super) struct Reference {
     pub file: &'static str,
     pub stack: &'static str,
     pub region: &'static str,
+    /// The `Name` tag of the network [`World::network`] makes for the stack's look-ups.
     vpc: &'static str,
-    groups: &'static [&'static str],
     /// The certificate's domain: `*.` + the domain, or the domain itself.
     wildcard: bool,
-    /// The ECR repository of its image, and the tag its `image-tag` variable defaults to.
+    /// The ECR repository the stack creates for its image, its address, and the tag its
+    /// `image-tag` variable defaults to.
     repository: &'static str,
+    repository_address: &'static str,
     tag: &'static str,
 }
+
+/// The variables that point a reference stack at an account's default VPC.
+pub(super) const DEFAULT_VPC: [&str; 2] = ["--var-file", "stacks/default-vpc.vars"];
 
 impl Reference {
     pub fn path(&self) -> String {
         format!("stacks/{}", self.file)
     }
 
-    /// Makes what the stack looks up: its network and its certificate; and pushes its image,
-    /// under the default tag and then `v2-test` (the tag the tests deploy next).
-    pub fn prepare(&self, w: &World) {
-        w.network(self.region, self.vpc, self.groups);
+    /// Makes the tagged network the stack looks up by default, then [`Reference::bootstrap`].
+    pub fn prepare(&self, w: &mut World) {
+        w.network(self.region, self.vpc, &[]);
+        self.bootstrap(w, &[]);
+    }
+
+    /// What a new account needs before the stack's first whole apply, as its comment says: the
+    /// stack's own domain (the world's zone has the world's name), the certificate it looks
+    /// up, and its image repository created alone (`apply --target`) with the image pushed,
+    /// under the default tag and then `v2-test` (the tag the tests deploy next). `args` are
+    /// the network's variables.
+    pub fn bootstrap(&self, w: &mut World, args: &[&str]) {
+        let domain = w.zone_for_the_stack();
+        let certificate = if self.wildcard {
+            format!("*.{domain}")
+        } else {
+            domain
+        };
+        w.certificate(self.region, &certificate);
+        let path = self.path();
+        let mut first = vec!["apply", path.as_str(), "--auto-approve", "--target"];
+        first.push(self.repository_address);
+        first.extend(args);
+        expect(&w.infra(&first, ENV), 0);
         w.push_image(self.region, self.repository, self.tag, self.stack, &[]);
         let next = format!("{}-v2", self.stack);
         w.push_image(self.region, self.repository, "v2-test", &next, &[]);
-        let domain = if self.wildcard {
-            format!("*.{}", w.domain)
-        } else {
-            w.domain.clone()
-        };
-        w.certificate(self.region, &domain);
+    }
+
+    /// Deletes every image of the stack's repository, as an operator does before a destroy:
+    /// infra refuses to delete a repository that holds images unless the stack says
+    /// `force-delete #true`, which a production stack should not.
+    pub fn empty_repository(&self, w: &World) {
+        let ecr = aws_sdk_ecr::Client::new(&w.config_in(self.region));
+        w.rt.block_on(async {
+            let images = ecr
+                .list_images()
+                .repository_name(self.repository)
+                .send()
+                .await
+                .expect("the repository's images are listed");
+            if images.image_ids().is_empty() {
+                return;
+            }
+            ecr.batch_delete_image()
+                .repository_name(self.repository)
+                .set_image_ids(Some(images.image_ids().to_vec()))
+                .send()
+                .await
+                .expect("the images are deleted");
+        });
     }
 }
 
@@ -45,9 +89,9 @@ pub(super) const SASHA: Reference = Reference {
     stack: "sasha",
     region: "us-east-2",
     vpc: "hirebest",
-    groups: &["hirebest-sasha-alb", "hirebest-sasha-service"],
     wildcard: true,
     repository: "sasha-aesop4",
+    repository_address: "ecr-repository.sasha",
     tag: "latest",
 };
 
@@ -56,9 +100,9 @@ pub(super) const SLEEK_COACH_PROD: Reference = Reference {
     stack: "sleek-coach-prod",
     region: "us-east-1",
     vpc: "sleek-coach-prod",
-    groups: &["sleek-coach-prod-alb", "sleek-coach-prod-api"],
     wildcard: true,
     repository: "sleek-coach-api",
+    repository_address: "ecr-repository.api",
     tag: "2026.11.1",
 };
 
@@ -67,9 +111,9 @@ pub(super) const SAKE_SENSEI: Reference = Reference {
     stack: "sake-sensei",
     region: "us-east-1",
     vpc: "sakesensei-prod",
-    groups: &["sakesensei-prod-alb", "sakesensei-prod-streamlit"],
     wildcard: false,
     repository: "sakesensei/streamlit-app",
+    repository_address: "ecr-repository.streamlit",
     tag: "latest",
 };
 
@@ -84,106 +128,65 @@ fn redact_arns(text: &str) -> String {
     secret.replace_all(&text, "$1-RANDOM").into_owned()
 }
 
+/// From an account that has only its default VPC: the bootstrap the stack's comment gives
+/// (its repository first, the image pushed), the whole apply, an empty plan, an image-tag
+/// change that moves exactly the task definition and its service, and a destroy that leaves
+/// nothing of the stack (once its repository is emptied) and the network as it was.
 fn goes_live(r: &Reference) {
-    let w = World::new(r.stack);
-    r.prepare(&w);
+    let mut w = World::new(r.stack);
+    r.bootstrap(&mut w, &DEFAULT_VPC);
     let path = r.path();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(DEFAULT_VPC);
+        w.infra(&all, ENV)
+    };
 
-    let apply = w.infra(&["apply", &path, "--auto-approve"], ENV);
-    expect(&apply, 0);
-    let again = w.infra(&["plan", &path, "--detailed-exitcode"], ENV);
-    expect(&again, 0);
+    expect(&run(&["apply", &path, "--auto-approve"]), 0);
+    expect(&run(&["plan", &path, "--detailed-exitcode"]), 0);
 
     let v2 = ["--var", "image-tag=v2-test"];
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode", v2[0], v2[1]], ENV);
+    let plan = run(&["plan", &path, "--detailed-exitcode", v2[0], v2[1]]);
     expect(&plan, 2);
     insta::assert_snapshot!(
         format!("{}_image_tag_change", r.stack),
         redact_arns(&w.redact(&plan.stdout))
     );
-    expect(
-        &w.infra(&["apply", &path, "--auto-approve", v2[0], v2[1]], ENV),
-        0,
-    );
-    expect(
-        &w.infra(&["plan", &path, "--detailed-exitcode", v2[0], v2[1]], ENV),
-        0,
-    );
+    expect(&run(&["apply", &path, "--auto-approve", v2[0], v2[1]]), 0);
+    expect(&run(&["plan", &path, "--detailed-exitcode", v2[0], v2[1]]), 0);
 
-    let destroy = w.infra(&["destroy", &path, "--auto-approve", v2[0], v2[1]], ENV);
-    expect(&destroy, 0);
-    // Only secrets in their recovery window still carry the stack's tag; the network it
-    // looked up is untouched.
-    let config = w.config_in(r.region);
-    let tagging = aws_sdk_resourcegroupstagging::Client::new(&config);
-    let owned = w.rt.block_on(async {
-        tagging
-            .get_resources()
-            .tag_filters(
-                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-                    .key("infra:stack")
-                    .values(r.stack)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("tagged resources are listed")
-    });
-    // Secrets wait out their recovery window, deregistered task definition revisions stay as
-    // INACTIVE history, and moto keeps deleted clusters and services describable as INACTIVE.
-    let ecs = aws_sdk_ecs::Client::new(&config);
-    let inactive = |arn: &str| {
-        w.rt.block_on(async {
-            if arn.contains(":cluster/") {
-                let out = ecs.describe_clusters().clusters(arn).send().await.ok()?;
-                Some(
-                    out.clusters()
-                        .iter()
-                        .all(|c| c.status() == Some("INACTIVE")),
-                )
-            } else if let Some(rest) = arn.split(":service/").nth(1) {
-                let cluster = rest.split('/').next()?;
-                let out = ecs
-                    .describe_services()
-                    .cluster(cluster)
-                    .services(arn)
-                    .send()
-                    .await
-                    .ok()?;
-                Some(
-                    out.services()
-                        .iter()
-                        .all(|s| s.status() == Some("INACTIVE")),
-                )
-            } else {
-                Some(false)
-            }
-        })
-        .unwrap_or(false)
-    };
-    let left: Vec<&str> = owned
-        .resource_tag_mapping_list()
-        .iter()
-        .filter_map(|m| m.resource_arn())
-        .filter(|arn| !arn.contains(":secretsmanager:"))
-        .filter(|arn| !arn.contains(":task-definition/"))
-        .filter(|arn| !inactive(arn))
-        .collect();
+    // A repository that holds images is not destroyed unasked: the rest goes, the repository
+    // stays, and the destroy says why.
+    let refused = run(&["destroy", &path, "--auto-approve", v2[0], v2[1]]);
+    assert_ne!(refused.code, Some(0), "{}", refused.stdout);
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(said.contains("holds 2 images"), "{said}");
+    let left = owned(&w, r.region, r.stack);
+    assert_eq!(
+        left.keys().collect::<Vec<_>>(),
+        [r.repository_address],
+        "only the repository is left after the refused destroy"
+    );
+    r.empty_repository(&w);
+    expect(&run(&["destroy", &path, "--auto-approve", v2[0], v2[1]]), 0);
+    let left = owned(&w, r.region, r.stack);
     assert!(left.is_empty(), "left after destroy: {left:?}");
-    let ec2 = aws_sdk_ec2::Client::new(&config);
+
+    // The default VPC and its subnets are the account's: untouched.
+    let ec2 = aws_sdk_ec2::Client::new(&w.config_in(r.region));
     let vpcs =
         w.rt.block_on(
             ec2.describe_vpcs()
                 .filters(
                     aws_sdk_ec2::types::Filter::builder()
-                        .name("tag:Name")
-                        .values(r.vpc)
+                        .name("isDefault")
+                        .values("true")
                         .build(),
                 )
                 .send(),
         )
         .expect("VPCs are listed");
-    assert_eq!(vpcs.vpcs().len(), 1, "the looked-up VPC survives");
+    assert_eq!(vpcs.vpcs().len(), 1, "the default VPC survives");
 }
 
 #[test]
