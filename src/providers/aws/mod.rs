@@ -31,6 +31,7 @@ mod secrets;
 mod sns;
 mod tagging;
 mod unreachable;
+mod when_used;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use elbv2::alternate_target_group_name;
 pub use secrets::put_value as put_secret_value;
 
 use super::Providers;
+use when_used::WhenUsed;
 
 /// How to reach AWS.
 #[derive(Debug, Clone)]
@@ -305,11 +307,19 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.logs.clone(),
         owned.clone(),
     )));
-    providers.add(Arc::new(ecr::Repositories::new(clients.ecr.clone())));
-    providers.add(Arc::new(iam::Roles::new(
-        clients.iam.clone(),
-        connection.region.clone(),
-    )));
+    providers.add(WhenUsed::new(
+        Arc::new(ecr::Repositories::new(clients.ecr.clone())),
+        &owned,
+        "ecr",
+    ));
+    providers.add(WhenUsed::new(
+        Arc::new(iam::Roles::new(
+            clients.iam.clone(),
+            connection.region.clone(),
+        )),
+        &owned,
+        "iam",
+    ));
     providers.add(Arc::new(log_metric_filter::MetricFilters::new(
         clients.logs.clone(),
         owned.clone(),
@@ -321,27 +331,39 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         connection.region.clone(),
         owned.clone(),
     )));
-    providers.add(Arc::new(autoscaling::Scalings::new(
-        clients,
-        connection.stack.clone(),
-    )));
-    providers.add(Arc::new(efs::FileSystems::new(
-        clients.efs.clone(),
-        clients.ec2.clone(),
-        connection.stack.clone(),
-    )));
+    providers.add(WhenUsed::new(
+        Arc::new(autoscaling::Scalings::new(
+            clients,
+            connection.stack.clone(),
+        )),
+        &owned,
+        "application-autoscaling",
+    ));
+    providers.add(WhenUsed::new(
+        Arc::new(efs::FileSystems::new(
+            clients.efs.clone(),
+            clients.ec2.clone(),
+            connection.stack.clone(),
+        )),
+        &owned,
+        "elasticfilesystem",
+    ));
     ecs::register(&mut providers, clients, connection, &owned);
-    ec2::register(&mut providers, &clients.ec2);
+    ec2::register(&mut providers, &clients.ec2, &owned);
     elbv2::register(&mut providers, clients, connection, &owned);
     providers.add(Arc::new(route53::Records::new(
         clients.route53.clone(),
         connection.stack.clone(),
         connection.region.clone(),
     )));
-    providers.add(Arc::new(managed_zone::ManagedZones::new(
-        clients.route53.clone(),
-        connection.stack.clone(),
-    )));
+    providers.add(WhenUsed::new(
+        Arc::new(managed_zone::ManagedZones::new(
+            clients.route53.clone(),
+            connection.stack.clone(),
+        )),
+        &owned,
+        "route53",
+    ));
     providers.add_lookup(Arc::new(hosted_zone::HostedZones::new(
         clients.route53.clone(),
     )));

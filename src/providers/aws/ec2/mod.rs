@@ -8,6 +8,9 @@ mod security_group;
 
 use std::sync::Arc;
 
+use super::tagging::OwnedIndex;
+use super::when_used::WhenUsed;
+
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, SecurityGroup, SecurityGroupRule, Tag, TagSpecification};
 
@@ -24,11 +27,17 @@ const PER_CALL: usize = 200;
 const PAGE: i32 = 1000;
 
 /// Adds the security group kinds to `providers`.
-pub fn register(providers: &mut Providers, client: &Client) {
-    providers.add(Arc::new(security_group::SecurityGroups::new(
-        client.clone(),
-    )));
-    providers.add(Arc::new(group_rule::GroupRules::new(client.clone())));
+pub fn register(providers: &mut Providers, client: &Client, owned: &Arc<OwnedIndex>) {
+    providers.add(WhenUsed::new(
+        Arc::new(security_group::SecurityGroups::new(client.clone())),
+        owned,
+        "ec2",
+    ));
+    providers.add(WhenUsed::new(
+        Arc::new(group_rule::GroupRules::new(client.clone())),
+        owned,
+        "ec2",
+    ));
 }
 
 fn filter(name: &str, values: impl IntoIterator<Item = String>) -> Filter {
