@@ -582,13 +582,11 @@ impl Session {
             destroy,
         };
         let selection = args.select.selection(destroy);
-        let preflight_failed = !destroy && !self.checked.diagnostics.is_empty();
-        // The preflight reads what task definitions use: a selection that changes none (the
-        // repository alone, first, in a new account) does not depend on it.
-        if preflight_failed && selection.is_everything() {
-            ui.diagnostics(&self.checked.diagnostics, &self.stack.sources);
-            return Err(ExitCode::from(1));
-        }
+        let preflight = if destroy {
+            &[][..]
+        } else {
+            &self.checked.diagnostics[..]
+        };
         let _stage = crate::ui::Stage::start("diff");
         crate::plan::diff(
             &self.stack,
@@ -597,16 +595,19 @@ impl Session {
             &self.providers,
             &options,
         )
+        .and_then(|plan| select(plan, &self.stack, &self.graph, &selection))
+        // What the preflight found is shown with what the diff found, all at once. It reads
+        // what task definitions use: a selection that changes none (the repository alone,
+        // first, in a new account) does not depend on it.
+        .map_err(|found| preflight.iter().cloned().chain(found).collect())
         .and_then(|plan| {
-            select(plan, &self.stack, &self.graph, &selection)
-        })
-        .and_then(|plan| {
-            let uses_checked = plan
-                .changes
-                .iter()
-                .any(|c| c.kind == crate::model::Kind::TaskDefinition);
-            if preflight_failed && uses_checked {
-                return Err(self.checked.diagnostics.clone());
+            let uses_checked = selection.is_everything()
+                || plan
+                    .changes
+                    .iter()
+                    .any(|c| c.kind == crate::model::Kind::TaskDefinition);
+            if uses_checked && !preflight.is_empty() {
+                return Err(preflight.to_vec());
             }
             Ok(plan)
         })
