@@ -104,15 +104,13 @@ fn address_of<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, stack: &st
         .flatten()
 }
 
-/// What moto's Tagging API does not list: IAM roles, SNS topics, ECR repositories, hosted
-/// zones and EFS file systems, each read from its own service.
+/// What moto's Tagging API does not list (it does list SNS topics and EFS file systems): IAM
+/// roles, ECR repositories and hosted zones, each read from its own service.
 fn untagged_by_the_tagging_api(w: &World, region: &str, stack: &str) -> Vec<String> {
     let config = w.config_in(region);
     let iam = aws_sdk_iam::Client::new(&config);
-    let sns = aws_sdk_sns::Client::new(&config);
     let ecr = aws_sdk_ecr::Client::new(&config);
     let route53 = aws_sdk_route53::Client::new(&config);
-    let efs = aws_sdk_efs::Client::new(&config);
     let mut found = Vec::new();
     w.rt.block_on(async {
         let roles = iam
@@ -130,26 +128,6 @@ fn untagged_by_the_tagging_api(w: &World, region: &str, stack: &str) -> Vec<Stri
                 .send()
                 .await
                 .expect("a role's tags");
-            found.extend(address_of(
-                tags.tags().iter().map(|t| (t.key(), t.value())),
-                stack,
-            ));
-        }
-        let topics = sns
-            .list_topics()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .expect("topics are listed");
-        for topic in &topics {
-            let tags = sns
-                .list_tags_for_resource()
-                .resource_arn(topic.topic_arn().unwrap_or_default())
-                .send()
-                .await
-                .expect("a topic's tags");
             found.extend(address_of(
                 tags.tags().iter().map(|t| (t.key(), t.value())),
                 stack,
@@ -195,17 +173,6 @@ fn untagged_by_the_tagging_api(w: &World, region: &str, stack: &str) -> Vec<Stri
                     .unwrap_or_default()
                     .iter()
                     .filter_map(|t| Some((t.key()?, t.value()?))),
-                stack,
-            ));
-        }
-        let systems = efs
-            .describe_file_systems()
-            .send()
-            .await
-            .expect("file systems are listed");
-        for system in systems.file_systems() {
-            found.extend(address_of(
-                system.tags().iter().map(|t| (t.key(), t.value())),
                 stack,
             ));
         }
