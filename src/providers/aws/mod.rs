@@ -4,6 +4,7 @@
 //! adaptive retries with a bounded budget, timeouts per call and per attempt, and a counter of
 //! every request sent (the number of AWS calls a plan costs is a product metric).
 
+mod acm_certificate;
 mod autoscaling;
 mod calls;
 mod certificate;
@@ -309,6 +310,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     providers.add(Arc::new(iam::Roles::new(
         clients.iam.clone(),
         connection.region.clone(),
+    )));
     providers.add(Arc::new(log_metric_filter::MetricFilters::new(
         clients.logs.clone(),
         owned.clone(),
@@ -322,6 +324,8 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
     )));
     providers.add(Arc::new(autoscaling::Scalings::new(
         clients,
+        connection.stack.clone(),
+    )));
     providers.add(Arc::new(efs::FileSystems::new(
         clients.efs.clone(),
         clients.ec2.clone(),
@@ -334,6 +338,12 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.route53.clone(),
         connection.stack.clone(),
         connection.region.clone(),
+    )));
+    providers.add(Arc::new(acm_certificate::AcmCertificates::new(
+        clients.acm.clone(),
+        clients.route53.clone(),
+        owned.clone(),
+        connection.stack.clone(),
     )));
     providers.add(Arc::new(managed_zone::ManagedZones::new(
         clients.route53.clone(),
