@@ -21,7 +21,7 @@ const MAX_LABEL: usize = 63;
 pub static CERTIFICATE: ResourceSchema = ResourceSchema {
     title: "ACM certificate",
     doc: "An ACM certificate the stack requests for its load balancers' HTTPS listeners (`certificate (ref)\"certificate.web\"`), validated through DNS: infra writes the CNAME records ACM asks for into `zone` (a wildcard and its apex share one record) and waits until the certificate is ISSUED (up to `--wait-timeout`); a certificate whose validation fails or times out is an error naming its status. ACM certificates have no name: infra finds its own by its ownership tags, so a certificate for the same domain that the stack does not own is left alone and never adopted. A changed `domain-name` or `subject-alternative-names` requests a new certificate. Destroy deletes the validation records infra wrote (only while they still hold ACM's value) and then the certificate; AWS refuses while a load balancer still uses it.",
-    rules_doc: "at most 10 names in all (ACM's default quota): `domain-name` and its `subject-alternative-names` together, each a DNS name of at most 253 characters with labels of at most 63, `*.` only as the first label.",
+    rules_doc: "at most 10 names in all (ACM's default quota): `domain-name` and its `subject-alternative-names` together, each a DNS name of at most 253 characters with labels of at most 63, `*.` only as the first label; every name (a wildcard's apex) lies in the hosted zone `zone` names, when it is a zone of the stack or a look-up.",
     body: &CERTIFICATE_BODY,
     computed: &[
         Computed::new(
