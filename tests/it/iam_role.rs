@@ -181,7 +181,7 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     let doc = inline_document(&w, &iam, &role);
     assert!(doc.contains(&secret_arn), "{doc}");
     assert!(doc.contains("2012-10-17"), "{doc}");
-    assert_eq!(attached(&w, &iam, &role), [first.clone()]);
+    assert_eq!(attached(&w, &iam, &role), std::slice::from_ref(&first));
     let trust =
         w.rt.block_on(iam.get_role().role_name(&role).send())
             .expect("the role")
@@ -219,7 +219,7 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     expect(&plan, 2);
     insta::assert_snapshot!("iam_managed_policies", shown(&w, &plan.stdout));
     expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
-    assert_eq!(attached(&w, &iam, &role), [second.clone()]);
+    assert_eq!(attached(&w, &iam, &role), std::slice::from_ref(&second));
     no_changes(&w, &path);
 
     // Tags, and the role's settings.
