@@ -27,6 +27,7 @@ pub enum Kind {
     LogMetricFilter,
     Scaling,
     Efs,
+    Certificate,
     LookupVpc,
     LookupSubnets,
     LookupSecurityGroups,
@@ -35,7 +36,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const MANAGED: [Kind; 20] = [
+    pub const MANAGED: [Kind; 21] = [
         Kind::Cluster,
         Kind::TaskDefinition,
         Kind::Service,
@@ -56,6 +57,7 @@ impl Kind {
         Kind::LogMetricFilter,
         Kind::Scaling,
         Kind::Efs,
+        Kind::Certificate,
     ];
 
     pub const LOOKUPS: [Kind; 5] = [
@@ -89,6 +91,7 @@ impl Kind {
             Kind::LogMetricFilter => "log-metric-filter",
             Kind::Scaling => "scaling",
             Kind::Efs => "efs",
+            Kind::Certificate => "certificate",
             Kind::LookupVpc => "lookup.vpc",
             Kind::LookupSubnets => "lookup.subnets",
             Kind::LookupSecurityGroups => "lookup.security-groups",

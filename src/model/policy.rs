@@ -104,9 +104,9 @@ fn render_statement(map: &BTreeMap<String, Value>, lenient: bool) -> Result<Json
     if let Some(sid) = map.get("sid") {
         out.insert("Sid".into(), scalar(sid, lenient)?);
     }
-    let effect = map.get("effect").map_or(Ok(Json::String("Allow".into())), |e| {
-        scalar(e, lenient)
-    })?;
+    let effect = map
+        .get("effect")
+        .map_or(Ok(Json::String("Allow".into())), |e| scalar(e, lenient))?;
     out.insert("Effect".into(), effect);
     if let Some(principal) = map.get("principal").and_then(Value::as_map) {
         let mut p = Map::new();
@@ -235,7 +235,11 @@ fn parse_statement(json: &Json) -> Result<Value, String> {
         return Err("a statement of the policy document is not an object".into());
     };
     let mut out = BTreeMap::new();
-    if let Some(sid) = s.get("Sid").and_then(Json::as_str).filter(|s| !s.is_empty()) {
+    if let Some(sid) = s
+        .get("Sid")
+        .and_then(Json::as_str)
+        .filter(|s| !s.is_empty())
+    {
         out.insert("sid".to_string(), Value::String(sid.into()));
     }
     let effect = s.get("Effect").and_then(Json::as_str).unwrap_or("Allow");
@@ -348,9 +352,8 @@ fn set_like(map: &mut BTreeMap<String, Value>, key: &str) {
         Value::Null => Vec::new(),
         one => vec![one],
     };
-    let (mut known, unknown): (Vec<Value>, Vec<Value>) = items
-        .drain(..)
-        .partition(|i| matches!(i, Value::String(_)));
+    let (mut known, unknown): (Vec<Value>, Vec<Value>) =
+        items.drain(..).partition(|i| matches!(i, Value::String(_)));
     known.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
     known.dedup();
     known.extend(unknown);
@@ -386,7 +389,10 @@ mod tests {
         statement(&[
             ("effect", s("Allow")),
             ("actions", strs(&["secretsmanager:GetSecretValue"])),
-            ("resources", strs(&["arn:aws:secretsmanager:us-east-1:1:secret:db"])),
+            (
+                "resources",
+                strs(&["arn:aws:secretsmanager:us-east-1:1:secret:db"]),
+            ),
             (
                 "condition",
                 Value::List(vec![statement(&[
@@ -450,11 +456,7 @@ mod tests {
     #[test]
     fn reordered_conditions_and_principals_compare_equal() {
         let cond = |t: &str, v: &str, vals: &[&str]| {
-            statement(&[
-                ("test", s(t)),
-                ("variable", s(v)),
-                ("values", strs(vals)),
-            ])
+            statement(&[("test", s(t)), ("variable", s(v)), ("values", strs(vals))])
         };
         let mut a = Value::List(vec![statement(&[
             ("effect", s("Allow")),

@@ -367,7 +367,10 @@ mod tests {
             Some(Type::String)
         ));
         assert!(efs.readable("id.app").is_none());
-        assert!(efs.readable("tags.team").is_none(), "only computed maps have entries");
+        assert!(
+            efs.readable("tags.team").is_none(),
+            "only computed maps have entries"
+        );
     }
 
     #[test]

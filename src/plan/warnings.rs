@@ -242,7 +242,8 @@ sns-topic "alerts" {
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].code, "infra::subscription-pending");
         assert!(
-            warnings[0].message.contains("`oncall` (email)") && warnings[0].message.contains("pending"),
+            warnings[0].message.contains("`oncall` (email)")
+                && warnings[0].message.contains("pending"),
             "{}",
             warnings[0].message
         );

@@ -28,11 +28,19 @@ const FIRST: Shape = Shape {
     team: "web",
 };
 
-fn stack_text(w: &World, subnets: &[String], default_sg: &str, other_sg: &str, s: &Shape) -> String {
+fn stack_text(
+    w: &World,
+    subnets: &[String],
+    default_sg: &str,
+    other_sg: &str,
+    s: &Shape,
+) -> String {
     let groups = if s.groups.is_empty() {
         format!("\"{default_sg}\"")
     } else {
-        s.groups.replace("OTHER", other_sg).replace("DEFAULT", default_sg)
+        s.groups
+            .replace("OTHER", other_sg)
+            .replace("DEFAULT", default_sg)
     };
     let app = if s.app_point {
         "    access-point \"app\" {\n        path \"/app\"\n        uid 1000\n        gid 1000\n        permissions \"750\"\n    }\n"
@@ -153,7 +161,10 @@ fn seen(w: &World, name: &str) -> Seen {
             .cloned()
             .collect();
         let mut out = Seen {
-            ids: mine.iter().map(|f| f.file_system_id().to_string()).collect(),
+            ids: mine
+                .iter()
+                .map(|f| f.file_system_id().to_string())
+                .collect(),
             targets: Vec::new(),
             points: Vec::new(),
             tags: Vec::new(),
@@ -221,7 +232,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     let (subnets, default_sg) = network(&w);
     let other_sg = other_group(&w);
     let name = format!("{}-uploads", w.stack);
-    let stack = write(&w, &stack_text(&w, &subnets, &default_sg, &other_sg, &FIRST));
+    let stack = write(
+        &w,
+        &stack_text(&w, &subnets, &default_sg, &other_sg, &FIRST),
+    );
 
     // Create from nothing: the file system, two mount targets, one access point, and a task
     // definition that mounts it through references.
@@ -248,7 +262,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     let volume = task_volume(&w);
     assert_eq!(volume.0.as_deref(), Some(made.ids[0].as_str()));
     assert!(
-        volume.1.as_deref().is_some_and(|ap| ap.starts_with("fsap-")),
+        volume
+            .1
+            .as_deref()
+            .is_some_and(|ap| ap.starts_with("fsap-")),
         "{volume:?}"
     );
     no_changes(&w, &stack);
@@ -262,7 +279,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
         app_point: false,
         team: "storage",
     };
-    let stack = write(&w, &stack_text(&w, &subnets, &default_sg, &other_sg, &second));
+    let stack = write(
+        &w,
+        &stack_text(&w, &subnets, &default_sg, &other_sg, &second),
+    );
     let plan = w.infra(&["plan", &stack, "--detailed-exitcode"], &[FAST_POLL]);
     expect(&plan, 2);
     let text = w
@@ -278,7 +298,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     expect(&apply, 0);
     no_changes(&w, &stack);
     let after = seen(&w, &name);
-    assert_eq!(after.ids, made.ids, "the same file system, updated in place");
+    assert_eq!(
+        after.ids, made.ids,
+        "the same file system, updated in place"
+    );
     let mut both = vec![default_sg.clone(), other_sg.clone()];
     both.sort();
     assert_eq!(
@@ -297,11 +320,15 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     );
 
     // A change of throughput mode is planned in place (moto cannot apply it).
-    let elastic = std::fs::read_to_string(&stack)
-        .expect("the stack")
-        .replace("    encrypted #true\n", "    encrypted #true\n    throughput-mode \"elastic\"\n");
+    let elastic = std::fs::read_to_string(&stack).expect("the stack").replace(
+        "    encrypted #true\n",
+        "    encrypted #true\n    throughput-mode \"elastic\"\n",
+    );
     let elastic_path = write(&w, &elastic);
-    let plan = w.infra(&["plan", &elastic_path, "--detailed-exitcode"], &[FAST_POLL]);
+    let plan = w.infra(
+        &["plan", &elastic_path, "--detailed-exitcode"],
+        &[FAST_POLL],
+    );
     expect(&plan, 2);
     assert!(
         plan.stdout
@@ -312,7 +339,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
         plan.stdout
     );
     assert!(plan.stdout.contains("0 to replace"), "{}", plan.stdout);
-    let stack = write(&w, &stack_text(&w, &subnets, &default_sg, &other_sg, &second));
+    let stack = write(
+        &w,
+        &stack_text(&w, &subnets, &default_sg, &other_sg, &second),
+    );
 
     // Drift: a mount target deleted out of band comes back.
     let efs = aws_sdk_efs::Client::new(&w.config);
@@ -337,7 +367,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     let plan = w.infra(&["plan", &stack, "--detailed-exitcode"], &[FAST_POLL]);
     expect(&plan, 2);
     assert!(plan.stdout.contains("mount-target"), "{}", plan.stdout);
-    expect(&w.infra(&["apply", &stack, "--auto-approve"], &[FAST_POLL]), 0);
+    expect(
+        &w.infra(&["apply", &stack, "--auto-approve"], &[FAST_POLL]),
+        0,
+    );
     assert_eq!(seen(&w, &name).targets.len(), 2, "the mount target is back");
     no_changes(&w, &stack);
 
@@ -345,7 +378,13 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     let lookalike = w.rt.block_on(async {
         efs.create_file_system()
             .creation_token(format!("{}-by-hand", w.stack))
-            .tags(Tag::builder().key("Name").value(&name).build().expect("a tag"))
+            .tags(
+                Tag::builder()
+                    .key("Name")
+                    .value(&name)
+                    .build()
+                    .expect("a tag"),
+            )
             .send()
             .await
             .expect("moto creates the look-alike")
@@ -357,7 +396,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
     // Destroy: everything the stack made is gone; the look-alike stays.
     let destroy = w.infra(&["destroy", &stack, "--auto-approve"], &[FAST_POLL]);
     expect(&destroy, 0);
-    assert!(seen(&w, &name).ids.is_empty(), "the stack's file system is gone");
+    assert!(
+        seen(&w, &name).ids.is_empty(),
+        "the stack's file system is gone"
+    );
     w.rt.block_on(async {
         let left = efs
             .describe_file_systems()
@@ -371,7 +413,10 @@ fn a_file_system_is_created_updated_repaired_and_destroyed() {
             .file_system_id(&made.ids[0])
             .send()
             .await;
-        assert!(targets.is_err(), "no mount target of the deleted file system is left");
+        assert!(
+            targets.is_err(),
+            "no mount target of the deleted file system is left"
+        );
     });
 }
 

@@ -83,18 +83,22 @@ fn no_changes(w: &World, path: &str) {
 /// A customer managed policy made by the test (moto holds no AWS managed policies).
 fn managed_policy(w: &World, iam: &Client, name: &str) -> String {
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"logs:PutLogEvents","Resource":"*"}]}"#;
-    w.rt.block_on(iam.create_policy().policy_name(name).policy_document(doc).send())
-        .expect("moto creates the policy")
-        .policy()
-        .and_then(|p| p.arn())
-        .expect("an ARN")
-        .to_string()
+    w.rt.block_on(
+        iam.create_policy()
+            .policy_name(name)
+            .policy_document(doc)
+            .send(),
+    )
+    .expect("moto creates the policy")
+    .policy()
+    .and_then(|p| p.arn())
+    .expect("an ARN")
+    .to_string()
 }
 
 fn inline_document(w: &World, iam: &Client, role: &str) -> String {
-    let got = w
-        .rt
-        .block_on(
+    let got =
+        w.rt.block_on(
             iam.get_role_policy()
                 .role_name(role)
                 .policy_name("read-secrets")
@@ -105,10 +109,9 @@ fn inline_document(w: &World, iam: &Client, role: &str) -> String {
 }
 
 fn attached(w: &World, iam: &Client, role: &str) -> Vec<String> {
-    let got = w
-        .rt
-        .block_on(iam.list_attached_role_policies().role_name(role).send())
-        .expect("the attached policies");
+    let got =
+        w.rt.block_on(iam.list_attached_role_policies().role_name(role).send())
+            .expect("the attached policies");
     let mut arns: Vec<String> = got
         .attached_policies()
         .iter()
@@ -119,10 +122,9 @@ fn attached(w: &World, iam: &Client, role: &str) -> Vec<String> {
 }
 
 fn tags(w: &World, iam: &Client, role: &str) -> Vec<(String, String)> {
-    let got = w
-        .rt
-        .block_on(iam.list_role_tags().role_name(role).send())
-        .expect("the role's tags");
+    let got =
+        w.rt.block_on(iam.list_role_tags().role_name(role).send())
+            .expect("the role's tags");
     let mut tags: Vec<(String, String)> = got
         .tags()
         .iter()
@@ -135,7 +137,12 @@ fn tags(w: &World, iam: &Client, role: &str) -> Vec<(String, String)> {
 fn role_exists(w: &World, iam: &Client, role: &str) -> bool {
     match w.rt.block_on(iam.get_role().role_name(role).send()) {
         Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_entity_exception()) => false,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            false
+        }
         Err(e) => panic!("GetRole failed: {e:?}"),
     }
 }
@@ -158,15 +165,10 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     let path = write(&w, &step);
     let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
     expect(&plan, 2);
-    assert!(
-        plan.stdout.contains("+ iam-role.task"),
-        "{}",
-        plan.stdout
-    );
+    assert!(plan.stdout.contains("+ iam-role.task"), "{}", plan.stdout);
     expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
-    let secret_arn = w
-        .rt
-        .block_on(
+    let secret_arn =
+        w.rt.block_on(
             aws_sdk_secretsmanager::Client::new(&w.config)
                 .describe_secret()
                 .secret_id(format!("{}/db", w.stack))
@@ -179,15 +181,14 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     let doc = inline_document(&w, &iam, &role);
     assert!(doc.contains(&secret_arn), "{doc}");
     assert!(doc.contains("2012-10-17"), "{doc}");
-    assert_eq!(attached(&w, &iam, &role), [first.clone()]);
-    let trust = w
-        .rt
-        .block_on(iam.get_role().role_name(&role).send())
-        .expect("the role")
-        .role()
-        .and_then(|r| r.assume_role_policy_document())
-        .map(infra::model::policy::decode)
-        .unwrap_or_default();
+    assert_eq!(attached(&w, &iam, &role), std::slice::from_ref(&first));
+    let trust =
+        w.rt.block_on(iam.get_role().role_name(&role).send())
+            .expect("the role")
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .map(infra::model::policy::decode)
+            .unwrap_or_default();
     assert!(trust.contains("ecs-tasks.amazonaws.com"), "{trust}");
     let owned = tags(&w, &iam, &role);
     assert!(
@@ -218,7 +219,7 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     expect(&plan, 2);
     insta::assert_snapshot!("iam_managed_policies", shown(&w, &plan.stdout));
     expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
-    assert_eq!(attached(&w, &iam, &role), [second.clone()]);
+    assert_eq!(attached(&w, &iam, &role), std::slice::from_ref(&second));
     no_changes(&w, &path);
 
     // Tags, and the role's settings.
@@ -231,10 +232,9 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     insta::assert_snapshot!("iam_tags_and_settings", shown(&w, &plan.stdout));
     expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
     assert!(tags(&w, &iam, &role).contains(&("team".into(), "billing".into())));
-    let got = w
-        .rt
-        .block_on(iam.get_role().role_name(&role).send())
-        .expect("the role");
+    let got =
+        w.rt.block_on(iam.get_role().role_name(&role).send())
+            .expect("the role");
     let got = got.role().expect("a role");
     assert_eq!(got.description(), Some("Task role"));
     assert_eq!(got.max_session_duration(), Some(7200));
@@ -265,7 +265,10 @@ fn a_role_is_created_updated_repaired_and_destroyed() {
     );
     expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
     let doc = inline_document(&w, &iam, &role);
-    assert!(!doc.contains("secretsmanager:*") && doc.contains(&secret_arn), "{doc}");
+    assert!(
+        !doc.contains("secretsmanager:*") && doc.contains(&secret_arn),
+        "{doc}"
+    );
     no_changes(&w, &path);
 
     // Destroy: the role goes; the managed policies it used stay (they are not the stack's).
@@ -343,7 +346,10 @@ fn roles_the_stack_does_not_own_are_never_touched() {
     expect(&w.infra(&["destroy", &path, "--auto-approve"], &[]), 0);
     assert!(!role_exists(&w, &iam, &format!("{}-own", w.stack)));
     assert!(role_exists(&w, &iam, &taken), "the hand-made role survives");
-    assert!(role_exists(&w, &iam, &elsewhere), "the other region's role survives");
+    assert!(
+        role_exists(&w, &iam, &elsewhere),
+        "the other region's role survives"
+    );
     assert_eq!(
         tags(&w, &iam, &taken),
         [("made-by".to_string(), "hand".to_string())],

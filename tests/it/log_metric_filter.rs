@@ -56,9 +56,8 @@ fn logs(w: &World) -> aws_sdk_cloudwatchlogs::Client {
 
 /// `pattern → metric` of the filter of this name in `group` (the last listed), if any.
 fn filter(w: &World, group: &str, name: &str) -> Option<String> {
-    let out = w
-        .rt
-        .block_on(
+    let out =
+        w.rt.block_on(
             logs(w)
                 .describe_metric_filters()
                 .log_group_name(group)
@@ -102,9 +101,8 @@ fn put_filter(w: &World, group: &str, pattern: &str) {
 /// The alarm's metric name and actions.
 fn alarm(w: &World) -> Option<(String, Vec<String>)> {
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&w.config_in("us-east-1"));
-    let out = w
-        .rt
-        .block_on(
+    let out =
+        w.rt.block_on(
             cloudwatch
                 .describe_alarms()
                 .alarm_names(format!("{}-errors", w.stack))
@@ -146,7 +144,10 @@ fn a_filter_and_the_alarm_on_its_metric_live_from_nothing_to_destroy() {
         filter(&w, &group, "errors").as_deref(),
         Some("?ERROR ?Exception → AppErrors")
     );
-    assert_eq!(alarm(&w), Some(("AppErrors".to_string(), vec![topic.clone()])));
+    assert_eq!(
+        alarm(&w),
+        Some(("AppErrors".to_string(), vec![topic.clone()]))
+    );
 
     // Pattern and metric change; the alarm follows the metric in the same apply.
     let path = stack(&w, "?ERROR ?FATAL", "AppFailures");

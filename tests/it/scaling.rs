@@ -173,12 +173,14 @@ fn a_scaled_service_from_nothing_to_destroyed() {
         ),
         0,
     );
-    assert_eq!(desired_count(&w), Some(1), "apply left the scaled count alone");
+    assert_eq!(
+        desired_count(&w),
+        Some(1),
+        "apply left the scaled count alone"
+    );
 
     // Bounds.
-    let bounds = FIRST
-        .replace("min 1", "min 2")
-        .replace("max 4", "max 6");
+    let bounds = FIRST.replace("min 1", "min 2").replace("max 4", "max 6");
     change(&w, &scaled(&w, &bounds), "scaling_bounds");
     assert_eq!(read(&w, &w.stack, "app").bounds, Some((2, 6)));
 
@@ -210,11 +212,16 @@ fn a_scaled_service_from_nothing_to_destroyed() {
     );
 
     // One policy removed.
-    let start = more.find("    target-tracking \"cpu\"").expect("the cpu policy");
+    let start = more
+        .find("    target-tracking \"cpu\"")
+        .expect("the cpu policy");
     let end = more[start..].find("    }\n").expect("its end") + start + 6;
     let fewer = format!("{}{}", &more[..start], &more[end..]);
     change(&w, &scaled(&w, &fewer), "scaling_policy_removed");
-    assert_eq!(read(&w, &w.stack, "app").policies, vec!["memory".to_string()]);
+    assert_eq!(
+        read(&w, &w.stack, "app").policies,
+        vec!["memory".to_string()]
+    );
 
     // Drift: a policy deleted out of band comes back.
     let client = Client::new(&w.config_in("us-east-1"));
@@ -236,7 +243,10 @@ fn a_scaled_service_from_nothing_to_destroyed() {
         &w.infra(&["apply", &path, "--auto-approve"], &[FAST_POLL]),
         0,
     );
-    assert_eq!(read(&w, &w.stack, "app").policies, vec!["memory".to_string()]);
+    assert_eq!(
+        read(&w, &w.stack, "app").policies,
+        vec!["memory".to_string()]
+    );
     no_changes(&w, &path);
 
     let destroy = w.infra(&["destroy", &path, "--auto-approve"], &[FAST_POLL]);
@@ -344,7 +354,11 @@ fn a_scalable_target_the_stack_does_not_own_survives() {
         &w.infra(&["destroy", &path, "--auto-approve"], &[FAST_POLL]),
         0,
     );
-    assert_eq!(read(&w, &w.stack, "app").bounds, None, "the stack's is gone");
+    assert_eq!(
+        read(&w, &w.stack, "app").bounds,
+        None,
+        "the stack's is gone"
+    );
     assert_eq!(read(&w, &other, "app"), lookalike, "untouched by destroy");
 }
 

@@ -27,10 +27,9 @@ fn arn(name: &str) -> String {
 
 /// The topic's attributes, or `None` when it does not exist.
 fn attributes(w: &World, name: &str) -> Option<BTreeMap<String, String>> {
-    let out = w
-        .rt
-        .block_on(sns(w).get_topic_attributes().topic_arn(arn(name)).send())
-        .ok()?;
+    let out =
+        w.rt.block_on(sns(w).get_topic_attributes().topic_arn(arn(name)).send())
+            .ok()?;
     Some(
         out.attributes()
             .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
@@ -40,9 +39,8 @@ fn attributes(w: &World, name: &str) -> Option<BTreeMap<String, String>> {
 
 /// `protocol endpoint` of every subscription of the topic, sorted.
 fn subscriptions(w: &World, name: &str) -> Vec<String> {
-    let out = w
-        .rt
-        .block_on(
+    let out =
+        w.rt.block_on(
             sns(w)
                 .list_subscriptions_by_topic()
                 .topic_arn(arn(name))
@@ -65,9 +63,13 @@ fn subscriptions(w: &World, name: &str) -> Vec<String> {
 }
 
 fn tags(w: &World, name: &str) -> BTreeMap<String, String> {
-    let out = w
-        .rt
-        .block_on(sns(w).list_tags_for_resource().resource_arn(arn(name)).send())
+    let out =
+        w.rt.block_on(
+            sns(w)
+                .list_tags_for_resource()
+                .resource_arn(arn(name))
+                .send(),
+        )
         .expect("the topic's tags");
     out.tags()
         .iter()
@@ -90,7 +92,8 @@ fn change(w: &World, path: &str, snapshot: &str) {
     no_changes(w, path);
 }
 
-const ONCALL: &str = "    subscription \"oncall\" protocol=\"email\" endpoint=\"oncall@example.com\"\n";
+const ONCALL: &str =
+    "    subscription \"oncall\" protocol=\"email\" endpoint=\"oncall@example.com\"\n";
 const PAGER: &str =
     "    subscription \"pager\" protocol=\"https\" endpoint=\"https://pager.example.com/hook\"\n";
 const BACKUP: &str =
@@ -125,7 +128,10 @@ fn a_topic_lives_from_nothing_through_each_change_and_drift_to_destroy() {
     );
     let t = tags(&w, &name);
     assert_eq!(t.get("infra:stack"), Some(&w.stack));
-    assert_eq!(t.get("infra:address").map(String::as_str), Some("sns-topic.alerts"));
+    assert_eq!(
+        t.get("infra:address").map(String::as_str),
+        Some("sns-topic.alerts")
+    );
     assert_eq!(t.get("team").map(String::as_str), Some("ops"));
 
     // Display name and tags.
@@ -160,9 +166,8 @@ fn a_topic_lives_from_nothing_through_each_change_and_drift_to_destroy() {
             .send(),
     )
     .expect("moto changes the display name");
-    let listed = w
-        .rt
-        .block_on(
+    let listed =
+        w.rt.block_on(
             client
                 .list_subscriptions_by_topic()
                 .topic_arn(arn(&name))
@@ -195,7 +200,10 @@ fn a_topic_lives_from_nothing_through_each_change_and_drift_to_destroy() {
     // Destroy: the topic is gone, the look-alike stays.
     expect(&w.infra(&["destroy", &path, "--auto-approve"], &[]), 0);
     assert!(attributes(&w, &name).is_none(), "the topic is deleted");
-    assert!(attributes(&w, &similar).is_some(), "the look-alike survives");
+    assert!(
+        attributes(&w, &similar).is_some(),
+        "the look-alike survives"
+    );
 }
 
 /// CreateTopic would hand back an existing topic of the same name: a topic the stack does not
@@ -224,6 +232,9 @@ fn an_unowned_topic_of_the_stack_name_is_an_error_and_never_taken_over() {
     expect(&w.infra(&["destroy", &path, "--auto-approve"], &[]), 0);
     let attrs = attributes(&w, &name).expect("the look-alike survives");
     assert_eq!(attrs.get("DisplayName").map(String::as_str), Some("Theirs"));
-    assert!(subscriptions(&w, &name).is_empty(), "nothing subscribed to it");
+    assert!(
+        subscriptions(&w, &name).is_empty(),
+        "nothing subscribed to it"
+    );
     assert!(tags(&w, &name).is_empty(), "never tagged as the stack's");
 }

@@ -25,10 +25,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>) {
         if let Some(first) = scaled.insert(service.address.clone(), scaling.address.clone()) {
             ctx.error(
                 ctx.at(scaling, "service"),
-                format!(
-                    "`{}` is already scaled by `{first}`",
-                    service.address
-                ),
+                format!("`{}` is already scaled by `{first}`", service.address),
                 "a second scaling of the same service",
                 "AWS keeps one scalable target per service: put every policy and scheduled \
                  action in one scaling"

@@ -4,6 +4,7 @@
 //! the stack is resolved and decoded cleanly, never call AWS, and point every diagnostic at the
 //! attribute that breaks the rule. `docs/rules.md` lists them.
 
+mod acm;
 mod autoscaling;
 mod cloudwatch;
 mod ecs;
@@ -42,6 +43,7 @@ pub fn check(
     ecs::check(&mut ctx);
     elbv2::check(&mut ctx);
     route53::check(&mut ctx);
+    acm::check(&mut ctx);
     cloudwatch::check(&mut ctx);
     addresses_fit(&mut ctx);
     for d in ctx.out {

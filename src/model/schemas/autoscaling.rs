@@ -181,8 +181,7 @@ fn action_name(value: &Value) -> CheckResult {
     {
         return Err((
             format!("the name `{name}` contains {bad:?}"),
-            "Application Auto Scaling refuses `:`, `/`, `|` and control characters in names"
-                .into(),
+            "Application Auto Scaling refuses `:`, `/`, `|` and control characters in names".into(),
         ));
     }
     if name.starts_with(' ') || name.ends_with(' ') {
@@ -317,7 +316,10 @@ fn metric_target(body: &BTreeMap<String, Value>) -> Option<Violation> {
 fn unique_names(body: &BTreeMap<String, Value>) -> Option<Violation> {
     for attribute in ["target-tracking", "scheduled"] {
         let mut seen = std::collections::BTreeSet::new();
-        let items = body.get(attribute).and_then(Value::as_list).unwrap_or_default();
+        let items = body
+            .get(attribute)
+            .and_then(Value::as_list)
+            .unwrap_or_default();
         for name in items
             .iter()
             .filter_map(|v| v.as_map()?.get("name")?.as_str())
@@ -399,7 +401,10 @@ mod tests {
         assert!(positive(&Value::Int(0)).is_err());
         assert!(positive(&Value::Float(0.5)).is_ok());
         let cpu = |t: Value| {
-            metric_target(&map(&[("metric", Value::String("cpu".into())), ("target", t)]))
+            metric_target(&map(&[
+                ("metric", Value::String("cpu".into())),
+                ("target", t),
+            ]))
         };
         assert_eq!(cpu(Value::Int(101)).map(|v| v.attribute), Some("target"));
         assert!(cpu(Value::Int(100)).is_none());

@@ -229,7 +229,10 @@ fn root_path(value: &Value) -> CheckResult {
     }
     if path.chars().count() > 100 {
         return Err((
-            format!("the path is {} characters long; the limit is 100", path.chars().count()),
+            format!(
+                "the path is {} characters long; the limit is 100",
+                path.chars().count()
+            ),
             "EFS takes access point paths of at most 100 characters".into(),
         ));
     }
@@ -257,7 +260,9 @@ fn provisioned_throughput(body: &BTreeMap<String, Value>) -> Option<Violation> {
         (Some("provisioned"), false) => Some(Violation {
             attribute: "throughput-mode",
             message: "provisioned throughput needs `provisioned-mibps`".into(),
-            help: "add `provisioned-mibps 128` (1 to 3414 MiB/s), or choose `bursting` or `elastic`".into(),
+            help:
+                "add `provisioned-mibps 128` (1 to 3414 MiB/s), or choose `bursting` or `elastic`"
+                    .into(),
         }),
         (Some("provisioned"), true) | (None, false) => None,
         (_, true) => Some(Violation {
@@ -288,7 +293,10 @@ fn kms_key_needs_encryption(body: &BTreeMap<String, Value>) -> Option<Violation>
     })
 }
 
-fn blocks<'a>(body: &'a BTreeMap<String, Value>, name: &str) -> impl Iterator<Item = &'a BTreeMap<String, Value>> {
+fn blocks<'a>(
+    body: &'a BTreeMap<String, Value>,
+    name: &str,
+) -> impl Iterator<Item = &'a BTreeMap<String, Value>> {
     body.get(name)
         .and_then(Value::as_list)
         .unwrap_or_default()
@@ -385,9 +393,15 @@ mod tests {
 
     #[test]
     fn a_kms_key_needs_encryption() {
-        let plain = body(&[("kms-key", s("alias/data")), ("encrypted", Value::Bool(false))]);
+        let plain = body(&[
+            ("kms-key", s("alias/data")),
+            ("encrypted", Value::Bool(false)),
+        ]);
         assert!(kms_key_needs_encryption(&plain).is_some());
-        let sealed = body(&[("kms-key", s("alias/data")), ("encrypted", Value::Bool(true))]);
+        let sealed = body(&[
+            ("kms-key", s("alias/data")),
+            ("encrypted", Value::Bool(true)),
+        ]);
         assert!(kms_key_needs_encryption(&sealed).is_none());
         assert!(kms_key(&s("arn:aws:kms:us-east-1:123456789012:key/x")).is_ok());
         assert!(kms_key(&s("alias/data")).is_err());

@@ -435,8 +435,14 @@ static LISTENER_BODY: BlockSchema = BlockSchema::new(
             .checks(&[Check::OneOf(&["HTTP", "HTTPS"])])
             .doc("HTTP, or HTTPS with a certificate."),
         Attr::string("certificate")
-            .refs(&[RefTo::new(Kind::LookupCertificate, "arn")])
-            .doc("ACM certificate ARN; required for HTTPS."),
+            .refs(&[
+                RefTo::new(Kind::Certificate, "arn"),
+                RefTo::new(Kind::LookupCertificate, "arn"),
+            ])
+            .doc(
+                "ACM certificate ARN, required for HTTPS: a reference to a certificate of the \
+                 stack or to a certificate look-up.",
+            ),
         Attr::string("ssl-policy")
             .unmanaged_when_omitted()
             .doc(
@@ -456,7 +462,9 @@ fn https_needs_certificate(body: &BTreeMap<String, Value>) -> Option<Violation> 
         return Some(Violation {
             attribute: "protocol",
             message: "an HTTPS listener needs a certificate".into(),
-            help: "add `certificate (ref)\"lookup.certificate.<name>\"`".into(),
+            help: "add `certificate (ref)\"certificate.<name>\"` (a certificate of the stack) or \
+                   `certificate (ref)\"lookup.certificate.<name>\"` (one that exists)"
+                .into(),
         });
     }
     if !https && (body.contains_key("certificate") || body.contains_key("ssl-policy")) {

@@ -26,8 +26,16 @@ pub static ROLE: ResourceSchema = ResourceSchema {
     rules_doc: "Inline policies together at most 10,240 characters; the trust policy at most 2,048 characters (whitespace not counted).",
     body: &ROLE_BODY,
     computed: &[
-        Computed::new("arn", Type::String, "The role's ARN (what a task definition's `task-role` and `execution-role` take)."),
-        Computed::new("id", Type::String, "The role's unique id (RoleId, `AROA…`)."),
+        Computed::new(
+            "arn",
+            Type::String,
+            "The role's ARN (what a task definition's `task-role` and `execution-role` take).",
+        ),
+        Computed::new(
+            "id",
+            Type::String,
+            "The role's unique id (RoleId, `AROA…`).",
+        ),
     ],
     default_attribute: "arn",
     taggable: true,
@@ -46,7 +54,10 @@ static ROLE_BODY: BlockSchema = BlockSchema::new(
         Attr::string("path")
             .default(Default::Str("/"))
             .force_new()
-            .checks(&[Check::Custom(role_path, "`/` or `/…/`, at most 512 printable ASCII characters")])
+            .checks(&[Check::Custom(
+                role_path,
+                "`/` or `/…/`, at most 512 printable ASCII characters",
+            )])
             .doc("The path the role is filed under."),
         Attr::string("description")
             .checks(&[
@@ -66,7 +77,9 @@ static ROLE_BODY: BlockSchema = BlockSchema::new(
                 Check::Count(0, MAX_MANAGED_POLICIES),
                 Check::Custom(policy_arns, "IAM policy ARNs (`arn:aws:iam::…:policy/…`)"),
             ])
-            .doc("ARNs of managed policies attached to the role (at most 10, IAM's default quota)."),
+            .doc(
+                "ARNs of managed policies attached to the role (at most 10, IAM's default quota).",
+            ),
         Attr::blocks("policy", &INLINE_POLICY)
             .doc("Inline policies, each named and made of statements."),
         TAGS,
@@ -92,7 +105,10 @@ static INLINE_POLICY: BlockSchema = BlockSchema::new(
     &[
         Attr::string("name")
             .required()
-            .checks(&[Check::Custom(policy_name, "1–128 letters, digits, `+=,.@_-`")])
+            .checks(&[Check::Custom(
+                policy_name,
+                "1–128 letters, digits, `+=,.@_-`",
+            )])
             .doc("The policy's name on the role."),
         Attr::blocks("statement", &STATEMENT)
             .required()
@@ -230,7 +246,9 @@ fn description(value: &Value) -> CheckResult {
     };
     // IAM's pattern: tab, newline, carriage return, printable ASCII and Latin-1.
     match text.chars().find(|c| {
-        !(matches!(c, '\t' | '\n' | '\r') || (' '..='~').contains(c) || ('\u{A1}'..='\u{FF}').contains(c))
+        !(matches!(c, '\t' | '\n' | '\r')
+            || (' '..='~').contains(c)
+            || ('\u{A1}'..='\u{FF}').contains(c))
     }) {
         Some(bad) => Err((
             format!("the description contains `{}`", bad.escape_default()),
@@ -364,8 +382,9 @@ fn condition_test(value: &Value) -> CheckResult {
         .flatten();
     let help = match near {
         Some(c) => format!("did you mean \"{c}\"?"),
-        None => "use an IAM condition operator such as StringEquals, StringLike, ArnLike or Bool"
-            .into(),
+        None => {
+            "use an IAM condition operator such as StringEquals, StringLike, ArnLike or Bool".into()
+        }
     };
     Err((format!("\"{test}\" is not an IAM condition operator"), help))
 }
@@ -379,9 +398,7 @@ pub fn policy_chars(body: &BTreeMap<String, Value>) -> (usize, usize) {
         .unwrap_or_default()
         .iter()
         .filter_map(|p| p.as_map()?.get("statement")?.as_list())
-        .map(|statements| {
-            policy::render(statements, true).map_or(0, |doc| doc.chars().count())
-        })
+        .map(|statements| policy::render(statements, true).map_or(0, |doc| doc.chars().count()))
         .sum();
     let trust = body
         .get("trust")
@@ -471,10 +488,21 @@ mod tests {
 
     #[test]
     fn actions_are_service_colon_action_with_wildcards() {
-        for good in ["*", "s3:Get*", "secretsmanager:GetSecretValue", "ec2:Describe?pc*"] {
+        for good in [
+            "*",
+            "s3:Get*",
+            "secretsmanager:GetSecretValue",
+            "ec2:Describe?pc*",
+        ] {
             assert!(actions(&s(good)).is_ok(), "{good}");
         }
-        for bad in ["GetSecretValue", "S3:GetObject", "s3:", ":Get", "s3:Get Object"] {
+        for bad in [
+            "GetSecretValue",
+            "S3:GetObject",
+            "s3:",
+            ":Get",
+            "s3:Get Object",
+        ] {
             assert!(actions(&s(bad)).is_err(), "{bad}");
         }
         assert!(condition_test(&s("ForAnyValue:StringLikeIfExists")).is_ok());
@@ -498,16 +526,25 @@ mod tests {
         let policy = |n: &str| {
             Value::Map(BTreeMap::from([
                 ("name".to_string(), s(n)),
-                ("statement".to_string(), Value::List(vec![statement("s3:GetObject", &long)])),
+                (
+                    "statement".to_string(),
+                    Value::List(vec![statement("s3:GetObject", &long)]),
+                ),
             ]))
         };
         let trust = Value::Map(BTreeMap::from([("service".to_string(), s("ecs-tasks"))]));
         let mut body = BTreeMap::from([
             ("trust".to_string(), trust),
-            ("policy".to_string(), Value::List(vec![policy("a"), policy("b"), policy("c")])),
+            (
+                "policy".to_string(),
+                Value::List(vec![policy("a"), policy("b"), policy("c")]),
+            ),
         ]);
         let (inline, trust_chars) = policy_chars(&body);
-        assert!(inline > 9_000 && inline < MAX_INLINE_POLICY_CHARS, "{inline}");
+        assert!(
+            inline > 9_000 && inline < MAX_INLINE_POLICY_CHARS,
+            "{inline}"
+        );
         assert!(trust_chars > 50 && trust_chars < 200, "{trust_chars}");
         assert!(size_problem(&body).is_none());
         body.insert(
@@ -536,7 +573,10 @@ mod tests {
             .collect();
         let body = BTreeMap::from([(
             "trust".to_string(),
-            Value::Map(BTreeMap::from([("statement".to_string(), Value::List(many))])),
+            Value::Map(BTreeMap::from([(
+                "statement".to_string(),
+                Value::List(many),
+            )])),
         )]);
         assert_eq!(size_problem(&body).expect("too large").attribute, "trust");
     }

@@ -1,5 +1,6 @@
 //! The catalogue of schemas, one module per AWS service.
 
+mod acm;
 mod autoscaling;
 mod cloudwatch;
 pub mod common;
@@ -15,8 +16,8 @@ pub mod route53;
 mod secrets;
 mod sns;
 
-pub use logs::{METRIC_FILTERS_PER_LOG_GROUP, RETENTION_DAYS};
 pub use autoscaling::MAX_TASKS;
+pub use logs::{METRIC_FILTERS_PER_LOG_GROUP, RETENTION_DAYS};
 pub use route53::DEFAULT_TTL;
 
 use super::kind::Kind;
@@ -44,6 +45,7 @@ pub fn for_kind(kind: Kind) -> &'static ResourceSchema {
         Kind::LogMetricFilter => &logs::METRIC_FILTER,
         Kind::Scaling => &autoscaling::SCALING,
         Kind::Efs => &efs::FILE_SYSTEM,
+        Kind::Certificate => &acm::CERTIFICATE,
         Kind::LookupVpc => &lookups::VPC,
         Kind::LookupSubnets => &lookups::SUBNETS,
         Kind::LookupSecurityGroups => &lookups::SECURITY_GROUPS,

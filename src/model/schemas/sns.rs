@@ -142,7 +142,10 @@ fn fifo_rules(body: &BTreeMap<String, Value>) -> Option<Violation> {
             .and_then(Value::as_list)
             .unwrap_or_default();
         for s in subscriptions {
-            let protocol = s.as_map().and_then(|m| m.get("protocol")).and_then(Value::as_str);
+            let protocol = s
+                .as_map()
+                .and_then(|m| m.get("protocol"))
+                .and_then(Value::as_str);
             if let Some(p) = protocol.filter(|p| *p != "sqs") {
                 return Some(Violation {
                     attribute: "subscription",
@@ -171,8 +174,12 @@ fn endpoint_fits(block: &BTreeMap<String, Value>) -> Option<Violation> {
         "email" | "email-json" if !email(endpoint) => {
             wrong("an email address", "oncall@example.com")
         }
-        "https" if !url(endpoint, "https://") => wrong("an https URL", "https://hooks.example.com/alerts"),
-        "http" if !url(endpoint, "http://") => wrong("an http URL", "http://hooks.example.com/alerts"),
+        "https" if !url(endpoint, "https://") => {
+            wrong("an https URL", "https://hooks.example.com/alerts")
+        }
+        "http" if !url(endpoint, "http://") => {
+            wrong("an http URL", "http://hooks.example.com/alerts")
+        }
         "sqs" if !arn_of(endpoint, "sqs") => wrong(
             "an SQS queue ARN",
             "arn:aws:sqs:us-east-1:123456789012:alerts",
@@ -232,7 +239,11 @@ mod tests {
     }
 
     fn fits(protocol: &str, endpoint: &str) -> bool {
-        endpoint_fits(&block(&[("protocol", s(protocol)), ("endpoint", s(endpoint))])).is_none()
+        endpoint_fits(&block(&[
+            ("protocol", s(protocol)),
+            ("endpoint", s(endpoint)),
+        ]))
+        .is_none()
     }
 
     #[test]
@@ -247,12 +258,24 @@ mod tests {
         assert!(!fits("https", "https:///nohost"));
         assert!(fits("http", "http://hooks.example.com"));
         assert!(fits("sqs", "arn:aws:sqs:us-east-1:123456789012:q"));
-        assert!(!fits("sqs", "arn:aws:lambda:us-east-1:123456789012:function:f"));
-        assert!(!fits("sqs", "https://sqs.us-east-1.amazonaws.com/123456789012/q"));
-        assert!(fits("lambda", "arn:aws:lambda:us-east-1:123456789012:function:f"));
+        assert!(!fits(
+            "sqs",
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        ));
+        assert!(!fits(
+            "sqs",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+        ));
+        assert!(fits(
+            "lambda",
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        ));
         assert!(!fits("lambda", "notify"));
         // A reference is checked once it is known, by AWS.
-        let r = endpoint_fits(&block(&[("protocol", s("email")), ("endpoint", Value::Unknown)]));
+        let r = endpoint_fits(&block(&[
+            ("protocol", s("email")),
+            ("endpoint", Value::Unknown),
+        ]));
         assert!(r.is_none());
     }
 

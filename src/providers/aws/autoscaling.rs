@@ -112,7 +112,10 @@ impl Scalings {
         let mut by_id: HashMap<String, Vec<ScalingPolicy>> = HashMap::new();
         for p in all {
             if p.scalable_dimension() == &ScalableDimension::EcsServiceDesiredCount {
-                by_id.entry(p.resource_id().to_string()).or_default().push(p);
+                by_id
+                    .entry(p.resource_id().to_string())
+                    .or_default()
+                    .push(p);
             }
         }
         Ok(by_id)
@@ -138,7 +141,10 @@ impl Scalings {
         let mut by_id: HashMap<String, Vec<ScheduledAction>> = HashMap::new();
         for a in all {
             if a.scalable_dimension() == Some(&ScalableDimension::EcsServiceDesiredCount) {
-                by_id.entry(a.resource_id().to_string()).or_default().push(a);
+                by_id
+                    .entry(a.resource_id().to_string())
+                    .or_default()
+                    .push(a);
             }
         }
         Ok(by_id)
@@ -146,11 +152,17 @@ impl Scalings {
 
     /// The owners of the services behind `ids` (`service/<cluster>/<name>`), read with their
     /// tags, all clusters at once; a service that does not exist is absent.
-    async fn service_owners(&self, ids: &[String]) -> Result<HashMap<String, Owner>, ProviderError> {
+    async fn service_owners(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, Owner>, ProviderError> {
         let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for id in ids {
             if let Some((cluster, name)) = split_id(id) {
-                by_cluster.entry(cluster).or_default().push(name.to_string());
+                by_cluster
+                    .entry(cluster)
+                    .or_default()
+                    .push(name.to_string());
             }
         }
         let found = futures::future::try_join_all(by_cluster.into_iter().map(
@@ -181,9 +193,7 @@ impl Scalings {
                         .filter_map(|s| {
                             let id = format!("service/{cluster}/{}", s.service_name()?);
                             let owner = owner_from_tags(
-                                s.tags()
-                                    .iter()
-                                    .filter_map(|t| Some((t.key()?, t.value()?))),
+                                s.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))),
                             );
                             Some((id, owner))
                         })
@@ -205,16 +215,14 @@ impl Scalings {
         targets: Vec<ScalableTarget>,
         named: &HashMap<String, String>,
     ) -> Result<Vec<Live>, ProviderError> {
-        let ids: Vec<String> = targets.iter().map(|t| t.resource_id().to_string()).collect();
-        let (services, policies, actions) = futures::future::try_join3(
-            self.service_owners(&ids),
-            self.policies(),
-            self.actions(),
-        )
-        .await?;
-        let ours = |owner: Option<&Owner>| {
-            matches!(owner, Some(Owner::Stack { stack, .. }) if *stack == self.stack)
-        };
+        let ids: Vec<String> = targets
+            .iter()
+            .map(|t| t.resource_id().to_string())
+            .collect();
+        let (services, policies, actions) =
+            futures::future::try_join3(self.service_owners(&ids), self.policies(), self.actions())
+                .await?;
+        let ours = |owner: Option<&Owner>| matches!(owner, Some(Owner::Stack { stack, .. }) if *stack == self.stack);
         // Orphans: targets on this stack's services that no scaling names, by their tags.
         let orphans = futures::future::try_join_all(
             targets
@@ -306,8 +314,15 @@ impl Scalings {
         Ok(out.scalable_target_arn().unwrap_or_default().to_string())
     }
 
-    async fn put_policy(&self, id: &str, policy: &BTreeMap<String, Value>) -> Result<(), ProviderError> {
-        let metric = policy.get("metric").and_then(Value::as_str).unwrap_or_default();
+    async fn put_policy(
+        &self,
+        id: &str,
+        policy: &BTreeMap<String, Value>,
+    ) -> Result<(), ProviderError> {
+        let metric = policy
+            .get("metric")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let aws_metric = METRICS
             .iter()
             .find(|(m, _)| *m == metric)
@@ -331,7 +346,12 @@ impl Scalings {
             .map_err(build("PutScalingPolicy"))?;
         self.client
             .put_scaling_policy()
-            .policy_name(policy.get("name").and_then(Value::as_str).unwrap_or_default())
+            .policy_name(
+                policy
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
             .service_namespace(ServiceNamespace::Ecs)
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .resource_id(id)
@@ -382,7 +402,11 @@ impl Scalings {
         Ok(())
     }
 
-    async fn put_action(&self, id: &str, action: &BTreeMap<String, Value>) -> Result<(), ProviderError> {
+    async fn put_action(
+        &self,
+        id: &str,
+        action: &BTreeMap<String, Value>,
+    ) -> Result<(), ProviderError> {
         let bounds = ScalableTargetAction::builder()
             .set_min_capacity(int(action, "min"))
             .set_max_capacity(int(action, "max"))
@@ -392,9 +416,24 @@ impl Scalings {
             .service_namespace(ServiceNamespace::Ecs)
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
             .resource_id(id)
-            .scheduled_action_name(action.get("name").and_then(Value::as_str).unwrap_or_default())
-            .set_schedule(action.get("schedule").and_then(Value::as_str).map(str::to_string))
-            .set_timezone(action.get("timezone").and_then(Value::as_str).map(str::to_string))
+            .scheduled_action_name(
+                action
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+            .set_schedule(
+                action
+                    .get("schedule")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+            .set_timezone(
+                action
+                    .get("timezone")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
             .scalable_target_action(bounds)
             .send()
             .await
@@ -451,7 +490,10 @@ impl Scalings {
 }
 
 /// The blocks of a repeated attribute by their names.
-fn by_name(attrs: &BTreeMap<String, Value>, attribute: &str) -> BTreeMap<String, BTreeMap<String, Value>> {
+fn by_name(
+    attrs: &BTreeMap<String, Value>,
+    attribute: &str,
+) -> BTreeMap<String, BTreeMap<String, Value>> {
     attrs
         .get(attribute)
         .and_then(Value::as_list)
@@ -561,7 +603,10 @@ fn live_policy(p: &ScalingPolicy) -> Value {
 
 fn live_action(a: &ScheduledAction) -> Value {
     let mut m = BTreeMap::new();
-    m.insert("name".into(), Value::String(a.scheduled_action_name().into()));
+    m.insert(
+        "name".into(),
+        Value::String(a.scheduled_action_name().into()),
+    );
     m.insert("schedule".into(), Value::String(a.schedule().into()));
     m.insert(
         "timezone".into(),
@@ -578,7 +623,11 @@ fn live_action(a: &ScheduledAction) -> Value {
     Value::Map(m)
 }
 
-fn live_target(t: &ScalableTarget, policies: &[ScalingPolicy], actions: &[ScheduledAction]) -> Live {
+fn live_target(
+    t: &ScalableTarget,
+    policies: &[ScalingPolicy],
+    actions: &[ScheduledAction],
+) -> Live {
     let mut a = BTreeMap::new();
     a.insert("service".into(), Value::String(t.resource_id().into()));
     a.insert("min".into(), Value::Int(t.min_capacity().into()));
@@ -596,19 +645,22 @@ fn live_target(t: &ScalableTarget, policies: &[ScalingPolicy], actions: &[Schedu
         );
     }
     let mut live = Live::new(a, Owner::Nobody);
-    live.computed.insert(
-        "resource-id".into(),
-        Value::String(t.resource_id().into()),
-    );
+    live.computed
+        .insert("resource-id".into(), Value::String(t.resource_id().into()));
     if let Some(arn) = t.scalable_target_arn() {
-        live.computed.insert("arn".into(), Value::String(arn.into()));
+        live.computed
+            .insert("arn".into(), Value::String(arn.into()));
     }
     live
 }
 
 /// Sorts blocks by name, writes numbers and references the way AWS reports them.
 fn normalize(attrs: &mut BTreeMap<String, Value>) {
-    if let Some(id) = attrs.get("service").and_then(Value::as_str).and_then(resource_id) {
+    if let Some(id) = attrs
+        .get("service")
+        .and_then(Value::as_str)
+        .and_then(resource_id)
+    {
         attrs.insert("service".into(), Value::String(id));
     }
     for attribute in ["target-tracking", "scheduled"] {
@@ -669,7 +721,9 @@ impl ResourceKind for Scalings {
 
     fn check(&self, desired: &Desired) -> Result<(), String> {
         match desired.attrs.get("service") {
-            Some(Value::String(_)) => resource_id_of(desired).map(|_| ()).map_err(|e| e.to_string()),
+            Some(Value::String(_)) => resource_id_of(desired)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             _ => Ok(()),
         }
     }
@@ -703,7 +757,10 @@ impl ResourceKind for Scalings {
                 .iter()
                 .map(|d| {
                     let id = d.str("service").and_then(resource_id)?;
-                    lives.iter().find(|l| l.str("service") == Some(&id)).cloned()
+                    lives
+                        .iter()
+                        .find(|l| l.str("service") == Some(&id))
+                        .cloned()
                 })
                 .collect())
         })
@@ -750,7 +807,10 @@ impl ResourceKind for Scalings {
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
-            let id = live.str("service").and_then(resource_id).unwrap_or_default();
+            let id = live
+                .str("service")
+                .and_then(resource_id)
+                .unwrap_or_default();
             // AWS deletes them with the target; emulators do not: each goes first.
             self.reconcile(&id, "scheduled", &BTreeMap::new(), &live.attrs)
                 .await?;
@@ -789,17 +849,23 @@ impl ResourceKind for Scalings {
             }
             let services = self.service_owners(std::slice::from_ref(&id)).await?;
             let text = |key: &str| live.private.get(key).and_then(Value::as_str);
-            Ok(Some(match (services.get(&id), text(SERVICE_ADDRESS), text(SCALING_ADDRESS)) {
-                (Some(Owner::Stack { stack, address }), Some(was), Some(scaling))
-                    if address == was =>
-                {
-                    Owner::Stack {
-                        stack: stack.clone(),
-                        address: scaling.to_string(),
+            Ok(Some(
+                match (
+                    services.get(&id),
+                    text(SERVICE_ADDRESS),
+                    text(SCALING_ADDRESS),
+                ) {
+                    (Some(Owner::Stack { stack, address }), Some(was), Some(scaling))
+                        if address == was =>
+                    {
+                        Owner::Stack {
+                            stack: stack.clone(),
+                            address: scaling.to_string(),
+                        }
                     }
-                }
-                _ => Owner::Nobody,
-            }))
+                    _ => Owner::Nobody,
+                },
+            ))
         })
     }
 }
@@ -827,7 +893,10 @@ mod tests {
             Some("service/shop/api")
         );
         // The short format names no cluster.
-        assert_eq!(resource_id("arn:aws:ecs:eu-west-1:123456789012:service/api"), None);
+        assert_eq!(
+            resource_id("arn:aws:ecs:eu-west-1:123456789012:service/api"),
+            None
+        );
     }
 
     #[test]
@@ -849,7 +918,10 @@ mod tests {
         let mut desired = BTreeMap::new();
         desired.insert(
             "target-tracking".to_string(),
-            Value::List(vec![policy("b", Value::Int(60)), policy("a", Value::Float(55.5))]),
+            Value::List(vec![
+                policy("b", Value::Int(60)),
+                policy("a", Value::Float(55.5)),
+            ]),
         );
         desired.insert("scheduled".to_string(), Value::List(Vec::new()));
         let mut live = BTreeMap::new();

@@ -113,7 +113,9 @@ impl Roles {
                 .await
                 .map_err(aws("GetRolePolicy"))?;
             let statements = policy::parse(got.policy_document()).map_err(|e| {
-                ProviderError::Input(format!("inline policy `{policy_name}` of role `{name}`: {e}"))
+                ProviderError::Input(format!(
+                    "inline policy `{policy_name}` of role `{name}`: {e}"
+                ))
             })?;
             Ok::<_, ProviderError>(Value::Map(BTreeMap::from([
                 ("name".to_string(), Value::String(policy_name.clone())),
@@ -151,8 +153,8 @@ impl Roles {
     /// The whole live role: what the role says, plus its policies.
     async fn live(&self, role: &Role, tags: &Pairs) -> Result<Live, ProviderError> {
         let name = role.role_name();
-        let (inline, attached) = futures::future::try_join(self.inline(name), self.attached(name))
-            .await?;
+        let (inline, attached) =
+            futures::future::try_join(self.inline(name), self.attached(name)).await?;
         let mut a = BTreeMap::new();
         a.insert("name".into(), Value::String(name.into()));
         a.insert("path".into(), Value::String(role.path().into()));
@@ -447,12 +449,12 @@ impl ResourceKind for Roles {
                 Ok::<_, ProviderError>(tags.map(|t| (role, t)))
             }))
             .await?;
-            let ours = tagged.into_iter().flatten().filter(|(_, tags)| {
-                matches!(self.owner(tags), Owner::Stack { stack: s, .. } if s == stack)
-            });
-            futures::future::try_join_all(ours.map(|(role, tags)| async move {
-                self.live(role, &tags).await
-            }))
+            let ours = tagged.into_iter().flatten().filter(
+                |(_, tags)| matches!(self.owner(tags), Owner::Stack { stack: s, .. } if s == stack),
+            );
+            futures::future::try_join_all(
+                ours.map(|(role, tags)| async move { self.live(role, &tags).await }),
+            )
             .await
         })
     }
@@ -598,11 +600,8 @@ impl ResourceKind for Roles {
             let name = live.str("name").unwrap_or_default();
             // What AWS holds now, not what the plan saw: a policy attached since would keep
             // DeleteRole from succeeding.
-            let (attached, inline) = futures::future::try_join(
-                self.attached(name),
-                self.inline(name),
-            )
-            .await?;
+            let (attached, inline) =
+                futures::future::try_join(self.attached(name), self.inline(name)).await?;
             futures::future::try_join_all(attached.iter().map(|arn| self.detach(name, arn)))
                 .await?;
             let names: Vec<&str> = inline
@@ -670,7 +669,10 @@ mod tests {
             owner_in(&untagged_region, "us-east-1"),
             Owner::Stack { stack, .. } if stack != "shop"
         ));
-        assert_eq!(owner_in(&tags(&[("team", "x")]), "us-east-1"), Owner::Nobody);
+        assert_eq!(
+            owner_in(&tags(&[("team", "x")]), "us-east-1"),
+            Owner::Nobody
+        );
     }
 
     /// What the stack writes and what IAM returns (URL-encoded, single values as strings,
@@ -683,9 +685,15 @@ mod tests {
             ("effect".to_string(), s("Allow")),
             (
                 "actions".to_string(),
-                list(&["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]),
+                list(&[
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:DescribeSecret",
+                ]),
             ),
-            ("resources".to_string(), list(&["arn:aws:secretsmanager:::secret:db"])),
+            (
+                "resources".to_string(),
+                list(&["arn:aws:secretsmanager:::secret:db"]),
+            ),
         ]);
         let mut written = BTreeMap::from([
             (

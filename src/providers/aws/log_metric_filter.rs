@@ -167,10 +167,7 @@ impl MetricFilters {
 
 /// The filter of this name in a listing: the last one, where an emulator lists it twice.
 fn pick<'a>(filters: &'a [MetricFilter], name: &str) -> Option<&'a MetricFilter> {
-    filters
-        .iter()
-        .rev()
-        .find(|f| f.filter_name() == Some(name))
+    filters.iter().rev().find(|f| f.filter_name() == Some(name))
 }
 
 /// A filter's attributes in schema terms.
@@ -186,7 +183,10 @@ fn filter_attrs(filter: &MetricFilter) -> BTreeMap<String, Value> {
             "metric-namespace".into(),
             Value::String(t.metric_namespace().into()),
         );
-        a.insert("metric-value".into(), Value::String(t.metric_value().into()));
+        a.insert(
+            "metric-value".into(),
+            Value::String(t.metric_value().into()),
+        );
         if let Some(v) = t.default_value() {
             a.insert("default-value".into(), Value::Float(v));
         }
@@ -442,7 +442,10 @@ mod tests {
         ];
         let got = pick(&listed, "errors").expect("found");
         assert_eq!(got.filter_pattern(), Some("?ERROR ?Exception"));
-        assert!(pick(&listed, "err").is_none(), "names match exactly, not by prefix");
+        assert!(
+            pick(&listed, "err").is_none(),
+            "names match exactly, not by prefix"
+        );
     }
 
     /// What the stack writes and what AWS reports compare equal after normalisation: a whole

@@ -4,6 +4,7 @@
 //! adaptive retries with a bounded budget, timeouts per call and per attempt, and a counter of
 //! every request sent (the number of AWS calls a plan costs is a product metric).
 
+mod acm_certificate;
 mod autoscaling;
 mod calls;
 mod certificate;
@@ -355,6 +356,12 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.route53.clone(),
         connection.stack.clone(),
         connection.region.clone(),
+    )));
+    providers.add(Arc::new(acm_certificate::AcmCertificates::new(
+        clients.acm.clone(),
+        clients.route53.clone(),
+        owned.clone(),
+        connection.stack.clone(),
     )));
     providers.add(WhenUsed::new(
         Arc::new(managed_zone::ManagedZones::new(

@@ -195,7 +195,12 @@ impl Topics {
         Ok(())
     }
 
-    async fn subscribe(&self, arn: &str, protocol: &str, endpoint: &str) -> Result<(), ProviderError> {
+    async fn subscribe(
+        &self,
+        arn: &str,
+        protocol: &str,
+        endpoint: &str,
+    ) -> Result<(), ProviderError> {
         self.client
             .subscribe()
             .topic_arn(arn)
@@ -384,9 +389,13 @@ impl ResourceKind for Topics {
         Box::pin(async move {
             let owned = self.owned.of("sns", "").await?;
             let found = futures::future::try_join_all(owned.iter().map(|(name, tagged)| {
-                let wanted = desired.iter().find(|d| d.str("name") == Some(name.as_str()));
+                let wanted = desired
+                    .iter()
+                    .find(|d| d.str("name") == Some(name.as_str()));
                 async move {
-                    let read = self.read_arn(&tagged.arn, Some(tagged.tags.clone())).await?;
+                    let read = self
+                        .read_arn(&tagged.arn, Some(tagged.tags.clone()))
+                        .await?;
                     Ok::<_, ProviderError>(read.map(|r| live_topic(&r, wanted.map(|d| &d.attrs))))
                 }
             }))
@@ -469,7 +478,8 @@ impl ResourceKind for Topics {
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
             let arn = kit::live_arn(live, "sns topic")?;
-            let differs = |k: &str| changed.contains(k) && desired.attrs.get(k) != live.attrs.get(k);
+            let differs =
+                |k: &str| changed.contains(k) && desired.attrs.get(k) != live.attrs.get(k);
             if differs("display-name") {
                 let value = desired.str("display-name").unwrap_or_default();
                 self.set_attribute(arn, "DisplayName", value).await?;
@@ -479,7 +489,8 @@ impl ResourceKind for Topics {
                 self.set_attribute(arn, "KmsMasterKeyId", value).await?;
             }
             if changed.contains("subscription") {
-                self.reconcile_subscriptions(arn, &desired.attrs, live).await?;
+                self.reconcile_subscriptions(arn, &desired.attrs, live)
+                    .await?;
             }
             kit::retag(
                 &desired.attrs,

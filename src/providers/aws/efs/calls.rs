@@ -77,7 +77,12 @@ pub async fn file_system(
     client: &Client,
     id: &str,
 ) -> Result<Option<FileSystemDescription>, ProviderError> {
-    match client.describe_file_systems().file_system_id(id).send().await {
+    match client
+        .describe_file_systems()
+        .file_system_id(id)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out.file_systems().first().cloned()),
         Err(e) if code_is(&e, &["FileSystemNotFound"]) => Ok(None),
         Err(e) => Err(aws("DescribeFileSystems")(e)),
@@ -176,9 +181,7 @@ pub async fn live(client: &Client, fs: &FileSystemDescription) -> Result<Live, P
             let targets = mount_targets(client, id).await?;
             let live: Vec<_> = targets
                 .into_iter()
-                .filter(|mt| {
-                    !matches!(mt.life_cycle_state().as_str(), "deleting" | "deleted")
-                })
+                .filter(|mt| !matches!(mt.life_cycle_state().as_str(), "deleting" | "deleted"))
                 .collect();
             futures::future::try_join_all(live.into_iter().map(|mt| async move {
                 let groups = client
@@ -202,7 +205,12 @@ pub async fn live(client: &Client, fs: &FileSystemDescription) -> Result<Live, P
             Ok(out.lifecycle_policies().to_vec())
         },
         async {
-            match client.describe_backup_policy().file_system_id(id).send().await {
+            match client
+                .describe_backup_policy()
+                .file_system_id(id)
+                .send()
+                .await
+            {
                 Ok(out) => Ok(out
                     .backup_policy()
                     .is_some_and(|p| matches!(p.status(), Status::Enabled | Status::Enabling))),
@@ -279,10 +287,16 @@ fn lifecycle_value(policies: &[LifecyclePolicy]) -> Option<Value> {
             m.insert("transition-to-ia".into(), Value::String(r.as_str().into()));
         }
         if let Some(r) = p.transition_to_archive() {
-            m.insert("transition-to-archive".into(), Value::String(r.as_str().into()));
+            m.insert(
+                "transition-to-archive".into(),
+                Value::String(r.as_str().into()),
+            );
         }
         if let Some(r) = p.transition_to_primary_storage_class() {
-            m.insert("transition-to-primary".into(), Value::String(r.as_str().into()));
+            m.insert(
+                "transition-to-primary".into(),
+                Value::String(r.as_str().into()),
+            );
         }
     }
     (!m.is_empty()).then_some(Value::Map(m))
@@ -304,7 +318,10 @@ fn access_point_value(ap: &AccessPointDescription) -> Value {
         m.insert("gid".into(), Value::Int(user.gid()));
     }
     if let Some(info) = root.and_then(RootDirectory::creation_info) {
-        m.insert("permissions".into(), Value::String(info.permissions().into()));
+        m.insert(
+            "permissions".into(),
+            Value::String(info.permissions().into()),
+        );
     }
     Value::Map(m)
 }
@@ -387,7 +404,11 @@ pub async fn put_lifecycle(client: &Client, id: &str, attrs: &Map) -> Result<(),
     Ok(())
 }
 
-pub async fn update_throughput(client: &Client, id: &str, attrs: &Map) -> Result<(), ProviderError> {
+pub async fn update_throughput(
+    client: &Client,
+    id: &str,
+    attrs: &Map,
+) -> Result<(), ProviderError> {
     let mode = attrs
         .get("throughput-mode")
         .and_then(Value::as_str)
@@ -410,7 +431,11 @@ pub async fn update_throughput(client: &Client, id: &str, attrs: &Map) -> Result
 
 pub async fn put_backup(client: &Client, id: &str, on: bool) -> Result<(), ProviderError> {
     let policy = BackupPolicy::builder()
-        .status(if on { Status::Enabled } else { Status::Disabled })
+        .status(if on {
+            Status::Enabled
+        } else {
+            Status::Disabled
+        })
         .build()
         .map_err(|e| ProviderError::Input(format!("a backup policy: {e}")))?;
     client
@@ -423,7 +448,11 @@ pub async fn put_backup(client: &Client, id: &str, on: bool) -> Result<(), Provi
     Ok(())
 }
 
-pub async fn tag(client: &Client, id: &str, pairs: Vec<(String, String)>) -> Result<(), ProviderError> {
+pub async fn tag(
+    client: &Client,
+    id: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<(), ProviderError> {
     client
         .tag_resource()
         .resource_id(id)
@@ -479,7 +508,12 @@ pub async fn set_security_groups(
 }
 
 pub async fn delete_mount_target(client: &Client, id: &str) -> Result<(), ProviderError> {
-    match client.delete_mount_target().mount_target_id(id).send().await {
+    match client
+        .delete_mount_target()
+        .mount_target_id(id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if code_is(&e, &["MountTargetNotFound"]) => Ok(()),
         Err(e) => Err(aws("DeleteMountTarget")(e)),
@@ -493,7 +527,10 @@ pub async fn create_access_point(
     block: &Map,
     owner: &[(String, String)],
 ) -> Result<String, ProviderError> {
-    let name = block.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = block
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let int = |k: &str| block.get(k).and_then(Value::as_int);
     let user = match (int("uid"), int("gid")) {
         (Some(uid), Some(gid)) => Some(
@@ -521,7 +558,12 @@ pub async fn create_access_point(
         _ => None,
     };
     let root = RootDirectory::builder()
-        .set_path(block.get("path").and_then(Value::as_str).map(str::to_string))
+        .set_path(
+            block
+                .get("path")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        )
         .set_creation_info(creation)
         .build();
     let mut tags = owner.to_vec();
@@ -542,7 +584,12 @@ pub async fn create_access_point(
 }
 
 pub async fn delete_access_point(client: &Client, id: &str) -> Result<(), ProviderError> {
-    match client.delete_access_point().access_point_id(id).send().await {
+    match client
+        .delete_access_point()
+        .access_point_id(id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if code_is(&e, &["AccessPointNotFound"]) => Ok(()),
         Err(e) => Err(aws("DeleteAccessPoint")(e)),

@@ -62,8 +62,11 @@ impl FileSystems {
         if ids.is_empty() {
             return Ok(());
         }
-        futures::future::try_join_all(ids.iter().map(|id| calls::delete_mount_target(&self.efs, id)))
-            .await?;
+        futures::future::try_join_all(
+            ids.iter()
+                .map(|id| calls::delete_mount_target(&self.efs, id)),
+        )
+        .await?;
         wait::until(
             "deleting mount targets",
             DELETE_WAIT,
@@ -180,7 +183,9 @@ impl ResourceKind for FileSystems {
             let all = calls::file_systems(&self.efs, None).await?;
             let owned: Vec<_> = all
                 .into_iter()
-                .filter(|fs| matches!(calls::owner(fs), Owner::Stack { stack: s, .. } if s == stack))
+                .filter(
+                    |fs| matches!(calls::owner(fs), Owner::Stack { stack: s, .. } if s == stack),
+                )
                 .collect();
             futures::future::try_join_all(owned.iter().map(|fs| calls::live(&self.efs, fs))).await
         })
@@ -214,10 +219,16 @@ impl ResourceKind for FileSystems {
             let (id, arn) =
                 calls::create_file_system(&self.efs, &token, &desired.attrs, tags).await?;
             // Mount targets need an available file system.
-            wait::until("creating the file system", DELETE_WAIT, POLL, &|_| {}, || async {
-                let states = calls::states(&self.efs, &id).await?;
-                Ok(wait::stable(&states.0, &[]))
-            })
+            wait::until(
+                "creating the file system",
+                DELETE_WAIT,
+                POLL,
+                &|_| {},
+                || async {
+                    let states = calls::states(&self.efs, &id).await?;
+                    Ok(wait::stable(&states.0, &[]))
+                },
+            )
             .await?;
             if desired.attrs.contains_key("lifecycle-policy") {
                 calls::put_lifecycle(&self.efs, &id, &desired.attrs).await?;
@@ -234,8 +245,10 @@ impl ResourceKind for FileSystems {
             if let Some(arn) = arn {
                 live.computed.insert("arn".into(), Value::String(arn));
             }
-            live.computed.insert("access-points".into(), ids_value(&points));
-            live.private.insert(calls::MOUNT_TARGETS.into(), ids_value(&targets));
+            live.computed
+                .insert("access-points".into(), ids_value(&points));
+            live.private
+                .insert(calls::MOUNT_TARGETS.into(), ids_value(&targets));
             Ok(live)
         })
     }
@@ -275,7 +288,8 @@ impl ResourceKind for FileSystems {
             let mut targets = mount_target_ids(live);
             if changed.contains("mount-target") {
                 let steps = shape::mount_target_steps(&desired.attrs, &live.attrs);
-                self.delete_mount_targets(id, &targets, &steps.delete).await?;
+                self.delete_mount_targets(id, &targets, &steps.delete)
+                    .await?;
                 for subnet in &steps.delete {
                     targets.remove(subnet);
                 }
@@ -297,10 +311,15 @@ impl ResourceKind for FileSystems {
                         calls::delete_access_point(&self.efs, &ap).await?;
                     }
                 }
-                points.extend(self.create_access_points(id, desired, &steps.create).await?);
+                points.extend(
+                    self.create_access_points(id, desired, &steps.create)
+                        .await?,
+                );
             }
             let mut updated = Live::converged(desired, live);
-            updated.computed.insert("access-points".into(), ids_value(&points));
+            updated
+                .computed
+                .insert("access-points".into(), ids_value(&points));
             updated
                 .private
                 .insert(calls::MOUNT_TARGETS.into(), ids_value(&targets));
@@ -314,8 +333,10 @@ impl ResourceKind for FileSystems {
             // Every mount target, the ones made since the plan too: the file system cannot
             // go while one exists.
             let states = calls::mount_target_states(&self.efs, id).await?;
-            let targets: BTreeMap<String, String> =
-                states.iter().map(|(mt, _)| (mt.clone(), mt.clone())).collect();
+            let targets: BTreeMap<String, String> = states
+                .iter()
+                .map(|(mt, _)| (mt.clone(), mt.clone()))
+                .collect();
             let all: Vec<String> = targets.keys().cloned().collect();
             self.delete_mount_targets(id, &targets, &all).await?;
             for ap in calls::owned_access_points(&self.efs, id, &self.stack).await? {
@@ -346,10 +367,16 @@ impl ResourceKind for FileSystems {
     ) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let id = Self::id(live)?;
-            wait::until("waiting for the file system", timeout, POLL, progress, || async {
-                let (fs, targets) = calls::states(&self.efs, id).await?;
-                Ok(wait::stable(&fs, &targets))
-            })
+            wait::until(
+                "waiting for the file system",
+                timeout,
+                POLL,
+                progress,
+                || async {
+                    let (fs, targets) = calls::states(&self.efs, id).await?;
+                    Ok(wait::stable(&fs, &targets))
+                },
+            )
             .await
         })
     }

@@ -77,11 +77,7 @@ pub fn normalize(attrs: &mut Map) {
 }
 
 fn name_of(block: &Value) -> Option<String> {
-    block
-        .as_map()?
-        .get("name")?
-        .as_str()
-        .map(str::to_string)
+    block.as_map()?.get("name")?.as_str().map(str::to_string)
 }
 
 /// One mount target as a block.
@@ -226,7 +222,10 @@ mod tests {
         assert_eq!(token, creation_token("shop", "efs.uploads"));
         assert_ne!(token, creation_token("shop", "efs.media"));
         assert_ne!(token, creation_token("shop-2", "efs.uploads"));
-        assert!(token.len() <= 64, "EFS takes creation tokens of at most 64 characters");
+        assert!(
+            token.len() <= 64,
+            "EFS takes creation tokens of at most 64 characters"
+        );
     }
 
     #[test]
@@ -262,13 +261,25 @@ mod tests {
 
     #[test]
     fn mount_target_steps_delete_first_regroup_and_create() {
-        let desired = attrs(vec![block(&["subnet-a"], &["sg-9"]), block(&["subnet-c"], &["sg-1"])]);
+        let desired = attrs(vec![
+            block(&["subnet-a"], &["sg-9"]),
+            block(&["subnet-c"], &["sg-1"]),
+        ]);
         let live = attrs(vec![block(&["subnet-a", "subnet-b"], &["sg-1"])]);
         let steps = mount_target_steps(&desired, &live);
         assert_eq!(steps.delete, ["subnet-b"]);
-        assert_eq!(steps.regroup, [("subnet-a".to_string(), vec!["sg-9".to_string()])]);
-        assert_eq!(steps.create, [("subnet-c".to_string(), vec!["sg-1".to_string()])]);
-        assert_eq!(mount_target_steps(&live, &live), MountTargetSteps::default());
+        assert_eq!(
+            steps.regroup,
+            [("subnet-a".to_string(), vec!["sg-9".to_string()])]
+        );
+        assert_eq!(
+            steps.create,
+            [("subnet-c".to_string(), vec!["sg-1".to_string()])]
+        );
+        assert_eq!(
+            mount_target_steps(&live, &live),
+            MountTargetSteps::default()
+        );
     }
 
     fn point(name: &str, path: &str) -> Value {
@@ -291,15 +302,30 @@ mod tests {
         let steps = access_point_steps(&desired, &live);
         assert_eq!(steps.delete, ["app", "old"]);
         assert_eq!(steps.create, ["app", "new"]);
-        assert_eq!(access_point_steps(&live, &live), AccessPointSteps::default());
+        assert_eq!(
+            access_point_steps(&live, &live),
+            AccessPointSteps::default()
+        );
     }
 
     #[test]
     fn two_subnets_of_one_zone_are_refused() {
         let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
-        assert!(one_per_zone(&[pair("subnet-a", "us-east-1a"), pair("subnet-b", "us-east-1b")]).is_ok());
-        let err = one_per_zone(&[pair("subnet-a", "us-east-1a"), pair("subnet-b", "us-east-1a")])
-            .expect_err("one zone twice");
-        assert!(err.contains("subnet-a and subnet-b are both in us-east-1a"), "{err}");
+        assert!(
+            one_per_zone(&[
+                pair("subnet-a", "us-east-1a"),
+                pair("subnet-b", "us-east-1b")
+            ])
+            .is_ok()
+        );
+        let err = one_per_zone(&[
+            pair("subnet-a", "us-east-1a"),
+            pair("subnet-b", "us-east-1a"),
+        ])
+        .expect_err("one zone twice");
+        assert!(
+            err.contains("subnet-a and subnet-b are both in us-east-1a"),
+            "{err}"
+        );
     }
 }

@@ -156,7 +156,11 @@ mod tests {
             &|line| seen.lock().expect("unpoisoned").push(line),
             || {
                 *asked.lock().expect("unpoisoned") += 1;
-                let next = answers.lock().expect("unpoisoned").pop().unwrap_or_default();
+                let next = answers
+                    .lock()
+                    .expect("unpoisoned")
+                    .pop()
+                    .unwrap_or_default();
                 async move { Ok(gone(&next)) }
             },
         ))
@@ -178,7 +182,10 @@ mod tests {
             &|_| {},
             || async { Ok(gone(&states(&[("fsmt-1", "deleting")]))) },
         ));
-        assert!(matches!(stuck, Err(ProviderError::TimedOut(_))), "{stuck:?}");
+        assert!(
+            matches!(stuck, Err(ProviderError::TimedOut(_))),
+            "{stuck:?}"
+        );
         let failed = run(until(
             "creating",
             Duration::from_secs(60),
@@ -186,6 +193,9 @@ mod tests {
             &|_| {},
             || async { Ok(stable("error", &[])) },
         ));
-        assert!(matches!(failed, Err(ProviderError::Refused(_))), "{failed:?}");
+        assert!(
+            matches!(failed, Err(ProviderError::Refused(_))),
+            "{failed:?}"
+        );
     }
 }
