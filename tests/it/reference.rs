@@ -13,8 +13,6 @@ pub(super) struct Reference {
     pub region: &'static str,
     /// The `Name` tag of the network [`World::network`] makes for the stack's look-ups.
     vpc: &'static str,
-    /// The certificate's domain: `*.` + the domain, or the domain itself.
-    wildcard: bool,
     /// The ECR repository the stack creates for its image, its address, and the tag its
     /// `image-tag` variable defaults to.
     repository: &'static str,
@@ -37,18 +35,12 @@ impl Reference {
     }
 
     /// What a new account needs before the stack's first whole apply, as its comment says: the
-    /// stack's own domain (the world's zone has the world's name), the certificate it looks
-    /// up, and its image repository created alone (`apply --target`) with the image pushed,
+    /// stack's own domain (the world's zone has the world's name) and its image repository
+    /// created alone (`apply --target`) with the image pushed,
     /// under the default tag and then `v2-test` (the tag the tests deploy next). `args` are
     /// the network's variables.
     pub fn bootstrap(&self, w: &mut World, args: &[&str]) {
-        let domain = w.zone_for_the_stack();
-        let certificate = if self.wildcard {
-            format!("*.{domain}")
-        } else {
-            domain
-        };
-        w.certificate(self.region, &certificate);
+        w.zone_for_the_stack();
         let path = self.path();
         let mut first = vec!["apply", path.as_str(), "--auto-approve", "--target"];
         first.push(self.repository_address);
@@ -89,7 +81,6 @@ pub(super) const SASHA: Reference = Reference {
     stack: "sasha",
     region: "us-east-2",
     vpc: "hirebest",
-    wildcard: true,
     repository: "sasha-aesop4",
     repository_address: "ecr-repository.sasha",
     tag: "latest",
@@ -100,7 +91,6 @@ pub(super) const SLEEK_COACH_PROD: Reference = Reference {
     stack: "sleek-coach-prod",
     region: "us-east-1",
     vpc: "sleek-coach-prod",
-    wildcard: true,
     repository: "sleek-coach-api",
     repository_address: "ecr-repository.api",
     tag: "2026.11.1",
@@ -111,7 +101,6 @@ pub(super) const SAKE_SENSEI: Reference = Reference {
     stack: "sake-sensei",
     region: "us-east-1",
     vpc: "sakesensei-prod",
-    wildcard: false,
     repository: "sakesensei/streamlit-app",
     repository_address: "ecr-repository.streamlit",
     tag: "latest",
@@ -165,7 +154,7 @@ fn goes_live(r: &Reference) {
     assert_eq!(
         left.keys().collect::<Vec<_>>(),
         [r.repository_address],
-        "only the repository is left after the refused destroy"
+        "only the repository is left after the refused destroy:\n{said}"
     );
     r.empty_repository(&w);
     expect(&run(&["destroy", &path, "--auto-approve", v2[0], v2[1]]), 0);

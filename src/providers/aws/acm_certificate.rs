@@ -636,34 +636,46 @@ impl ResourceKind for AcmCertificates {
             let Some(detail) = self.describe(arn).await? else {
                 return Ok(());
             };
-            let in_use = detail.in_use_by();
-            if !in_use.is_empty() {
-                return Err(in_use_error(domain, arn, in_use));
-            }
+            // ACM lists the listeners that use a certificate (`InUseBy`) and clears them a while
+            // after they are deleted: a destroy that has just deleted them meets a refusal that
+            // goes away, so the delete is tried again for a while before it is an error.
             let records = validation_records(&detail).unwrap_or_default();
             let zone = live.str("zone").map(zone_id);
             if let Some(zone) = zone {
                 self.delete_records(zone, &records).await?;
             }
-            let deleted = self
-                .acm
-                .delete_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await;
-            match deleted {
-                Ok(_) => Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_in_use_exception()) =>
-                {
-                    // Put the records back: the certificate stays, and renews through them.
-                    if let Some(zone) = zone {
-                        self.write_records(zone, &records).await?;
+            let mut tries = 0;
+            loop {
+                let deleted = self
+                    .acm
+                    .delete_certificate()
+                    .certificate_arn(arn)
+                    .send()
+                    .await;
+                match deleted {
+                    Ok(_) => return Ok(()),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_resource_in_use_exception()) =>
+                    {
+                        tries += 1;
+                        if tries < IN_USE_TRIES {
+                            tokio::time::sleep(IN_USE_PAUSE).await;
+                            continue;
+                        }
+                        // Put the records back: the certificate stays, and renews through them.
+                        if let Some(zone) = zone {
+                            self.write_records(zone, &records).await?;
+                        }
+                        let users = self
+                            .describe(arn)
+                            .await?
+                            .map(|d| d.in_use_by().to_vec())
+                            .unwrap_or_default();
+                        return Err(in_use_error(domain, arn, &users));
                     }
-                    Err(in_use_error(domain, arn, &[]))
+                    Err(e) => return Err(aws("DeleteCertificate")(e)),
                 }
-                Err(e) => Err(aws("DeleteCertificate")(e)),
             }
         })
     }
@@ -735,6 +747,11 @@ impl ResourceKind for AcmCertificates {
         })
     }
 }
+
+/// How often, and how far apart, a delete refused because the certificate is in use is tried:
+/// about two minutes in all.
+const IN_USE_TRIES: u32 = 12;
+const IN_USE_PAUSE: Duration = Duration::from_secs(10);
 
 fn in_use_error(domain: &str, arn: &str, by: &[String]) -> ProviderError {
     let by = if by.is_empty() {
