@@ -326,12 +326,16 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         owned.clone(),
         connection.stack.clone(),
     )));
-    providers.add(Arc::new(sns::Topics::new(
-        clients.sns.clone(),
-        clients.sts.clone(),
-        connection.region.clone(),
-        owned.clone(),
-    )));
+    providers.add(WhenUsed::new(
+        Arc::new(sns::Topics::new(
+            clients.sns.clone(),
+            clients.sts.clone(),
+            connection.region.clone(),
+            owned.clone(),
+        )),
+        &owned,
+        "sns",
+    ));
     providers.add(WhenUsed::new(
         Arc::new(autoscaling::Scalings::new(
             clients,
@@ -357,12 +361,16 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         connection.stack.clone(),
         connection.region.clone(),
     )));
-    providers.add(Arc::new(acm_certificate::AcmCertificates::new(
-        clients.acm.clone(),
-        clients.route53.clone(),
-        owned.clone(),
-        connection.stack.clone(),
-    )));
+    providers.add(WhenUsed::new(
+        Arc::new(acm_certificate::AcmCertificates::new(
+            clients.acm.clone(),
+            clients.route53.clone(),
+            owned.clone(),
+            connection.stack.clone(),
+        )),
+        &owned,
+        "acm",
+    ));
     providers.add(WhenUsed::new(
         Arc::new(managed_zone::ManagedZones::new(
             clients.route53.clone(),

@@ -46,7 +46,22 @@ pub struct OwnedIndex {
     first: OnceCell<(Vec<Tagged>, bool)>,
     /// By service (`cloudwatch`), each fetched once, when the first page was not all.
     by_type: Mutex<BTreeMap<String, Arc<OnceCell<Vec<Tagged>>>>>,
+    /// Which of [`LISTED_WHEN_USED`] hold anything of the stack, when the first page was not
+    /// all: one chain of pages for all of them.
+    held: OnceCell<Vec<String>>,
 }
+
+/// The services of the kinds listed only when used (`aws/when_used.rs`), asked about at once.
+pub const LISTED_WHEN_USED: &[&str] = &[
+    "iam",
+    "ecr",
+    "route53",
+    "application-autoscaling",
+    "elasticfilesystem",
+    "ec2",
+    "sns",
+    "acm",
+];
 
 impl OwnedIndex {
     pub fn new(client: aws_sdk_resourcegroupstagging::Client, stack: String) -> Self {
@@ -55,6 +70,7 @@ impl OwnedIndex {
             stack,
             first: OnceCell::new(),
             by_type: Mutex::new(BTreeMap::new()),
+            held: OnceCell::new(),
         }
     }
 
@@ -67,13 +83,7 @@ impl OwnedIndex {
     ) -> Result<Vec<(String, Tagged)>, ProviderError> {
         // By service, not resource type: the type strings differ between AWS (`logs:log-group`)
         // and emulators (`logs:loggroup`); the prefix is matched below either way.
-        let (first, more) = self
-            .first
-            .get_or_try_init(|| async {
-                let (page, next) = self.page(None, None).await?;
-                Ok::<_, ProviderError>((page, next.is_some()))
-            })
-            .await?;
+        let (first, more) = self.first_page().await?;
         let cell;
         let all = if *more {
             cell = match self.by_type.lock() {
@@ -94,6 +104,45 @@ impl OwnedIndex {
             .collect())
     }
 
+    /// Whether the stack owns anything of `service` (one of [`LISTED_WHEN_USED`]). Answered by
+    /// the first page when it was all; otherwise by one chain of pages filtered on every
+    /// service of that list, shared by all of them.
+    pub async fn holds(&self, service: &str) -> Result<bool, ProviderError> {
+        let (first, more) = self.first_page().await?;
+        let of = |t: &Tagged| t.service_and_resource().map(|(s, _)| s.to_string());
+        if first.iter().filter_map(of).any(|s| s == service) {
+            return Ok(true);
+        }
+        if !*more {
+            return Ok(false);
+        }
+        let held = self
+            .held
+            .get_or_try_init(|| async {
+                let mut out = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let (page, next) = self.page(Some(LISTED_WHEN_USED), token.clone()).await?;
+                    out.extend(page.iter().filter_map(of));
+                    match next {
+                        Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+                        _ => return Ok::<_, ProviderError>(out),
+                    }
+                }
+            })
+            .await?;
+        Ok(held.iter().any(|s| s == service))
+    }
+
+    async fn first_page(&self) -> Result<&(Vec<Tagged>, bool), ProviderError> {
+        self.first
+            .get_or_try_init(|| async {
+                let (page, next) = self.page(None, None).await?;
+                Ok::<_, ProviderError>((page, next.is_some()))
+            })
+            .await
+    }
+
     /// Fetches a service's owned resources ahead of their first use; a failure is left for
     /// that use to meet and report.
     pub async fn warm_up(&self, service: &str) {
@@ -105,7 +154,7 @@ impl OwnedIndex {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let (page, next) = self.page(Some(service), token.clone()).await?;
+            let (page, next) = self.page(Some(&[service]), token.clone()).await?;
             out.extend(page);
             match next {
                 Some(next) if Some(&next) != token.as_ref() => token = Some(next),
@@ -117,7 +166,7 @@ impl OwnedIndex {
     /// One page of owned resources (of one service, or of all), and the token of the next.
     async fn page(
         &self,
-        service: Option<&str>,
+        services: Option<&[&str]>,
         token: Option<String>,
     ) -> Result<(Vec<Tagged>, Option<String>), ProviderError> {
         let filter = TagFilter::builder()
@@ -128,7 +177,9 @@ impl OwnedIndex {
             .client
             .get_resources()
             .tag_filters(filter)
-            .set_resource_type_filters(service.map(|s| vec![s.to_string()]))
+            .set_resource_type_filters(
+                services.map(|all| all.iter().map(|s| s.to_string()).collect()),
+            )
             .resources_per_page(100)
             // The most tags a page may hold, so that pages are cut at 100 resources and not
             // at the default 100 tags (25 resources of four tags each).

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tagging::OwnedIndex;
+use super::tagging::{LISTED_WHEN_USED, OwnedIndex};
 use crate::model::{Kind, Value};
 use crate::providers::{
     BoxFuture, Changed, Desired, Live, Owner, ProviderError, ResourceKind,
@@ -34,6 +34,10 @@ impl WhenUsed {
         owned: &Arc<OwnedIndex>,
         service: &'static str,
     ) -> Arc<dyn ResourceKind> {
+        debug_assert!(
+            LISTED_WHEN_USED.contains(&service),
+            "`holds` answers only for the services of LISTED_WHEN_USED"
+        );
         Arc::new(WhenUsed {
             inner,
             owned: owned.clone(),
@@ -47,10 +51,7 @@ impl WhenUsed {
         if !desired.is_empty() {
             return true;
         }
-        self.owned
-            .of(self.service, "")
-            .await
-            .map_or(true, |found| !found.is_empty())
+        self.owned.holds(self.service).await.unwrap_or(true)
     }
 }
 
@@ -86,8 +87,12 @@ impl ResourceKind for WhenUsed {
             self.inner.list_owned(stack, desired).await
         })
     }
-    fn prefetch<'a>(&'a self, stack: &'a str) -> BoxFuture<'a, ()> {
-        self.inner.prefetch(stack)
+    /// Asks the index early whether the kind is used; the kind's own prefetch would read its
+    /// service's pages even when it is not.
+    fn prefetch<'a>(&'a self, _stack: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let _ = self.owned.holds(self.service).await;
+        })
     }
     fn read<'a>(
         &'a self,
