@@ -20,7 +20,7 @@ fn graph_formats_of_sleek_coach_prod() {
 fn validate_reports_a_summary_on_success() {
     let out = infra(&["validate", "stacks/sleek-coach-prod.kdl"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    insta::assert_snapshot!(out.stdout, @"stack sleek-coach-prod (us-east-1) is valid: 19 resources, 7 look-ups, 29 dependencies, 6 dependency levels");
+    insta::assert_snapshot!(out.stdout, @"stack sleek-coach-prod (us-east-1) is valid: 26 resources, 3 look-ups, 41 dependencies, 6 dependency levels");
 }
 
 /// `infra validate` of the sleek-coach stack with extra arguments and an `INFRA_VAR_image_tag`.
