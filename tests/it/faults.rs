@@ -62,10 +62,14 @@ fn world(r: &Reference) -> (World, Proxy, String) {
     (w, proxy, moto)
 }
 
+/// What the stack declares: the creates of its plan, and the repository its bootstrap made.
 fn addresses(w: &World, r: &Reference) -> Vec<String> {
     let plan = w.infra(&["plan", &r.path(), "--format", "json"], &env());
     expect(&plan, 0);
-    declared(&plan.stdout)
+    let mut all = declared(&plan.stdout);
+    all.push(r.repository_address.to_string());
+    all.sort();
+    all
 }
 
 fn converges_under_faults(r: &Reference) {

@@ -681,9 +681,10 @@ impl Call {
                 "PriorRequestNotComplete",
                 "The request was rejected because Route 53 was still processing a prior request.",
             ),
-            (Fault::Throttle, "elasticloadbalancing" | "monitoring" | "route53" | "sts") => {
-                (400, "Throttling", "Rate exceeded")
-            }
+            (
+                Fault::Throttle,
+                "elasticloadbalancing" | "monitoring" | "route53" | "sts" | "iam" | "sns",
+            ) => (400, "Throttling", "Rate exceeded"),
             (Fault::Throttle, _) => (400, "ThrottlingException", "Rate exceeded"),
             (Fault::ServerError, "ecs") => (500, "ServerException", "Internal server error"),
             (Fault::ServerError, _) => (500, "InternalFailure", "Internal server error"),
@@ -692,6 +693,11 @@ impl Call {
                 403,
                 "UnauthorizedOperation",
                 "You are not authorized to perform this operation.",
+            ),
+            (Fault::AccessDenied, "sns") => (
+                403,
+                "AuthorizationError",
+                "User: arn:aws:iam::123456789012:user/ci is not authorized to perform this operation",
             ),
             (
                 Fault::AccessDenied,
@@ -731,13 +737,16 @@ impl Call {
                      <RequestID>{request_id}</RequestID></Response>"
                 ),
             ),
-            "elasticloadbalancing" | "monitoring" | "sts" | "route53" => {
+            // The query and REST-XML protocols answer errors in XML.
+            "elasticloadbalancing" | "monitoring" | "sts" | "route53" | "iam" | "sns" => {
                 let namespace = match self.service.as_str() {
                     "elasticloadbalancing" => {
                         "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
                     }
                     "monitoring" => "http://monitoring.amazonaws.com/doc/2010-08-01/",
                     "route53" => "https://route53.amazonaws.com/doc/2013-04-01/",
+                    "iam" => "https://iam.amazonaws.com/doc/2010-05-08/",
+                    "sns" => "http://sns.amazonaws.com/doc/2010-03-31/",
                     _ => "https://sts.amazonaws.com/doc/2011-06-15/",
                 };
                 let kind = if status >= 500 { "Receiver" } else { "Sender" };

@@ -16,7 +16,7 @@ pub(super) struct Reference {
     /// The ECR repository the stack creates for its image, its address, and the tag its
     /// `image-tag` variable defaults to.
     repository: &'static str,
-    repository_address: &'static str,
+    pub repository_address: &'static str,
     tag: &'static str,
 }
 
