@@ -97,7 +97,10 @@ pub fn owned(w: &World, region: &str, stack: &str) -> BTreeMap<String, usize> {
 }
 
 /// The `infra:address` of a tag list that names `stack` as its owner.
-fn address_of<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, stack: &str) -> Option<String> {
+fn address_of<'a>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    stack: &str,
+) -> Option<String> {
     let tags: BTreeMap<&str, &str> = tags.into_iter().collect();
     (tags.get("infra:stack") == Some(&stack))
         .then(|| tags.get("infra:address").map(|a| a.to_string()))

@@ -142,7 +142,10 @@ fn goes_live(r: &Reference) {
         redact_arns(&w.redact(&plan.stdout))
     );
     expect(&run(&["apply", &path, "--auto-approve", v2[0], v2[1]]), 0);
-    expect(&run(&["plan", &path, "--detailed-exitcode", v2[0], v2[1]]), 0);
+    expect(
+        &run(&["plan", &path, "--detailed-exitcode", v2[0], v2[1]]),
+        0,
+    );
 
     // A repository that holds images is not destroyed unasked: the rest goes, the repository
     // stays, and the destroy says why.

@@ -308,12 +308,12 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         clients.logs.clone(),
         owned.clone(),
     )));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(ecr::Repositories::new(clients.ecr.clone())),
         &owned,
         "ecr",
     ));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(iam::Roles::new(
             clients.iam.clone(),
             connection.region.clone(),
@@ -326,7 +326,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         owned.clone(),
         connection.stack.clone(),
     )));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(sns::Topics::new(
             clients.sns.clone(),
             clients.sts.clone(),
@@ -336,7 +336,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         &owned,
         "sns",
     ));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(autoscaling::Scalings::new(
             clients,
             connection.stack.clone(),
@@ -344,7 +344,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         &owned,
         "application-autoscaling",
     ));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(efs::FileSystems::new(
             clients.efs.clone(),
             clients.ec2.clone(),
@@ -361,7 +361,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         connection.stack.clone(),
         connection.region.clone(),
     )));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(acm_certificate::AcmCertificates::new(
             clients.acm.clone(),
             clients.route53.clone(),
@@ -371,7 +371,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         &owned,
         "acm",
     ));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(managed_zone::ManagedZones::new(
             clients.route53.clone(),
             connection.stack.clone(),

@@ -15,9 +15,7 @@ use std::time::Duration;
 
 use super::tagging::{LISTED_WHEN_USED, OwnedIndex};
 use crate::model::{Kind, Value};
-use crate::providers::{
-    BoxFuture, Changed, Desired, Live, Owner, ProviderError, ResourceKind,
-};
+use crate::providers::{BoxFuture, Changed, Desired, Live, Owner, ProviderError, ResourceKind};
 
 /// `inner`, listed only when used. Every method of [`ResourceKind`] is forwarded, those with
 /// a default too, so that the kind behaves as itself in everything but `list_owned`.
@@ -29,7 +27,7 @@ pub struct WhenUsed {
 }
 
 impl WhenUsed {
-    pub fn new(
+    pub fn wrap(
         inner: Arc<dyn ResourceKind>,
         owned: &Arc<OwnedIndex>,
         service: &'static str,

@@ -28,12 +28,12 @@ const PAGE: i32 = 1000;
 
 /// Adds the security group kinds to `providers`.
 pub fn register(providers: &mut Providers, client: &Client, owned: &Arc<OwnedIndex>) {
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(security_group::SecurityGroups::new(client.clone())),
         owned,
         "ec2",
     ));
-    providers.add(WhenUsed::new(
+    providers.add(WhenUsed::wrap(
         Arc::new(group_rule::GroupRules::new(client.clone())),
         owned,
         "ec2",
