@@ -543,8 +543,8 @@ fn write_results(rows: &[Row]) {
     let mut md = String::from(
         "# Scale benchmark\n\nWritten by `cargo bench --features fake-aws --bench scale`; every run rewrites it. Stacks come from \
          `benches/support/stackgen.rs` (service units of target group, listener rule, task definition, \
-         service, log group, record, secret and four alarms, sharing clusters, load balancers and \
-         listeners). AWS is the moto emulator behind the test proxy (`tests/it/proxy.rs`), which counts \
+         service, log group, record, secret and four alarms, sharing clusters, load balancers, \
+         listeners, security groups, execution roles, alarm topics and image repositories). AWS is the moto emulator behind the test proxy (`tests/it/proxy.rs`), which counts \
          calls, adds latency and caps request rates; the in-memory fake is `INFRA_FAKE_AWS=1` in a build with the `fake-aws` feature.\n\n",
     );
     md.push_str(&format!("Machine: {}\n\n", machine()));

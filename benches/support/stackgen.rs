@@ -1,12 +1,15 @@
 //! Generates stack files of about N resources shaped like the reference stacks: shared
-//! clusters, load balancers and listeners, and per-service units of target group, listener rule,
-//! task definition, service, log group, DNS record, secret and four alarms, all referencing
-//! each other the way real stacks do.
+//! clusters, load balancers, listeners, security groups, execution roles, alarm topics and image
+//! repositories, and per-service units of target group, listener rule, task definition,
+//! service, log group, DNS record, secret and four alarms, all referencing each other the way
+//! real stacks do.
 
 use std::fmt::Write;
 
 /// Resources in one service unit.
 pub const UNIT: usize = 11;
+/// Resources shared by up to [`UNITS_PER_SHARED`] units.
+pub const SHARED: usize = 9;
 /// Service units sharing one cluster, load balancer and pair of listeners.
 pub const UNITS_PER_SHARED: usize = 20;
 
@@ -16,11 +19,10 @@ pub fn stack(n: usize) -> String {
     let mut out = String::with_capacity(units * 3_000);
     out.push_str(
         "stack \"bench\" region=\"us-east-1\" {\n    tags {\n        env \"bench\"\n    }\n}\n\n\
-         variable \"image-tag\" type=\"string\" default=\"v1\"\n\
-         variable \"alarm-topic\" type=\"string\" default=\"arn:aws:sns:us-east-1:123456789012:alarms\"\n\n\
+         variable \"image-tag\" type=\"string\" default=\"v1\"\n\n\
          lookup \"vpc\" \"main\" id=\"vpc-0123456789abcdef0\"\n\
          lookup \"subnets\" \"private\" {\n    vpc (ref)\"lookup.vpc.main\"\n    tags {\n        tier \"private\"\n    }\n}\n\
-         lookup \"security-groups\" \"app\" {\n    vpc (ref)\"lookup.vpc.main\"\n    names \"app\"\n}\n\
+\
          lookup \"certificate\" \"wildcard\" domain=\"*.example.com\"\n\
          lookup \"hosted-zone\" \"main\" name=\"example.com\"\n\n",
     );
@@ -32,10 +34,44 @@ pub fn stack(n: usize) -> String {
     container-insights "enabled"
 }}
 
+security-group "alb{shared}" {{
+    name "bench-alb-{shared}"
+    description "load balancer {shared}"
+    vpc (ref)"lookup.vpc.main"
+    ingress {{
+        port 443
+        cidr "0.0.0.0/0"
+    }}
+}}
+
+security-group "app{shared}" {{
+    name "bench-app-{shared}"
+    description "services behind load balancer {shared}"
+    vpc (ref)"lookup.vpc.main"
+    ingress {{
+        port 8080
+        security-group (ref)"security-group.alb{shared}.id"
+    }}
+}}
+
+iam-role "execution{shared}" {{
+    name "bench-execution-{shared}"
+    trust "ecs-tasks"
+    managed-policies "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}}
+
+sns-topic "alarms{shared}" {{
+    name "bench-alarms-{shared}"
+}}
+
+ecr-repository "base{shared}" {{
+    name "bench-base-{shared}"
+}}
+
 load-balancer "lb{shared}" {{
     name "bench-lb-{shared}"
     subnets (ref)"lookup.subnets.private"
-    security-groups (ref)"lookup.security-groups.app"
+    security-groups (ref)"security-group.alb{shared}"
     idle-timeout 60
 }}
 
@@ -103,7 +139,7 @@ task-definition "svc{u}" {{
     family "svc-{u}"
     cpu 512
     memory 1024
-    execution-role "arn:aws:iam::123456789012:role/ecs-execution"
+    execution-role (ref)"iam-role.execution{s}"
     container "app" {{
         image "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-{u}:${{var.image-tag}}"
         port-mapping 8080 name="http"
@@ -125,7 +161,7 @@ service "svc{u}" {{
     desired-count 2
     network {{
         subnets (ref)"lookup.subnets.private"
-        security-groups (ref)"lookup.security-groups.app"
+        security-groups (ref)"security-group.app{s}"
     }}
     load-balancer (ref)"target-group.svc{u}" container="app" port=8080
     deployment {{
@@ -160,7 +196,7 @@ record "svc{u}" {{
     evaluation-periods 10
     threshold 80
     comparison "GreaterThanThreshold"
-    actions (var)"alarm-topic"
+    actions (ref)"sns-topic.alarms{s}"
 }}
 
 "#
@@ -180,7 +216,7 @@ record "svc{u}" {{
     evaluation-periods 5
     threshold 5
     comparison "GreaterThanThreshold"
-    actions (var)"alarm-topic"
+    actions (ref)"sns-topic.alarms{s}"
 }}
 
 alarm "svc{u}-latency" {{
@@ -193,7 +229,7 @@ alarm "svc{u}-latency" {{
     evaluation-periods 5
     threshold 2
     comparison "GreaterThanThreshold"
-    actions (var)"alarm-topic"
+    actions (ref)"sns-topic.alarms{s}"
 }}
 
 "#
