@@ -13,9 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_acm::types::{
-    CertificateDetail, CertificateStatus, Filters, KeyAlgorithm, Tag, ValidationMethod,
-};
+use aws_sdk_acm::types::{CertificateDetail, CertificateStatus, Tag, ValidationMethod};
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -123,31 +121,7 @@ impl AcmCertificates {
 
     /// The ARNs of every certificate of `domain` in the region, whatever its status or key.
     async fn of_domain(&self, domain: &str) -> Result<Vec<String>, ProviderError> {
-        // Without `Includes`, ListCertificates returns RSA-2048 certificates only.
-        let key_types = Filters::builder()
-            .key_types(KeyAlgorithm::Rsa2048)
-            .key_types(KeyAlgorithm::Rsa3072)
-            .key_types(KeyAlgorithm::Rsa4096)
-            .key_types(KeyAlgorithm::EcPrime256v1)
-            .key_types(KeyAlgorithm::EcSecp384r1)
-            .key_types(KeyAlgorithm::EcSecp521r1)
-            .build();
-        let key_types = &key_types;
-        let all = kit::pages(|token| async move {
-            let page = self
-                .acm
-                .list_certificates()
-                .includes(key_types.clone())
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(aws("ListCertificates"))?;
-            Ok((
-                page.certificate_summary_list().to_vec(),
-                page.next_token().map(str::to_string),
-            ))
-        })
-        .await?;
+        let all = super::certificate::every_certificate(&self.acm).await?;
         Ok(all
             .iter()
             .filter(|c| {

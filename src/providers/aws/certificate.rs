@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_acm::Client;
-use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm};
+use aws_sdk_acm::types::{CertificateStatus, CertificateSummary, Filters, KeyAlgorithm};
 
 use super::error::aws;
 use super::kit;
@@ -20,6 +20,36 @@ impl Certificates {
     }
 }
 
+/// Every certificate of the region, whatever its status or key type (without `Includes`,
+/// ListCertificates returns RSA-2048 certificates only), page after page.
+pub(super) async fn every_certificate(
+    client: &Client,
+) -> Result<Vec<CertificateSummary>, ProviderError> {
+    let key_types = Filters::builder()
+        .key_types(KeyAlgorithm::Rsa2048)
+        .key_types(KeyAlgorithm::Rsa3072)
+        .key_types(KeyAlgorithm::Rsa4096)
+        .key_types(KeyAlgorithm::EcPrime256v1)
+        .key_types(KeyAlgorithm::EcSecp384r1)
+        .key_types(KeyAlgorithm::EcSecp521r1)
+        .build();
+    let key_types = &key_types;
+    kit::pages(|token| async move {
+        let page = client
+            .list_certificates()
+            .includes(key_types.clone())
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(aws("ListCertificates"))?;
+        Ok((
+            page.certificate_summary_list().to_vec(),
+            page.next_token().map(str::to_string),
+        ))
+    })
+    .await
+}
+
 impl LookupKind for Certificates {
     fn kind(&self) -> Kind {
         Kind::LookupCertificate
@@ -34,31 +64,7 @@ impl LookupKind for Certificates {
                 .get("domain")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            // Without `Includes`, ListCertificates returns RSA-2048 certificates only.
-            let key_types = Filters::builder()
-                .key_types(KeyAlgorithm::Rsa2048)
-                .key_types(KeyAlgorithm::Rsa3072)
-                .key_types(KeyAlgorithm::Rsa4096)
-                .key_types(KeyAlgorithm::EcPrime256v1)
-                .key_types(KeyAlgorithm::EcSecp384r1)
-                .key_types(KeyAlgorithm::EcSecp521r1)
-                .build();
-            let key_types = &key_types;
-            let all = kit::pages(|token| async move {
-                let page = self
-                    .client
-                    .list_certificates()
-                    .includes(key_types.clone())
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(aws("ListCertificates"))?;
-                Ok((
-                    page.certificate_summary_list().to_vec(),
-                    page.next_token().map(str::to_string),
-                ))
-            })
-            .await?;
+            let all = every_certificate(&self.client).await?;
             let same = |d: Option<&str>| d.is_some_and(|d| d.eq_ignore_ascii_case(domain));
             let matching: Vec<_> = all.iter().filter(|c| same(c.domain_name())).collect();
             let newest = matching
