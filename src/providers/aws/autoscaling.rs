@@ -16,7 +16,6 @@ use aws_sdk_applicationautoscaling::types::{
     ScalableTargetAction, ScalingPolicy, ScheduledAction, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
-use aws_sdk_ecs::types::ServiceField;
 
 use super::error::{aws, build};
 use super::kit;
@@ -167,29 +166,10 @@ impl Scalings {
         }
         let found = futures::future::try_join_all(by_cluster.into_iter().map(
             |(cluster, names)| async move {
-                kit::in_chunks(&names, 10, |chunk| async move {
-                    let out = match self
-                        .ecs
-                        .describe_services()
-                        .cluster(cluster)
-                        .set_services(Some(chunk.to_vec()))
-                        .include(ServiceField::Tags)
-                        .send()
-                        .await
-                    {
-                        Ok(out) => out,
-                        Err(e)
-                            if e.as_service_error()
-                                .is_some_and(|e| e.is_cluster_not_found_exception()) =>
-                        {
-                            return Ok(Vec::new());
-                        }
-                        Err(e) => return Err(aws("DescribeServices")(e)),
-                    };
-                    Ok(out
-                        .services()
+                let services = super::ecs::active_services(&self.ecs, cluster, &names).await?;
+                Ok::<_, ProviderError>(
+                    services
                         .iter()
-                        .filter(|s| s.status() == Some("ACTIVE"))
                         .filter_map(|s| {
                             let id = format!("service/{cluster}/{}", s.service_name()?);
                             let owner = owner_from_tags(
@@ -197,9 +177,8 @@ impl Scalings {
                             );
                             Some((id, owner))
                         })
-                        .collect::<Vec<_>>())
-                })
-                .await
+                        .collect::<Vec<_>>(),
+                )
             },
         ))
         .await?;

@@ -10,6 +10,7 @@ mod service;
 mod task_definition;
 
 pub use history::History;
+pub(super) use service::active_services;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -97,35 +97,7 @@ impl Services {
         cluster: &str,
         names: &[String],
     ) -> Result<Vec<Service>, ProviderError> {
-        // Every chunk of names at once.
-        kit::in_chunks(names, NAMES_PER_DESCRIBE, |chunk| async move {
-            let page = match self
-                .client
-                .describe_services()
-                .cluster(cluster)
-                .set_services(Some(chunk.to_vec()))
-                .include(ServiceField::Tags)
-                .send()
-                .await
-            {
-                Ok(page) => page,
-                // No cluster, no services.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_cluster_not_found_exception()) =>
-                {
-                    return Ok(Vec::new());
-                }
-                Err(e) => return Err(aws("DescribeServices")(e)),
-            };
-            Ok(page
-                .services()
-                .iter()
-                .filter(|s| s.status() == Some("ACTIVE"))
-                .cloned()
-                .collect::<Vec<_>>())
-        })
-        .await
+        active_services(&self.client, cluster, names).await
     }
 
     /// Services by cluster, each cluster's names described together.
@@ -1411,6 +1383,44 @@ fn hold_secret_versions(desired: &mut Map, live: &Map) {
             );
         }
     }
+}
+
+/// The ACTIVE services of `cluster` among `names`, with their tags, every chunk of names at once;
+/// none when the cluster does not exist. Also read by `aws/autoscaling.rs` for the owners of
+/// scaled services.
+pub(in crate::providers::aws) async fn active_services(
+    client: &aws_sdk_ecs::Client,
+    cluster: &str,
+    names: &[String],
+) -> Result<Vec<Service>, ProviderError> {
+    // Every chunk of names at once.
+    kit::in_chunks(names, NAMES_PER_DESCRIBE, |chunk| async move {
+        let page = match client
+            .describe_services()
+            .cluster(cluster)
+            .set_services(Some(chunk.to_vec()))
+            .include(ServiceField::Tags)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            // No cluster, no services.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_cluster_not_found_exception()) =>
+            {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(aws("DescribeServices")(e)),
+        };
+        Ok(page
+            .services()
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+            .cloned()
+            .collect::<Vec<_>>())
+    })
+    .await
 }
 
 #[cfg(test)]
