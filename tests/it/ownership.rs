@@ -40,6 +40,12 @@ fn make_lookalikes(w: &World) -> Vec<Lookalike> {
     let ecs = aws_sdk_ecs::Client::new(&config);
     let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(&config);
     let route53 = aws_sdk_route53::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let acm = aws_sdk_acm::Client::new(&config);
+    // The stack's own zone and certificate are for its domain, not the world's.
+    let domain = w.stack_domain.clone().unwrap_or_else(|| w.domain.clone());
     let mut out = Vec::new();
     w.rt.block_on(async {
         let vpc = ec2
@@ -282,6 +288,148 @@ fn make_lookalikes(w: &World) -> Vec<Lookalike> {
                 .await
                 .expect("a look-alike record");
             out.push((format!("record {name}"), "record", format!("{name}.")));
+
+            // A security group of a look-alike name in the stack's VPC (group names are
+            // unique per VPC: the declared name itself would be a collision).
+            let group = format!("sakesensei-prod-alb-{suffix}");
+            let tags: Vec<aws_sdk_ec2::types::Tag> = tags_of("security-group.alb", other)
+                .into_iter()
+                .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
+                .collect();
+            let created = ec2
+                .create_security_group()
+                .group_name(&group)
+                .description("HTTP and HTTPS from anywhere, by another hand")
+                .vpc_id(&vpc)
+                .tag_specifications(
+                    aws_sdk_ec2::types::TagSpecification::builder()
+                        .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                        .set_tags(Some(tags))
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("a look-alike security group");
+            out.push((
+                format!("security group {group}"),
+                "security-group",
+                created.group_id().unwrap_or_default().to_string(),
+            ));
+
+            // An execution role; another stack's role also names its region (IAM is global).
+            let role = format!("sakesensei-prod-execution-{suffix}");
+            let mut tags = tags_of("iam-role.execution", other);
+            if other {
+                tags.push(("infra:region".into(), "us-east-1".into()));
+            }
+            let mut create = iam.create_role().role_name(&role).assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            );
+            for (k, v) in tags {
+                create = create.tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .expect("an IAM tag"),
+                );
+            }
+            create.send().await.expect("a look-alike role");
+            out.push((format!("role {role}"), "iam-role", role));
+
+            let topic = format!("SakeSensei-Alarms-{suffix}");
+            let mut create = sns.create_topic().name(&topic);
+            for (k, v) in tags_of("sns-topic.alarms", other) {
+                create = create.tags(
+                    aws_sdk_sns::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .expect("an SNS tag"),
+                );
+            }
+            let created = create.send().await.expect("a look-alike topic");
+            out.push((
+                format!("topic {topic}"),
+                "sns-topic",
+                created.topic_arn().unwrap_or_default().to_string(),
+            ));
+
+            let repository = format!("sakesensei/streamlit-app-{suffix}");
+            let mut create = ecr.create_repository().repository_name(&repository);
+            for (k, v) in tags_of("ecr-repository.streamlit", other) {
+                create = create.tags(
+                    aws_sdk_ecr::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .expect("an ECR tag"),
+                );
+            }
+            create.send().await.expect("a look-alike repository");
+            out.push((
+                format!("repository {repository}"),
+                "ecr-repository",
+                repository,
+            ));
+
+            // A second public zone of the stack's very domain (Route53 allows several).
+            let created = route53
+                .create_hosted_zone()
+                .name(&domain)
+                .caller_reference(format!("look-alike-{suffix}-{domain}"))
+                .hosted_zone_config(
+                    aws_sdk_route53::types::HostedZoneConfig::builder()
+                        .comment("Sake Sensei")
+                        .private_zone(false)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("a look-alike hosted zone");
+            let zone = created
+                .hosted_zone()
+                .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+                .unwrap_or_default();
+            let tags: Vec<aws_sdk_route53::types::Tag> = tags_of("hosted-zone.main", other)
+                .into_iter()
+                .map(|(k, v)| aws_sdk_route53::types::Tag::builder().key(k).value(v).build())
+                .collect();
+            route53
+                .change_tags_for_resource()
+                .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+                .resource_id(&zone)
+                .set_add_tags(Some(tags))
+                .send()
+                .await
+                .expect("the look-alike zone is tagged");
+            out.push((
+                format!("hosted zone {domain} ({suffix}, {zone})"),
+                "hosted-zone",
+                zone,
+            ));
+
+            // A certificate of the stack's domain (certificates have no name at all).
+            let mut create = acm
+                .request_certificate()
+                .domain_name(&domain)
+                .validation_method(aws_sdk_acm::types::ValidationMethod::Dns);
+            for (k, v) in tags_of("certificate.site", other) {
+                create = create.tags(
+                    aws_sdk_acm::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .expect("an ACM tag"),
+                );
+            }
+            let created = create.send().await.expect("a look-alike certificate");
+            let arn = created.certificate_arn().unwrap_or_default().to_string();
+            out.push((
+                format!("certificate for {domain} ({suffix}, {arn})"),
+                "certificate",
+                arn,
+            ));
         }
     });
     out.into_iter()
@@ -391,12 +539,49 @@ fn exists(kind: &'static str, id: String) -> Box<dyn Fn(&World) -> bool> {
                     .send()
                     .await
                     .is_ok_and(|d| !d.rules().is_empty()),
-                _ => aws_sdk_route53::Client::new(&config)
+                "security-group" => aws_sdk_ec2::Client::new(&config)
+                    .describe_security_groups()
+                    .group_ids(&id)
+                    .send()
+                    .await
+                    .is_ok_and(|d| !d.security_groups().is_empty()),
+                "iam-role" => aws_sdk_iam::Client::new(&config)
+                    .get_role()
+                    .role_name(&id)
+                    .send()
+                    .await
+                    .is_ok_and(|d| d.role().is_some()),
+                "sns-topic" => aws_sdk_sns::Client::new(&config)
+                    .get_topic_attributes()
+                    .topic_arn(&id)
+                    .send()
+                    .await
+                    .is_ok(),
+                "ecr-repository" => aws_sdk_ecr::Client::new(&config)
+                    .describe_repositories()
+                    .repository_names(&id)
+                    .send()
+                    .await
+                    .is_ok_and(|d| !d.repositories().is_empty()),
+                "hosted-zone" => aws_sdk_route53::Client::new(&config)
+                    .get_hosted_zone()
+                    .id(&id)
+                    .send()
+                    .await
+                    .is_ok_and(|d| d.hosted_zone().is_some()),
+                "certificate" => aws_sdk_acm::Client::new(&config)
+                    .describe_certificate()
+                    .certificate_arn(&id)
+                    .send()
+                    .await
+                    .is_ok_and(|d| d.certificate().is_some()),
+                "record" => aws_sdk_route53::Client::new(&config)
                     .list_resource_record_sets()
                     .hosted_zone_id(&w.zone_id)
                     .send()
                     .await
                     .is_ok_and(|d| d.resource_record_sets().iter().any(|r| r.name() == id)),
+                other => panic!("no existence check for the kind `{other}`"),
             }
         })
     })
@@ -419,7 +604,7 @@ fn lookalikes_of_every_kind_survive_apply_prune_and_destroy() {
     let path = r.path();
     expect(&w.infra(&["apply", &path, "--auto-approve"], ENV), 0);
     let lookalikes = make_lookalikes(&w);
-    assert_eq!(lookalikes.len(), 22, "two look-alikes of each of 11 kinds");
+    assert_eq!(lookalikes.len(), 34, "two look-alikes of each of 17 kinds");
 
     // They change nothing in the plan, and apply leaves them be.
     expect(&w.infra(&["plan", &path, "--detailed-exitcode"], ENV), 0);
@@ -492,7 +677,15 @@ fn lookalikes_of_every_kind_survive_apply_prune_and_destroy() {
     std::fs::write(&taken_path, taken).expect("the stack is written");
     let plan = w.infra(&["plan", &taken_path.display().to_string()], ENV);
     expect(&plan, 1);
+    // The stack's own zone is gone now: its look-alikes hold the declared domain (which of
+    // the two the plan names follows Route53's listing order).
+    let zone = format!(
+        "hosted zone `{}` already exists",
+        w.stack_domain.as_deref().unwrap_or(&w.domain)
+    );
     for part in [
+        zone.as_str(),
+        "--adopt hosted-zone.main",
         "`sakesensei-prod-by-hand` already exists and no stack owns it",
         "application load balancer `sakesensei-staging` already exists and belongs to stack",
         "secret `SakeSensei/AgentCore/APIKey-staging` already exists and belongs to",
