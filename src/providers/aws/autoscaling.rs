@@ -9,6 +9,8 @@
 //! (written by RegisterScalableTarget; emulators that keep no tags leave it alone).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
@@ -46,6 +48,22 @@ pub struct Scalings {
     ecs: aws_sdk_ecs::Client,
     elbv2: aws_sdk_elasticloadbalancingv2::Client,
     stack: String,
+    /// The last namespace-wide listing (`list_owned`), which serves the reads of the same
+    /// refresh: a scaling's service is a reference, unknown when the listing runs, so its
+    /// target is found by a read in a later round. Any write forgets it.
+    listed: Mutex<Option<Arc<Listing>>>,
+    /// Set when a target's tags could not be read (an emulator that keeps none): ownership
+    /// then comes from the services alone, without asking again.
+    tags_unreadable: AtomicBool,
+}
+
+/// Targets with what the other namespace-wide calls say about them.
+struct Listing {
+    targets: Vec<ScalableTarget>,
+    policies: HashMap<String, Vec<ScalingPolicy>>,
+    actions: HashMap<String, Vec<ScheduledAction>>,
+    /// The owners of the services the targets scale, by resource id.
+    services: HashMap<String, Owner>,
 }
 
 impl Scalings {
@@ -55,6 +73,34 @@ impl Scalings {
             ecs: clients.ecs.clone(),
             elbv2: clients.elbv2.clone(),
             stack,
+            listed: Mutex::new(None),
+            tags_unreadable: AtomicBool::new(false),
+        }
+    }
+
+    /// Targets (every one of the region, or those of `ids`) with their policies, scheduled
+    /// actions and services' owners.
+    async fn listing(&self, ids: Option<&[String]>) -> Result<Listing, ProviderError> {
+        let targets = self.targets(ids).await?;
+        let ids: Vec<String> = targets
+            .iter()
+            .map(|t| t.resource_id().to_string())
+            .collect();
+        let (services, policies, actions) =
+            futures::future::try_join3(self.service_owners(&ids), self.policies(), self.actions())
+                .await?;
+        Ok(Listing {
+            targets,
+            policies,
+            actions,
+            services,
+        })
+    }
+
+    /// Forgets the last listing: what it says may have changed.
+    fn forget(&self) {
+        if let Ok(mut listed) = self.listed.lock() {
+            *listed = None;
         }
     }
 
@@ -191,16 +237,20 @@ impl Scalings {
     /// is this stack's only when its own tags say so (an orphan: its scaling left the stack).
     async fn lives(
         &self,
-        targets: Vec<ScalableTarget>,
+        listing: &Listing,
+        only: Option<&[String]>,
         named: &HashMap<String, String>,
     ) -> Result<Vec<Live>, ProviderError> {
-        let ids: Vec<String> = targets
+        let Listing {
+            targets,
+            policies,
+            actions,
+            services,
+        } = listing;
+        let targets: Vec<&ScalableTarget> = targets
             .iter()
-            .map(|t| t.resource_id().to_string())
+            .filter(|t| only.is_none_or(|ids| ids.iter().any(|id| id == t.resource_id())))
             .collect();
-        let (services, policies, actions) =
-            futures::future::try_join3(self.service_owners(&ids), self.policies(), self.actions())
-                .await?;
         let ours = |owner: Option<&Owner>| matches!(owner, Some(Owner::Stack { stack, .. }) if *stack == self.stack);
         // Orphans: targets on this stack's services that no scaling names, by their tags.
         let orphans = futures::future::try_join_all(
@@ -247,13 +297,19 @@ impl Scalings {
     /// The owner a target's tags name; `None` when they name none or cannot be read (an
     /// emulator that does not tag scalable targets): such a target is never taken as ours.
     async fn tags(&self, arn: &str) -> Option<Owner> {
-        let out = self
+        if self.tags_unreadable.load(Ordering::Relaxed) {
+            return None;
+        }
+        let Ok(out) = self
             .client
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
             .await
-            .ok()?;
+        else {
+            self.tags_unreadable.store(true, Ordering::Relaxed);
+            return None;
+        };
         let tags = out.tags()?;
         match owner_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             Owner::Nobody => None,
@@ -714,8 +770,11 @@ impl ResourceKind for Scalings {
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
         Box::pin(async move {
             let named = named(desired);
-            let targets = self.targets(None).await?;
-            let lives = self.lives(targets, &named).await?;
+            let listing = Arc::new(self.listing(None).await?);
+            let lives = self.lives(&listing, None, &named).await?;
+            if let Ok(mut listed) = self.listed.lock() {
+                *listed = Some(listing);
+            }
             Ok(lives
                 .into_iter()
                 .filter(|l| matches!(&l.owner, Owner::Stack { stack: s, .. } if s == stack))
@@ -730,8 +789,12 @@ impl ResourceKind for Scalings {
         Box::pin(async move {
             let named = named(desired);
             let ids: Vec<String> = named.keys().cloned().collect();
-            let targets = self.targets(Some(&ids)).await?;
-            let lives = self.lives(targets, &named).await?;
+            let listed = self.listed.lock().ok().and_then(|l| l.clone());
+            let listing = match listed {
+                Some(listing) => listing,
+                None => Arc::new(self.listing(Some(&ids)).await?),
+            };
+            let lives = self.lives(&listing, Some(&ids), &named).await?;
             Ok(desired
                 .iter()
                 .map(|d| {
@@ -747,6 +810,7 @@ impl ResourceKind for Scalings {
 
     fn create<'a>(&'a self, desired: &'a Desired) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
+            self.forget();
             let id = resource_id_of(desired)?;
             let arn = self.register(desired, true).await?;
             self.reconcile(&id, "target-tracking", &desired.attrs, &BTreeMap::new())
@@ -768,6 +832,7 @@ impl ResourceKind for Scalings {
         changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
         Box::pin(async move {
+            self.forget();
             let id = resource_id_of(desired)?;
             if changed.any_of(&["min", "max"]) {
                 self.register(desired, false).await?;
@@ -786,6 +851,7 @@ impl ResourceKind for Scalings {
 
     fn delete<'a>(&'a self, live: &'a Live) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
+            self.forget();
             let id = live
                 .str("service")
                 .and_then(resource_id)
