@@ -111,14 +111,7 @@ fn prepare(moto: &str) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(moto)
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .load()
-            .await;
+        let config = sdk_config(moto).await;
         let ec2 = aws_sdk_ec2::Client::new(&config);
         let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
         let spec = |kind, tags| {
@@ -175,8 +168,9 @@ fn prepare(moto: &str) {
     });
 }
 
-/// The generator's stack, with look-ups that moto can answer.
-fn live_stack(n: usize, dir: &Path) -> PathBuf {
+/// The generator's stack, with look-ups that moto can answer, bootstrapped as the reference
+/// stacks are: its repositories applied first and its services' images pushed to them.
+fn live_stack(n: usize, dir: &Path, moto: &str) -> PathBuf {
     let text = stackgen::stack(n)
         .replace(
             "lookup \"vpc\" \"main\" id=\"vpc-0123456789abcdef0\"",
@@ -185,7 +179,63 @@ fn live_stack(n: usize, dir: &Path) -> PathBuf {
         .replace("example.com", DOMAIN);
     let path = dir.join(format!("scale-{n}.kdl"));
     std::fs::write(&path, text).unwrap();
+    let p = path.to_string_lossy().into_owned();
+    let mut args = vec!["apply".to_string(), p, "--auto-approve".into()];
+    for repository in stackgen::repositories(n) {
+        args.extend(["--target".to_string(), repository]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    infra(&args, moto, 0);
+    push_images(n, moto);
     path
+}
+
+/// Pushes every service's image of a stack of roughly `n` resources (a manifest per service,
+/// distinct digests) into the stack's repositories.
+fn push_images(n: usize, moto: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ecr = aws_sdk_ecr::Client::new(&sdk_config(moto).await);
+        for u in 0..stackgen::units(n) {
+            let (repository, tag) = stackgen::image_tag(u, "v1");
+            let manifest = serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": format!("sha256:{}", "c".repeat(64)),
+                    "size": 100,
+                },
+                "layers": [{
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "digest": format!("sha256:{u:064x}"),
+                    "size": 1000,
+                }],
+            });
+            ecr.put_image()
+                .repository_name(repository)
+                .image_tag(tag)
+                .image_manifest(manifest.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// The SDK's configuration for the emulator.
+async fn sdk_config(moto: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .load()
+        .await
 }
 
 /// Runs infra; returns its wall time, asserting the exit code.
@@ -296,7 +346,7 @@ fn main() {
     };
     for &n in sizes {
         prepare(&moto);
-        let path = live_stack(n, &dir);
+        let path = live_stack(n, &dir, &moto);
         let p = path.to_string_lossy().into_owned();
         let count = resources(&path);
         let mut args = vec!["apply", p.as_str(), "--auto-approve"];
@@ -335,7 +385,7 @@ fn main() {
         ..Faults::default()
     };
     prepare(&moto);
-    let one = live_stack(stackgen::UNIT + 6, &dir);
+    let one = live_stack(stackgen::UNIT + 6, &dir, &moto);
     let one = one.to_string_lossy().into_owned();
     proxy.set_faults(slow(LATENCY, None));
     let mut args = vec!["apply", one.as_str(), "--auto-approve"];
@@ -343,7 +393,7 @@ fn main() {
     let critical = infra(&args, &url, 0);
     proxy.set_faults(Faults::default());
     prepare(&moto);
-    let path = live_stack(1_000, &dir);
+    let path = live_stack(1_000, &dir, &moto);
     let p = path.to_string_lossy().into_owned();
     let count = resources(&path);
     proxy.set_faults(slow(LATENCY, None));
@@ -431,6 +481,7 @@ fn main() {
 
     // Under a rate cap of 20 requests per second per service, with the default limiter.
     prepare(&moto);
+    live_stack(1_000, &dir, &moto);
     proxy.set_faults(slow(Duration::ZERO, Some(RATE_CAP)));
     proxy.reset_tallies();
     let apply = infra(

@@ -1,8 +1,13 @@
 //! Generates stack files of about N resources shaped like the reference stacks: shared
-//! clusters, load balancers, listeners, security groups, execution roles, alarm topics and image
-//! repositories, and per-service units of target group, listener rule, task definition,
-//! service, log group, DNS record, secret and four alarms, all referencing each other the way
-//! real stacks do.
+//! clusters, load balancers, listeners, security groups and a rule between them, execution
+//! roles, alarm topics, image repositories, a log metric filter and the scaling of one service,
+//! and per-service units of target group, listener rule, task definition, service, log group,
+//! DNS record, secret and four alarms, all referencing each other the way real stacks do.
+//!
+//! Like the reference stacks, the services run images from the stack's own repository: each
+//! shared group's repository holds its services' images, one tag per service
+//! (`svc-<u>-<image-tag>`, see [`image_tag`]), so a stack is bootstrapped as they are: the
+//! repositories first ([`repositories`]), the images pushed, then the whole stack.
 
 use std::fmt::Write;
 
@@ -11,13 +16,36 @@ pub const UNIT: usize = 11;
 /// Resources shared by up to [`UNITS_PER_SHARED`] units (counted by `tests/it/scale.rs`; the
 /// benchmarks that include this file count the stack's nodes instead).
 #[allow(dead_code)]
-pub const SHARED: usize = 9;
+pub const SHARED: usize = 12;
 /// Service units sharing one cluster, load balancer and pair of listeners.
 pub const UNITS_PER_SHARED: usize = 20;
 
+/// How many service units a stack of roughly `n` resources has.
+pub fn units(n: usize) -> usize {
+    (n / UNIT).max(1)
+}
+
+/// The addresses of the repositories of a stack of roughly `n` resources, for the bootstrap's
+/// `--target`s.
+#[allow(dead_code)]
+pub fn repositories(n: usize) -> Vec<String> {
+    (0..units(n).div_ceil(UNITS_PER_SHARED))
+        .map(|s| format!("ecr-repository.base{s}"))
+        .collect()
+}
+
+/// The repository (its name) and tag that service unit `u` runs, for an image tag `tag`.
+#[allow(dead_code)]
+pub fn image_tag(u: usize, tag: &str) -> (String, String) {
+    (
+        format!("bench-base-{}", u / UNITS_PER_SHARED),
+        format!("svc-{u}-{tag}"),
+    )
+}
+
 /// A stack of roughly `n` resources (never fewer than one unit).
 pub fn stack(n: usize) -> String {
-    let units = (n / UNIT).max(1);
+    let units = units(n);
     let mut out = String::with_capacity(units * 3_000);
     out.push_str(
         "stack \"bench\" region=\"us-east-1\" {\n    tags {\n        env \"bench\"\n    }\n}\n\n\
@@ -29,6 +57,8 @@ pub fn stack(n: usize) -> String {
          lookup \"hosted-zone\" \"main\" name=\"example.com\"\n\n",
     );
     for shared in 0..units.div_ceil(UNITS_PER_SHARED) {
+        // The group's first service: the one that scales and whose errors are counted.
+        let first = shared * UNITS_PER_SHARED;
         let _ = write!(
             out,
             r#"cluster "c{shared}" {{
@@ -56,6 +86,14 @@ security-group "app{shared}" {{
     }}
 }}
 
+security-group-rule "alb-to-app{shared}" {{
+    group (ref)"security-group.alb{shared}.id"
+    direction "egress"
+    port 8080
+    security-group (ref)"security-group.app{shared}.id"
+    description "to the services"
+}}
+
 iam-role "execution{shared}" {{
     name "bench-execution-{shared}"
     trust "ecs-tasks"
@@ -75,6 +113,24 @@ load-balancer "lb{shared}" {{
     subnets (ref)"lookup.subnets.private"
     security-groups (ref)"security-group.alb{shared}"
     idle-timeout 60
+}}
+
+log-metric-filter "errors{shared}" {{
+    log-group (ref)"log-group.svc{first}.name"
+    name "errors"
+    pattern "?ERROR ?Exception"
+    metric-name "Errors"
+    metric-namespace "bench/svc-{first}"
+}}
+
+scaling "svc{first}" {{
+    service (ref)"service.svc{first}"
+    min 2
+    max 10
+    target-tracking "cpu" {{
+        metric "cpu"
+        target 60
+    }}
 }}
 
 listener "http{shared}" {{
@@ -143,7 +199,7 @@ task-definition "svc{u}" {{
     memory 1024
     execution-role (ref)"iam-role.execution{s}"
     container "app" {{
-        image "123456789012.dkr.ecr.us-east-1.amazonaws.com/svc-{u}:${{var.image-tag}}"
+        image "123456789012.dkr.ecr.us-east-1.amazonaws.com/bench-base-{s}:svc-{u}-${{var.image-tag}}"
         port-mapping 8080 name="http"
         environment {{
             SERVICE "svc-{u}"
