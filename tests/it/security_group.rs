@@ -1,10 +1,15 @@
 //! Security groups and security group rules end to end, against moto: a group's rules
 //! reconciled one by one, its tags, drift repaired, look-alikes left alone, and the pair of
-//! groups that reference each other (a load balancer's and its tasks') from nothing and back.
+//! groups that reference each other (a load balancer's and its tasks') from nothing and back;
+//! and their separate rules (`security-group-rule`): retagged in place, replaced when what AWS
+//! identifies them by changes, repaired after changes by hand, look-alikes left alone.
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, SecurityGroup, SecurityGroupRule};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroup, SecurityGroupRule,
+    SecurityGroupRuleRequest, SecurityGroupRuleUpdate, Tag, TagSpecification,
+};
 
 use super::harness::expect;
 use super::moto::World;
@@ -91,10 +96,12 @@ fn no_changes(w: &World, stack: &str) {
     assert!(plan.stdout.starts_with("No changes"), "{}", plan.stdout);
 }
 
-/// Group ids vary from run to run.
+/// Group and rule ids vary from run to run.
 fn scrub(text: &str) -> String {
-    let ids = regex_lite::Regex::new(r"sg-[0-9a-f]+").expect("a pattern");
-    ids.replace_all(text, "sg-ID").into_owned()
+    let groups = regex_lite::Regex::new(r"sg-[0-9a-f]+").expect("a pattern");
+    let rules = regex_lite::Regex::new(r"sgr-[0-9a-f]+").expect("a pattern");
+    let text = groups.replace_all(text, "sg-ID");
+    rules.replace_all(&text, "sgr-ID").into_owned()
 }
 
 fn write(w: &World, vpc: &str, body: &str) -> String {
@@ -411,4 +418,478 @@ fn two_groups_that_reference_each_other_are_made_from_nothing_and_destroyed() {
         .filter_map(|g| g.group_name().map(str::to_string))
         .collect();
     assert_eq!(left, ["default"]);
+}
+
+/// The value of a rule's tag `key`.
+fn tag<'a>(rule: &'a SecurityGroupRule, key: &str) -> Option<&'a str> {
+    rule.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// The rule of `group_id` that this world's stack owns at `address`, if any.
+fn owned_rule(w: &World, group_id: &str, address: &str) -> Option<SecurityGroupRule> {
+    rules(w, group_id).into_iter().find(|r| {
+        tag(r, "infra:stack") == Some(&w.stack) && tag(r, "infra:address") == Some(address)
+    })
+}
+
+fn rule_id(rule: &SecurityGroupRule) -> String {
+    rule.security_group_rule_id()
+        .expect("a rule id")
+        .to_string()
+}
+
+fn group_id(w: &World, vpc: &str, name: &str) -> String {
+    group(w, vpc, name).group_id().expect("an id").to_string()
+}
+
+fn applied(w: &World, path: &str, summary: &str) {
+    let apply = w.infra(&["apply", path, "--auto-approve"], &[]);
+    expect(&apply, 0);
+    assert!(apply.stdout.contains(summary), "{}", apply.stdout);
+}
+
+#[test]
+fn a_separate_rule_is_retagged_in_place_and_replaced_when_what_aws_identifies_it_by_changes() {
+    let w = World::new("sgrupdate");
+    let vpc = w.network("us-east-1", &w.stack, &[]);
+    let path = write(&w, &vpc, PAIR);
+    applied(
+        &w,
+        &path,
+        "Apply complete: 4 created, 0 updated, 0 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let alb = group_id(&w, &vpc, "alb");
+    let tasks = group_id(&w, &vpc, "tasks");
+    let address = "security-group-rule.tasks-from-alb";
+    let first = owned_rule(&w, &tasks, address).expect("the rule is made and tagged");
+
+    // Tags are the one attribute AWS changes on the rule itself: same rule id.
+    let tagged = PAIR.replace(
+        r#"description "from the load balancer""#,
+        "description \"from the load balancer\"\n    tags { team \"web\"; }",
+    );
+    let path = write(&w, &vpc, &tagged);
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rule_tags_change",
+        scrub(&w.redact(&plan.stdout))
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let retagged = owned_rule(&w, &tasks, address).expect("the rule is still there");
+    assert_eq!(rule_id(&retagged), rule_id(&first));
+    assert_eq!(tag(&retagged, "team"), Some("web"));
+
+    // The description: the rule is replaced (revoked, then authorised again with it).
+    let described_anew = tagged.replace("from the load balancer", "from the ALB");
+    let path = write(&w, &vpc, &described_anew);
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rule_description_change",
+        scrub(&w.redact(&plan.stdout))
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let second = owned_rule(&w, &tasks, address).expect("the new rule is tagged");
+    assert_ne!(rule_id(&second), rule_id(&first));
+    assert_eq!(tag(&second, "team"), Some("web"));
+    assert_eq!(
+        described(&w, &tasks, false),
+        [(format!("tcp 8080-8080 {alb}"), rule_id(&second))]
+    );
+
+    // The port: a different rule in AWS, so a replacement; the old one is gone.
+    let moved = described_anew.replace(
+        "direction \"ingress\"\n    port 8080",
+        "direction \"ingress\"\n    port 8443",
+    );
+    assert_ne!(moved, described_anew);
+    let path = write(&w, &vpc, &moved);
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let third = owned_rule(&w, &tasks, address).expect("the new rule is tagged");
+    assert_eq!(tag(&third, "team"), Some("web"));
+    assert_eq!(
+        described(&w, &tasks, false),
+        [(format!("tcp 8443-8443 {alb}"), rule_id(&third))]
+    );
+    // The other separate rule was never touched.
+    assert_eq!(
+        shapes(&described(&w, &alb, true)),
+        [
+            "tcp 443-443 10.0.0.0/8".to_string(),
+            format!("tcp 8080-8080 {tasks}")
+        ]
+    );
+
+    let destroy = w.infra(&["destroy", &path, "--auto-approve"], &[]);
+    expect(&destroy, 0);
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete: 0 created, 0 updated, 0 replaced, 4 deleted, 0 adopted."),
+        "{}",
+        destroy.stdout
+    );
+}
+
+#[test]
+fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
+    let w = World::new("sgrdrift");
+    let vpc = w.network("us-east-1", &w.stack, &[]);
+    let path = write(&w, &vpc, PAIR);
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+    no_changes(&w, &path);
+    let alb = group_id(&w, &vpc, "alb");
+    let tasks = group_id(&w, &vpc, "tasks");
+    let inbound = "security-group-rule.tasks-from-alb";
+    let outbound = "security-group-rule.alb-to-tasks";
+    let id = rule_id(&owned_rule(&w, &tasks, inbound).expect("the rule"));
+
+    // Its description changed by hand.
+    w.rt.block_on(
+        ec2(&w)
+            .modify_security_group_rules()
+            .group_id(&tasks)
+            .security_group_rules(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(&id)
+                    .security_group_rule(
+                        SecurityGroupRuleRequest::builder()
+                            .ip_protocol("tcp")
+                            .from_port(8080)
+                            .to_port(8080)
+                            .referenced_group_id(&alb)
+                            .description("changed by hand")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("moto modifies the rule");
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rule_description_drift",
+        scrub(&w.redact(&plan.stdout))
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let repaired = owned_rule(&w, &tasks, inbound).expect("the rule is back");
+    let permissions = group(&w, &vpc, "tasks").ip_permissions().to_vec();
+    let descriptions: Vec<&str> = permissions
+        .iter()
+        .flat_map(|p| p.user_id_group_pairs())
+        .filter_map(|p| p.description())
+        .collect();
+    assert_eq!(descriptions, ["from the load balancer"]);
+
+    // Both rules revoked by hand, by id.
+    let outbound_id = rule_id(&owned_rule(&w, &alb, outbound).expect("the outbound rule"));
+    w.rt.block_on(async {
+        let ec2 = ec2(&w);
+        ec2.revoke_security_group_ingress()
+            .group_id(&tasks)
+            .security_group_rule_ids(rule_id(&repaired))
+            .send()
+            .await
+            .expect("moto revokes the inbound rule");
+        ec2.revoke_security_group_egress()
+            .group_id(&alb)
+            .security_group_rule_ids(&outbound_id)
+            .send()
+            .await
+            .expect("moto revokes the outbound rule");
+    });
+    assert!(owned_rule(&w, &tasks, inbound).is_none());
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rule_revoked_drift",
+        scrub(&w.redact(&plan.stdout))
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    assert_eq!(
+        shapes(&described(&w, &tasks, false)),
+        [format!("tcp 8080-8080 {alb}")]
+    );
+    assert_eq!(
+        shapes(&described(&w, &alb, true)),
+        [
+            "tcp 443-443 10.0.0.0/8".to_string(),
+            format!("tcp 8080-8080 {tasks}")
+        ]
+    );
+    let id = rule_id(&owned_rule(&w, &tasks, inbound).expect("the inbound rule is tagged"));
+    owned_rule(&w, &alb, outbound).expect("the outbound rule is tagged");
+
+    // Its port changed by hand: the rule keeps its id and tags but is no longer the rule the
+    // stack declares.
+    w.rt.block_on(
+        ec2(&w)
+            .modify_security_group_rules()
+            .group_id(&tasks)
+            .security_group_rules(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(&id)
+                    .security_group_rule(
+                        SecurityGroupRuleRequest::builder()
+                            .ip_protocol("tcp")
+                            .from_port(9090)
+                            .to_port(9090)
+                            .referenced_group_id(&alb)
+                            .description("from the load balancer")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("moto modifies the rule");
+    let hand_made = described(&w, &tasks, false);
+    assert_eq!(hand_made.len(), 1, "{hand_made:?}");
+    assert!(
+        hand_made[0].0.starts_with(&format!("tcp 9090-9090 {alb}")) && hand_made[0].1 == id,
+        "{hand_made:?}"
+    );
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rule_port_drift",
+        scrub(&w.redact(&plan.stdout))
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    assert_eq!(
+        shapes(&described(&w, &tasks, false)),
+        [format!("tcp 8080-8080 {alb}")]
+    );
+    owned_rule(&w, &tasks, inbound).expect("the inbound rule is tagged");
+}
+
+#[test]
+fn look_alike_rules_survive_apply_removal_and_destroy() {
+    let w = World::new("sgrlookalike");
+    // The tasks' group is not the stack's (made here, as another team's would be): a group the
+    // stack owns checks its inline rules, and an untagged rule in it is the group's drift,
+    // revoked by design (the first test); destroying the group would take every rule with it.
+    let vpc = w.network("us-east-1", &w.stack, &["tasks"]);
+    let tasks = group_id(&w, &vpc, "tasks");
+    let stack = PAIR
+        .replace(
+            "security-group \"tasks\" {\n    name \"tasks\"\n    vpc \"VPC\"\n}\n\n",
+            "",
+        )
+        .replace(r#"(ref)"security-group.tasks.id""#, &format!("\"{tasks}\""));
+    assert!(!stack.contains("security-group.tasks"), "{stack}");
+    let path = write(&w, &vpc, &stack);
+    applied(
+        &w,
+        &path,
+        "Apply complete: 3 created, 0 updated, 0 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let address = "security-group-rule.tasks-from-alb";
+    let ours = rule_id(&owned_rule(&w, &tasks, address).expect("our rule"));
+
+    // Same port and direction, other sources: one untagged, one another stack's at our address.
+    let other_stack = format!("{}-other", w.stack);
+    let inbound = |cidr: &str, tags: Vec<Tag>| {
+        let mut call = ec2(&w)
+            .authorize_security_group_ingress()
+            .group_id(&tasks)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(8080)
+                    .to_port(8080)
+                    .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+                    .build(),
+            );
+        if !tags.is_empty() {
+            call = call.tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroupRule)
+                    .set_tags(Some(tags))
+                    .build(),
+            );
+        }
+        w.rt.block_on(call.send())
+            .expect("moto authorises the look-alike")
+    };
+    let kv = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    inbound("10.9.0.0/16", Vec::new());
+    inbound(
+        "10.8.0.0/16",
+        vec![
+            kv("infra:stack", &other_stack),
+            kv("infra:address", address),
+        ],
+    );
+    let look_alikes = |w: &World| {
+        let mut found: Vec<String> = rules(w, &tasks)
+            .iter()
+            .filter(|r| r.is_egress() == Some(false))
+            .filter(|r| tag(r, "infra:stack") != Some(&w.stack))
+            .map(|r| {
+                format!(
+                    "{}-{} {} {}",
+                    r.from_port().unwrap_or_default(),
+                    r.to_port().unwrap_or_default(),
+                    r.cidr_ipv4()
+                        .or(r.referenced_group_info().and_then(|g| g.group_id()))
+                        .unwrap_or_default(),
+                    tag(r, "infra:stack").unwrap_or("untagged")
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let expected = [
+        format!("8080-8080 10.8.0.0/16 {other_stack}"),
+        "8080-8080 10.9.0.0/16 untagged".to_string(),
+    ];
+    assert_eq!(look_alikes(&w), expected);
+
+    // Neither is drift, and an apply leaves them.
+    no_changes(&w, &path);
+    let apply = w.infra(&["apply", &path, "--auto-approve"], &[]);
+    expect(&apply, 0);
+    assert!(apply.stdout.starts_with("No changes"), "{}", apply.stdout);
+    assert_eq!(look_alikes(&w), expected);
+    assert_eq!(
+        owned_rule(&w, &tasks, address).map(|r| rule_id(&r)),
+        Some(ours.clone())
+    );
+
+    // Our rule removed from the stack: deleted, the look-alikes kept.
+    let start = stack
+        .find("security-group-rule \"tasks-from-alb\"")
+        .expect("the rule's block");
+    let pruned = stack[..start].trim_end().to_string() + "\n";
+    let path = write(&w, &vpc, &pruned);
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 0 updated, 0 replaced, 1 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    assert!(owned_rule(&w, &tasks, address).is_none());
+    assert!(
+        !rules(&w, &tasks)
+            .iter()
+            .any(|r| r.security_group_rule_id() == Some(&ours)),
+        "our rule is revoked"
+    );
+    assert_eq!(look_alikes(&w), expected);
+
+    // Destroy: the load balancer's group and its rule go; the tasks' group and the look-alikes
+    // stay.
+    let destroy = w.infra(&["destroy", &path, "--auto-approve"], &[]);
+    expect(&destroy, 0);
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete: 0 created, 0 updated, 0 replaced, 2 deleted, 0 adopted."),
+        "{}",
+        destroy.stdout
+    );
+    assert_eq!(look_alikes(&w), expected);
+    let left: BTreeSet<String> = groups(&w, &vpc)
+        .iter()
+        .filter_map(|g| g.group_name().map(str::to_string))
+        .collect();
+    assert_eq!(left, BTreeSet::from(["default".into(), "tasks".into()]));
+}
+
+#[test]
+fn another_stacks_rule_in_a_group_of_the_stack_is_neither_the_groups_nor_pruned() {
+    let w = World::new("sgrothers");
+    let vpc = w.network("us-east-1", &w.stack, &[]);
+    let path = write(&w, &vpc, PAIR);
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+    let tasks = group_id(&w, &vpc, "tasks");
+    let address = "security-group-rule.tasks-from-alb";
+    let kv = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    w.rt.block_on(
+        ec2(&w)
+            .authorize_security_group_ingress()
+            .group_id(&tasks)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(8080)
+                    .to_port(8080)
+                    .ip_ranges(IpRange::builder().cidr_ip("10.8.0.0/16").build())
+                    .build(),
+            )
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::SecurityGroupRule)
+                    .tags(kv("infra:stack", &format!("{}-other", w.stack)))
+                    .tags(kv("infra:address", address))
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("moto authorises the look-alike");
+    let theirs = || {
+        rules(&w, &tasks)
+            .iter()
+            .filter(|r| r.cidr_ipv4() == Some("10.8.0.0/16"))
+            .map(rule_id)
+            .collect::<Vec<_>>()
+    };
+    let before = theirs();
+    assert_eq!(before.len(), 1);
+
+    // The group declares no inbound rule, yet the other stack's is not its drift.
+    no_changes(&w, &path);
+
+    // Our rule removed from the stack: only ours is revoked.
+    let start = PAIR
+        .find("security-group-rule \"tasks-from-alb\"")
+        .expect("the rule's block");
+    let path = write(&w, &vpc, &(PAIR[..start].trim_end().to_string() + "\n"));
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 0 updated, 0 replaced, 1 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    assert!(owned_rule(&w, &tasks, address).is_none());
+    assert_eq!(theirs(), before);
 }
