@@ -696,7 +696,34 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
         shapes(&described(&w, &tasks, false)),
         [format!("tcp 8080-8080 {alb}")]
     );
-    owned_rule(&w, &tasks, inbound).expect("the inbound rule is tagged");
+    let id = rule_id(&owned_rule(&w, &tasks, inbound).expect("the inbound rule is tagged"));
+
+    // A tag added by hand: removed in place, the rule kept.
+    w.rt.block_on(
+        ec2(&w)
+            .create_tags()
+            .resources(&id)
+            .tags(Tag::builder().key("team").value("by hand").build())
+            .send(),
+    )
+    .expect("moto tags the rule");
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy, 0 to adopt."),
+        "{}",
+        plan.stdout
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let kept = owned_rule(&w, &tasks, inbound).expect("the inbound rule is tagged");
+    assert_eq!(rule_id(&kept), id);
+    assert_eq!(tag(&kept, "team"), None);
 }
 
 #[test]
