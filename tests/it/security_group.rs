@@ -920,3 +920,40 @@ fn another_stacks_rule_in_a_group_of_the_stack_is_neither_the_groups_nor_pruned(
     assert!(owned_rule(&w, &tasks, address).is_none());
     assert_eq!(theirs(), before);
 }
+
+#[test]
+fn a_separate_rule_whose_address_tag_is_removed_by_hand_is_retagged_not_revoked_by_its_group() {
+    let w = World::new("sgrretag");
+    let vpc = w.network("us-east-1", &w.stack, &[]);
+    let path = write(&w, &vpc, PAIR);
+    expect(&w.infra(&["apply", &path, "--auto-approve"], &[]), 0);
+    let tasks = group_id(&w, &vpc, "tasks");
+    let address = "security-group-rule.tasks-from-alb";
+    let id = rule_id(&owned_rule(&w, &tasks, address).expect("the rule"));
+    w.rt.block_on(
+        ec2(&w)
+            .delete_tags()
+            .resources(&id)
+            .tags(Tag::builder().key("infra:address").build())
+            .send(),
+    )
+    .expect("moto untags the rule");
+
+    // The rule still carries the stack's tag: it is the rule kind's, not the group's (which
+    // declares no inbound rule and used to revoke it in the same apply that retagged it, leaving
+    // the declared rule missing after a successful apply).
+    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(
+        "security_group_rule_address_tag_removed",
+        scrub(&w.redact(&plan.stdout))
+    );
+    applied(
+        &w,
+        &path,
+        "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
+    );
+    no_changes(&w, &path);
+    let kept = owned_rule(&w, &tasks, address).expect("the rule is tagged again");
+    assert_eq!(rule_id(&kept), id);
+}

@@ -29,9 +29,10 @@ pub static SECURITY_GROUP: ResourceSchema = ResourceSchema {
           leaves outbound rules to AWS: a new group keeps AWS's default allow-all rule and the \
           plan never compares them; with `egress` blocks the group has exactly those outbound \
           rules (AWS's default one is revoked unless declared). Rules owned by a \
-          `security-group-rule` resource (tagged with their address) are not the group's and \
-          are never touched by it. Two groups that reference each other cannot both say so \
-          inline (that is a dependency cycle): write one side as a `security-group-rule`. \
+          `security-group-rule` resource (tagged with `infra:stack` or `infra:address`; a \
+          group never tags its own) are not the group's and are never touched by it. Two \
+          groups that reference each other cannot both say so inline (that is a dependency \
+          cycle): write one side as a `security-group-rule`. \
           Ownership: the `infra:stack` and `infra:address` tags on the group; a group of the \
           same name in the same VPC that the stack does not own is a plan error.",
     rules_doc: "each rule has exactly one of `cidr`, `ipv6-cidr`, `prefix-list` or \

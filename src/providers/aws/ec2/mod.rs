@@ -166,11 +166,15 @@ fn tagged(attrs: &mut BTreeMap<String, Value>, tags: &[Tag]) -> crate::providers
     owner_from_tags(pairs(tags))
 }
 
-/// Whether a rule is a `security-group-rule` resource's (of any stack), not its group's.
+/// Whether a rule is a `security-group-rule` resource's (of any stack), not its group's: it
+/// carries either ownership tag (a group never tags its own rules). The stack tag alone is
+/// enough: the rule kind lists rules by it, so a rule whose address tag was removed by hand is
+/// still the rule kind's to repair, and the group must not revoke it at the same time.
 fn separately_owned(rule: &SecurityGroupRule) -> bool {
-    rule.tags()
-        .iter()
-        .any(|t| t.key() == Some(crate::providers::ADDRESS_TAG))
+    rule.tags().iter().any(|t| {
+        t.key() == Some(crate::providers::ADDRESS_TAG)
+            || t.key() == Some(crate::providers::STACK_TAG)
+    })
 }
 
 /// The id of a live resource (its computed `id`).
@@ -219,4 +223,35 @@ fn canonical_rule(groups: &[SecurityGroup], rule: &SecurityGroupRule) -> BTreeMa
         map.insert("description".into(), Value::String(text));
     }
     map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(tags: &[(&str, &str)]) -> SecurityGroupRule {
+        SecurityGroupRule::builder()
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                    .collect(),
+            ))
+            .build()
+    }
+
+    #[test]
+    fn a_rule_with_either_ownership_tag_is_not_its_groups() {
+        assert!(!separately_owned(&rule(&[])));
+        assert!(!separately_owned(&rule(&[("team", "web")])));
+        assert!(separately_owned(&rule(&[
+            ("infra:stack", "app"),
+            ("infra:address", "security-group-rule.in")
+        ])));
+        // Its address tag removed by hand: still the rule kind's, which lists by stack tag.
+        assert!(separately_owned(&rule(&[("infra:stack", "app")])));
+        assert!(separately_owned(&rule(&[(
+            "infra:address",
+            "security-group-rule.in"
+        )])));
+    }
 }
