@@ -309,7 +309,7 @@ pub fn providers(clients: &Clients, connection: &Connection) -> Providers {
         owned.clone(),
     )));
     providers.add(WhenUsed::wrap(
-        Arc::new(ecr::Repositories::new(clients.ecr.clone())),
+        Arc::new(ecr::Repositories::new(clients.ecr.clone(), owned.clone())),
         &owned,
         "ecr",
     ));

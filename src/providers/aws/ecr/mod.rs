@@ -1,5 +1,6 @@
-//! ECR repositories: settings from DescribeRepositories, ownership from ListTagsForResource,
-//! the lifecycle policy from GetLifecyclePolicy (`lifecycle.rs` turns it into the stack's
+//! ECR repositories: settings from DescribeRepositories, ownership from the tag index where it
+//! covers ECR (AWS's does) and from ListTagsForResource otherwise, the lifecycle policy from
+//! GetLifecyclePolicy (`lifecycle.rs` turns it into the stack's
 //! block and back). The image look-ups of the preflight are `aws/preflight.rs`, not this.
 //!
 //! `force-delete` is the stack's word, not ECR's: it is kept on the repository as the tag
@@ -10,6 +11,7 @@
 mod lifecycle;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::types::{
@@ -19,6 +21,7 @@ use aws_sdk_ecr::types::{
 
 use super::error::aws;
 use super::kit;
+use super::tagging::{OwnedIndex, Tagged};
 use crate::model::{Kind, Value};
 use crate::providers::{
     BoxFuture, Changed, Desired, Live, Owner, ProviderError, ResourceKind, desired_tags,
@@ -30,11 +33,12 @@ pub const FORCE_DELETE_TAG: &str = "infra:force-delete";
 
 pub struct Repositories {
     client: Client,
+    owned: Arc<OwnedIndex>,
 }
 
 impl Repositories {
-    pub fn new(client: Client) -> Self {
-        Repositories { client }
+    pub fn new(client: Client, owned: Arc<OwnedIndex>) -> Self {
+        Repositories { client, owned }
     }
 
     /// Every repository of the registry (1000 per page).
@@ -206,6 +210,30 @@ fn tags_to_write(desired: &Desired) -> Vec<(String, String)> {
     pairs
 }
 
+/// The repositories the tag index names (by the resource part of their ARN,
+/// `repository/<name>`), with the tags it gave; `None` when it names none, for the caller to
+/// read every repository's tags instead. A name the index gives that no longer exists is left
+/// out.
+fn indexed_repositories<'r>(
+    all: &'r [Repository],
+    indexed: &[(String, Tagged)],
+) -> Option<Vec<(&'r Repository, BTreeMap<String, String>)>> {
+    if indexed.is_empty() {
+        return None;
+    }
+    Some(
+        indexed
+            .iter()
+            .filter_map(|(name, tagged)| {
+                let repo = all
+                    .iter()
+                    .find(|r| r.repository_name() == Some(name.as_str()))?;
+                Some((repo, tagged.tags.clone()))
+            })
+            .collect(),
+    )
+}
+
 fn force_delete(attrs: &BTreeMap<String, Value>) -> bool {
     attrs.get("force-delete") == Some(&Value::Bool(true))
 }
@@ -273,24 +301,45 @@ impl ResourceKind for Repositories {
         _desired: &'a [Desired],
     ) -> BoxFuture<'a, Result<Vec<Live>, ProviderError>> {
         Box::pin(async move {
-            // ECR cannot list by tag: every repository's tags are read, all at once; the
-            // policy only of those the stack owns.
-            let all = self.all().await?;
-            let found = futures::future::try_join_all(all.iter().map(|repo| async move {
-                let arn = repo.repository_arn().unwrap_or_default();
-                let tags = self.tags_of(arn).await?;
-                let ours = matches!(
-                    owner_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-                    Owner::Stack { stack: ref s, .. } if s == stack
-                );
-                if !ours {
-                    return Ok(None);
+            // ECR cannot list by tag. Where the tag index covers ECR (AWS's does), it names
+            // the stack's repositories with their tags; where it names none (an index that
+            // leaves ECR out, as the emulator's does, or a stack that owns none yet), every
+            // repository's tags are read, all at once. Either way the policy is read only for
+            // the stack's own, and a delete asks the repository's tags again first.
+            let indexed = async {
+                // Whether it holds any ECR is known already (`when_used.rs` asked), so an index
+                // without ECR costs no call here.
+                if self.owned.holds("ecr").await? {
+                    self.owned.of("ecr", "repository/").await
+                } else {
+                    Ok(Vec::new())
                 }
-                let name = repo.repository_name().unwrap_or_default();
-                let policy = self.policy_of(name).await?;
-                Ok::<_, ProviderError>(Some(live_repository(repo, &tags, policy.as_deref())))
-            }))
-            .await?;
+            };
+            let (all, indexed) = futures::future::try_join(self.all(), indexed).await?;
+            let tagged = match indexed_repositories(&all, &indexed) {
+                Some(tagged) => tagged,
+                None => {
+                    futures::future::try_join_all(all.iter().map(|repo| async move {
+                        let arn = repo.repository_arn().unwrap_or_default();
+                        Ok::<_, ProviderError>((repo, self.tags_of(arn).await?))
+                    }))
+                    .await?
+                }
+            };
+            let found =
+                futures::future::try_join_all(tagged.into_iter().map(|(repo, tags)| async move {
+                    let ours = matches!(
+                        owner_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+                        Owner::Stack { stack: ref s, .. } if s == stack
+                    );
+                    if !ours {
+                        return Ok(None);
+                    }
+                    let name = repo.repository_name().unwrap_or_default();
+                    let policy = self.policy_of(name).await?;
+                    Ok::<_, ProviderError>(Some(live_repository(repo, &tags, policy.as_deref())))
+                }))
+                .await?;
             let owned: Vec<Live> = found.into_iter().flatten().collect();
             Ok(owned)
         })
@@ -463,5 +512,62 @@ impl ResourceKind for Repositories {
                 tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
             )))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo(name: &str) -> Repository {
+        Repository::builder()
+            .repository_name(name)
+            .repository_arn(format!(
+                "arn:aws:ecr:us-east-1:123456789012:repository/{name}"
+            ))
+            .build()
+    }
+
+    fn indexed(name: &str, stack: &str) -> (String, Tagged) {
+        let tags = BTreeMap::from([
+            ("infra:stack".to_string(), stack.to_string()),
+            (
+                "infra:address".to_string(),
+                format!("ecr-repository.{name}"),
+            ),
+        ]);
+        (
+            name.to_string(),
+            Tagged {
+                arn: format!("arn:aws:ecr:us-east-1:123456789012:repository/{name}"),
+                tags,
+            },
+        )
+    }
+
+    #[test]
+    fn an_index_that_names_repositories_answers_for_ownership_without_reading_tags() {
+        let all = [repo("shop/api"), repo("shop/worker"), repo("other-team")];
+        let found =
+            indexed_repositories(&all, &[indexed("shop/api", "shop")]).expect("the index answers");
+        let names: Vec<_> = found
+            .iter()
+            .map(|(r, tags)| (r.repository_name(), tags.get("infra:stack").cloned()))
+            .collect();
+        assert_eq!(names, [(Some("shop/api"), Some("shop".to_string()))]);
+    }
+
+    #[test]
+    fn an_index_that_names_none_leaves_the_tags_to_be_read() {
+        let all = [repo("shop/api")];
+        assert!(indexed_repositories(&all, &[]).is_none());
+    }
+
+    #[test]
+    fn a_repository_the_index_remembers_but_that_is_gone_is_left_out() {
+        let all = [repo("shop/api")];
+        let found =
+            indexed_repositories(&all, &[indexed("shop/old", "shop")]).expect("the index answers");
+        assert!(found.is_empty());
     }
 }
