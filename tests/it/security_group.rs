@@ -178,12 +178,14 @@ fn a_security_group_reconciles_its_rules_one_by_one_repairs_drift_and_leaves_loo
         ]
     );
 
-    // Rules: one added, one removed; the others keep their ids (never touched).
+    // Rules: one added, one removed, one described anew in place; the others keep their ids
+    // (never touched), and so does the one described anew (never revoked).
     let changed = |t: &str| {
         t.replace(
             r#"ingress { protocol "tcp"; from-port 8000; to-port 8100; cidr "10.1.0.0/16"; }"#,
             r#"ingress { protocol "tcp"; port 80; cidr "10.0.0.0/8"; description "http"; }"#,
         )
+        .replace(r#"description "https""#, r#"description "tls""#)
     };
     let path = write(&w, &vpc, &changed(WEB));
     let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
@@ -199,13 +201,16 @@ fn a_security_group_reconciles_its_rules_one_by_one_repairs_drift_and_leaves_loo
         shapes(&after),
         [
             "-1 -1--1 2001:db8::/32",
-            "tcp 443-443 10.0.0.0/8 https",
+            "tcp 443-443 10.0.0.0/8 tls",
             "tcp 80-80 10.0.0.0/8 http"
         ]
     );
-    for kept in [&before[0], &before[1]] {
-        assert!(after.contains(kept), "{kept:?} was touched: {after:?}");
-    }
+    assert!(
+        after.contains(&before[0]),
+        "{:?} was touched: {after:?}",
+        before[0]
+    );
+    assert_eq!(after[1].1, before[1].1, "the https rule kept its id");
 
     // Tags.
     let tagged = |t: &str| changed(t).replace(r#"team "web""#, r#"team "platform""#);
@@ -264,7 +269,7 @@ fn a_security_group_reconciles_its_rules_one_by_one_repairs_drift_and_leaves_loo
         shapes(&described(&w, &web_id, false)),
         [
             "-1 -1--1 2001:db8::/32",
-            "tcp 443-443 10.0.0.0/8 https",
+            "tcp 443-443 10.0.0.0/8 tls",
             "tcp 80-80 10.0.0.0/8 http"
         ]
     );
@@ -489,7 +494,8 @@ fn a_separate_rule_is_retagged_in_place_and_replaced_when_what_aws_identifies_it
     assert_eq!(rule_id(&retagged), rule_id(&first));
     assert_eq!(tag(&retagged, "team"), Some("web"));
 
-    // The description: the rule is replaced (revoked, then authorised again with it).
+    // The description: set in place (ModifySecurityGroupRules), the rule and its id kept, so
+    // the traffic it lets through never stops.
     let described_anew = tagged.replace("from the load balancer", "from the ALB");
     let path = write(&w, &vpc, &described_anew);
     let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
@@ -501,15 +507,20 @@ fn a_separate_rule_is_retagged_in_place_and_replaced_when_what_aws_identifies_it
     applied(
         &w,
         &path,
-        "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
+        "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
     no_changes(&w, &path);
-    let second = owned_rule(&w, &tasks, address).expect("the new rule is tagged");
-    assert_ne!(rule_id(&second), rule_id(&first));
+    let second = owned_rule(&w, &tasks, address).expect("the rule is still tagged");
+    assert_eq!(rule_id(&second), rule_id(&first));
     assert_eq!(tag(&second, "team"), Some("web"));
+    // (After ModifySecurityGroupRules, moto reports the description of a rule that
+    // references a group.)
     assert_eq!(
         described(&w, &tasks, false),
-        [(format!("tcp 8080-8080 {alb}"), rule_id(&second))]
+        [(
+            format!("tcp 8080-8080 {alb} from the ALB"),
+            rule_id(&second)
+        )]
     );
 
     // The port: a different rule in AWS, so a replacement; the old one is gone.
@@ -595,10 +606,15 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
     applied(
         &w,
         &path,
-        "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
+        "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
     no_changes(&w, &path);
     let repaired = owned_rule(&w, &tasks, inbound).expect("the rule is back");
+    assert_eq!(
+        rule_id(&repaired),
+        id,
+        "described again in place, not replaced"
+    );
     let permissions = group(&w, &vpc, "tasks").ip_permissions().to_vec();
     let descriptions: Vec<&str> = permissions
         .iter()

@@ -24,8 +24,9 @@ pub const SOURCES: &[&str] = &["cidr", "ipv6-cidr", "prefix-list", "security-gro
 pub static SECURITY_GROUP: ResourceSchema = ResourceSchema {
     title: "security group",
     doc: "A VPC security group and its rules. Each `ingress` or `egress` block is one rule with \
-          one source; rules are reconciled one by one (an update authorises the new ones and \
-          revokes the ones that are gone; the others are left alone). An omitted `egress` \
+          one source; rules are reconciled one by one (an update authorises the new ones first, sets a \
+          new description in place, then revokes the ones that are gone, so traffic that \
+          both allow never stops; the others are left alone). An omitted `egress` \
           leaves outbound rules to AWS: a new group keeps AWS's default allow-all rule and the \
           plan never compares them; with `egress` blocks the group has exactly those outbound \
           rules (AWS's default one is revoked unless declared). Rules owned by a \
@@ -92,8 +93,10 @@ pub static SECURITY_GROUP_RULE: ResourceSchema = ResourceSchema {
     title: "security group rule",
     doc: "One rule of a security group, managed apart from the group: how two groups that \
           reference each other (a load balancer's group sending to its tasks' group, which \
-          accepts from it) are written without a dependency cycle. Every attribute but `tags` \
-          identifies the rule in AWS, so any change replaces it (revoke, then authorise). \
+          accepts from it) are written without a dependency cycle. Every attribute but \
+          `description` and `tags` identifies the rule in AWS, so a change of any other \
+          replaces it (revoke, then authorise); a new description is set in place \
+          (ModifySecurityGroupRules), the rule kept. \
           Ownership: the `infra:stack` and `infra:address` tags AWS keeps on the rule itself \
           (rules are tagged when authorised); the group the rule belongs to ignores such \
           rules, so a group's inline rules and its separate rules can be mixed.",
@@ -139,7 +142,7 @@ static SECURITY_GROUP_RULE_BODY: BlockSchema = BlockSchema::new(
         IPV6_CIDR.force_new(),
         PREFIX_LIST.force_new(),
         SOURCE_GROUP.force_new(),
-        DESCRIPTION.force_new(),
+        DESCRIPTION,
         TAGS,
     ],
 )

@@ -201,11 +201,20 @@ impl ResourceKind for GroupRules {
         &'a self,
         desired: &'a Desired,
         live: &'a Live,
-        _changed: &'a Changed,
+        changed: &'a Changed,
     ) -> BoxFuture<'a, Result<Live, ProviderError>> {
-        // Everything but the tags forces a new rule.
+        // Everything but the description and the tags forces a new rule.
         Box::pin(async move {
             let id = live_id(live, "security group rule")?;
+            if changed.contains("description") {
+                let group = desired.str("group").unwrap_or_default();
+                super::modify_rules(
+                    &self.client,
+                    group,
+                    &[(id.to_string(), canonical(&desired.attrs))],
+                )
+                .await?;
+            }
             retag(&self.client, id, &desired.attrs, &live.attrs).await?;
             Ok(Live::converged(desired, live))
         })

@@ -160,6 +160,32 @@ async fn retag(
     .await
 }
 
+/// Sets rules of `group` (by id) to the canonical rules given, in place: ModifySecurityGroupRules
+/// keeps each rule's id, so traffic it lets through never stops.
+async fn modify_rules(
+    client: &Client,
+    group: &str,
+    rules: &[(String, BTreeMap<String, Value>)],
+) -> Result<(), ProviderError> {
+    let updates = rules
+        .iter()
+        .map(|(id, rule)| {
+            Ok(aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(id)
+                .security_group_rule(rules::request(rule)?)
+                .build())
+        })
+        .collect::<Result<Vec<_>, ProviderError>>()?;
+    client
+        .modify_security_group_rules()
+        .group_id(group)
+        .set_security_group_rules(Some(updates))
+        .send()
+        .await
+        .map_err(aws("ModifySecurityGroupRules"))?;
+    Ok(())
+}
+
 /// Tags and the ownership they record, as a live resource holds them.
 fn tagged(attrs: &mut BTreeMap<String, Value>, tags: &[Tag]) -> crate::providers::Owner {
     attrs.insert("tags".into(), tags_value(pairs(tags)));

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroupRule, UserIdGroupPair,
+    IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroupRule, SecurityGroupRuleRequest,
+    UserIdGroupPair,
 };
 
 use crate::model::Value;
@@ -184,25 +185,91 @@ pub fn permission(rule: &BTreeMap<String, Value>) -> Result<IpPermission, Provid
     Ok(p.build())
 }
 
-/// What converges `have` (rule id, canonical rule) to `want`: the ids to revoke and the rules
-/// to authorise. Rules in both are left alone; a rule whose description alone changed is
-/// revoked and authorised again (AWS identifies a rule without its description).
+/// What converges `have` (rule id, canonical rule) to `want`: the ids to revoke, the rules to
+/// authorise and the rules to describe again. Rules in both are left alone; a rule whose
+/// description alone changed keeps its id (AWS identifies a rule without its description).
 pub fn changes(
     want: &[BTreeMap<String, Value>],
     have: &[(String, BTreeMap<String, Value>)],
-) -> (Vec<String>, Vec<BTreeMap<String, Value>>) {
-    let revoke = have
-        .iter()
-        .filter(|(_, rule)| !want.contains(rule))
-        .map(|(id, _)| id.clone())
-        .collect();
-    let mut add: Vec<BTreeMap<String, Value>> = Vec::new();
-    for rule in want {
-        if !have.iter().any(|(_, h)| h == rule) && !add.contains(rule) {
-            add.push(rule.clone());
+) -> Changes {
+    let mut changes = Changes::default();
+    for (id, rule) in have {
+        if want.contains(rule) {
+            continue;
+        }
+        // The same rule to AWS with another description: described again in place, never
+        // revoked (traffic it lets through would stop until it is authorised again).
+        let same = want
+            .iter()
+            .find(|w| identity(w) == identity(rule) && !have.iter().any(|(_, h)| h == *w));
+        match same {
+            Some(w) if !changes.redescribe.iter().any(|(_, r)| r == w) => {
+                changes.redescribe.push((id.clone(), w.clone()));
+            }
+            _ => changes.revoke.push(id.clone()),
         }
     }
-    (revoke, add)
+    for rule in want {
+        let kept = have.iter().any(|(_, h)| h == rule)
+            || changes.redescribe.iter().any(|(_, r)| r == rule);
+        if !kept && !changes.add.contains(rule) {
+            changes.add.push(rule.clone());
+        }
+    }
+    changes
+}
+
+/// How a group's rules of one direction converge: new rules are authorised first, then
+/// rules that changed only their description are modified in place, then the rest revoked,
+/// so that traffic both the old and new rules allow never stops.
+#[derive(Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Rule ids to revoke.
+    pub revoke: Vec<String>,
+    /// Rules to authorise.
+    pub add: Vec<BTreeMap<String, Value>>,
+    /// Rule ids whose rule stays, with the rule (and its new description) to modify it to.
+    pub redescribe: Vec<(String, BTreeMap<String, Value>)>,
+}
+
+/// A canonical rule as ModifySecurityGroupRules takes it: every field, since AWS sets the
+/// rule to exactly these.
+pub fn request(rule: &BTreeMap<String, Value>) -> Result<SecurityGroupRuleRequest, ProviderError> {
+    let p = permission(rule)?;
+    let description = rule
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Ok(SecurityGroupRuleRequest::builder()
+        .set_ip_protocol(p.ip_protocol().map(str::to_string))
+        .set_from_port(p.from_port())
+        .set_to_port(p.to_port())
+        .set_cidr_ipv4(
+            p.ip_ranges()
+                .first()
+                .and_then(|r| r.cidr_ip())
+                .map(str::to_string),
+        )
+        .set_cidr_ipv6(
+            p.ipv6_ranges()
+                .first()
+                .and_then(|r| r.cidr_ipv6())
+                .map(str::to_string),
+        )
+        .set_prefix_list_id(
+            p.prefix_list_ids()
+                .first()
+                .and_then(|r| r.prefix_list_id())
+                .map(str::to_string),
+        )
+        .set_referenced_group_id(
+            p.user_id_group_pairs()
+                .first()
+                .and_then(|r| r.group_id())
+                .map(str::to_string),
+        )
+        .description(description)
+        .build())
 }
 
 #[cfg(test)]
@@ -284,10 +351,52 @@ mod tests {
             ("sgr-3".to_string(), rule(22, "ssh")),
         ];
         let want = vec![rule(80, "web"), rule(443, "https"), rule(8080, "alt")];
-        let (revoke, add) = changes(&want, &have);
-        assert_eq!(revoke, ["sgr-2", "sgr-3"]);
-        assert_eq!(add, [rule(443, "https"), rule(8080, "alt")]);
+        let changes = changes(&want, &have);
+        assert_eq!(changes.revoke, ["sgr-3"]);
+        assert_eq!(changes.add, [rule(8080, "alt")]);
+        assert_eq!(
+            changes.redescribe,
+            [("sgr-2".to_string(), rule(443, "https"))]
+        );
         assert_eq!(identity(&rule(443, "https")), identity(&rule(443, "tls")));
+    }
+
+    #[test]
+    fn two_rules_that_differ_only_by_description_never_claim_one_new_description_twice() {
+        let rule = |text: &str| {
+            let mut m = map(&[
+                ("port", Value::Int(443)),
+                ("cidr", s("10.0.0.0/8")),
+                ("description", s(text)),
+            ]);
+            canonicalize(&mut m);
+            m
+        };
+        // AWS holds one rule per identity; should two be reported, the second is revoked.
+        let have = vec![
+            ("sgr-1".to_string(), rule("old")),
+            ("sgr-2".to_string(), rule("older")),
+        ];
+        let changes = changes(&[rule("new")], &have);
+        assert_eq!(changes.redescribe, [("sgr-1".to_string(), rule("new"))]);
+        assert_eq!(changes.revoke, ["sgr-2"]);
+        assert!(changes.add.is_empty());
+    }
+
+    #[test]
+    fn a_modify_request_carries_the_whole_rule() {
+        let mut rule = map(&[
+            ("port", Value::Int(8080)),
+            ("security-group", s("sg-1")),
+            ("description", s("from the alb")),
+        ]);
+        canonicalize(&mut rule);
+        let r = request(&rule).expect("a request");
+        assert_eq!(r.ip_protocol(), Some("tcp"));
+        assert_eq!((r.from_port(), r.to_port()), (Some(8080), Some(8080)));
+        assert_eq!(r.referenced_group_id(), Some("sg-1"));
+        assert_eq!(r.cidr_ipv4(), None);
+        assert_eq!(r.description(), Some("from the alb"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! A group is found by its tags (owned) or by VPC and name (DescribeSecurityGroups, names 200
 //! at a time); its rules come from DescribeSecurityGroupRules, one rule per source, with ids.
 //! Rules tagged with an address belong to `security-group-rule` resources and are not the
-//! group's. Updates revoke the rules that are gone and authorise the new ones, per direction;
+//! group's. Updates authorise the new rules, describe again in place those whose description
+//! alone changed and then revoke the rules that are gone, per direction;
 //! an omitted `egress` is left as AWS has it.
 
 use std::collections::BTreeMap;
@@ -123,26 +124,13 @@ impl SecurityGroups {
                 ))
             })
             .collect();
-        let (revoke, add) = rules::changes(want, &have);
-        if !revoke.is_empty() {
-            if egress {
-                self.client
-                    .revoke_security_group_egress()
-                    .group_id(group)
-                    .set_security_group_rule_ids(Some(revoke))
-                    .send()
-                    .await
-                    .map_err(aws("RevokeSecurityGroupEgress"))?;
-            } else {
-                self.client
-                    .revoke_security_group_ingress()
-                    .group_id(group)
-                    .set_security_group_rule_ids(Some(revoke))
-                    .send()
-                    .await
-                    .map_err(aws("RevokeSecurityGroupIngress"))?;
-            }
-        }
+        let rules::Changes {
+            revoke,
+            add,
+            redescribe,
+        } = rules::changes(want, &have);
+        // New rules first, then descriptions, then revokes: traffic that both the old and the
+        // new rules allow never stops.
         if !add.is_empty() {
             let permissions = add
                 .iter()
@@ -164,6 +152,28 @@ impl SecurityGroups {
                     .send()
                     .await
                     .map_err(aws("AuthorizeSecurityGroupIngress"))?;
+            }
+        }
+        if !redescribe.is_empty() {
+            super::modify_rules(&self.client, group, &redescribe).await?;
+        }
+        if !revoke.is_empty() {
+            if egress {
+                self.client
+                    .revoke_security_group_egress()
+                    .group_id(group)
+                    .set_security_group_rule_ids(Some(revoke))
+                    .send()
+                    .await
+                    .map_err(aws("RevokeSecurityGroupEgress"))?;
+            } else {
+                self.client
+                    .revoke_security_group_ingress()
+                    .group_id(group)
+                    .set_security_group_rule_ids(Some(revoke))
+                    .send()
+                    .await
+                    .map_err(aws("RevokeSecurityGroupIngress"))?;
             }
         }
         Ok(())
