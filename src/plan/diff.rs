@@ -197,6 +197,32 @@ pub fn diff(
                         continue;
                     }
                     Owner::Nobody => {
+                        // Several of one name, none owned: adopting one would be a guess.
+                        if !live.alike.is_empty() && options.adopt.contains(&address) {
+                            let id = live
+                                .computed
+                                .get("id")
+                                .and_then(Value::as_str)
+                                .unwrap_or("?");
+                            diags.push(
+                                Diagnostic::new(
+                                    "infra::adopt-ambiguous",
+                                    format!(
+                                        "{} {} `{}` exist and no stack owns any of them ({id}, {})",
+                                        live.alike.len() + 1,
+                                        format!("{}s", kind.title()),
+                                        key_name(kind, live),
+                                        live.alike.join(", ")
+                                    ),
+                                )
+                                .label(resource.span, format!("`{address}` cannot say which one to adopt"))
+                                .help(format!(
+                                    "infra adopts only what it can name exactly: delete or rename                                      the {} you do not mean, then run again with `--adopt {address}`",
+                                    format!("{}s", kind.title())
+                                )),
+                            );
+                            continue;
+                        }
                         // Nothing is taken over unasked: an alarm or a log group someone made
                         // by hand is theirs until `--adopt` says otherwise.
                         if !options.adopt.contains(&address) {

@@ -79,6 +79,9 @@ pub struct Live {
     /// Why a resource that looks claimed does not count as owned (a record whose claim names
     /// another record set, or whose values changed since infra wrote them), for the plan to say.
     pub note: Option<String>,
+    /// The ids of the other resources AWS holds under the same key, none of them owned (public
+    /// hosted zones share names): which one the stack means is unknown, so none is adopted.
+    pub alike: Vec<String>,
 }
 
 impl Live {
@@ -90,6 +93,7 @@ impl Live {
             pending_deletion: None,
             private: BTreeMap::new(),
             note: None,
+            alike: Vec::new(),
         }
     }
 

@@ -275,3 +275,67 @@ fn a_public_zone_of_the_same_name_that_is_not_the_stacks_is_a_plan_error_and_sur
     assert!(left[0].2.is_empty(), "and untagged: {:?}", left[0].2);
     assert_eq!(zones(&w, &similar).len(), 1, "the similar zone survives");
 }
+
+#[test]
+fn two_public_zones_of_the_stacks_name_that_no_stack_owns_are_never_adopted_by_guess() {
+    let w = World::new("zonetwins");
+    let domain = format!("{}.zone.example", w.stack);
+    let route53 = aws_sdk_route53::Client::new(&w.config);
+    let mut made = Vec::new();
+    for which in ["one", "two"] {
+        let zone =
+            w.rt.block_on(
+                route53
+                    .create_hosted_zone()
+                    .name(&domain)
+                    .caller_reference(format!("{which}-{}", w.stack))
+                    .send(),
+            )
+            .expect("a zone is made by hand");
+        made.push(
+            zone.hosted_zone()
+                .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+                .expect("an id"),
+        );
+    }
+
+    let path = stack(&w, &domain, "made by infra", "web");
+    let plan = ["plan", &path, "--adopt", "hosted-zone.main"];
+    let apply = [
+        "apply",
+        &path,
+        "--adopt",
+        "hosted-zone.main",
+        "--auto-approve",
+    ];
+    for args in [&plan[..], &apply[..]] {
+        let out = w.infra(args, &[]);
+        assert_eq!(out.code, Some(1), "{}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("infra::adopt-ambiguous"),
+            "{}",
+            out.stderr
+        );
+        for id in &made {
+            assert!(out.stderr.contains(id.as_str()), "{id}: {}", out.stderr);
+        }
+    }
+    let mut scrubbed = w
+        .infra(&["plan", &path, "--adopt", "hosted-zone.main"], &[])
+        .stderr;
+    for (i, id) in made.iter().enumerate() {
+        scrubbed = scrubbed.replace(id.as_str(), &format!("ZONE{i}"));
+    }
+    // Route53 lists zones of one name in an order of its own: the ids are told apart only by
+    // the placeholder, not by their place.
+    let scrubbed = scrubbed.replace("ZONE1, ZONE0", "ZONE0, ZONE1");
+    insta::assert_snapshot!("hosted_zone_adopt_ambiguous", w.redact(&scrubbed));
+
+    let left = zones(&w, &domain);
+    assert_eq!(left.len(), 2, "{left:?}");
+    for zone in &left {
+        assert!(made.contains(&zone.0), "{left:?}");
+        assert!(zone.2.is_empty(), "untagged: {left:?}");
+        assert_eq!(zone.1, "", "its comment untouched: {left:?}");
+    }
+}

@@ -277,7 +277,8 @@ impl ResourceKind for ManagedZones {
                 };
                 let found = self.live(self.named(name).await?, Some(&d.address)).await?;
                 // Several public zones of one name: the stack's own if it is among them,
-                // otherwise one that is not, for the plan to report.
+                // otherwise one that is not, for the plan to report, with the ids of the others
+                // when none is owned (adopting one of them would be a guess).
                 let ours = |l: &Live| {
                     matches!(&l.owner, Owner::Stack { stack, address }
                         if *stack == self.stack && *address == d.address)
@@ -287,7 +288,19 @@ impl ResourceKind for ManagedZones {
                     None if found.is_empty() => None,
                     None => Some(0),
                 };
-                Ok(pick.map(|at| found[at].clone()))
+                Ok(pick.map(|at| {
+                    let mut live = found[at].clone();
+                    if live.owner == Owner::Nobody {
+                        live.alike = found
+                            .iter()
+                            .filter(|l| l.owner == Owner::Nobody)
+                            .skip(1)
+                            .filter_map(|l| l.computed.get("id").and_then(Value::as_str))
+                            .map(str::to_string)
+                            .collect();
+                    }
+                    live
+                }))
             }))
             .await
         })
