@@ -208,17 +208,17 @@ pub fn diff(
                                 Diagnostic::new(
                                     "infra::adopt-ambiguous",
                                     format!(
-                                        "{} {} `{}` exist and no stack owns any of them ({id}, {})",
+                                        "{} {}s `{}` exist and no stack owns any of them ({id}, {})",
                                         live.alike.len() + 1,
-                                        format!("{}s", kind.title()),
+                                        kind.title(),
                                         key_name(kind, live),
                                         live.alike.join(", ")
                                     ),
                                 )
                                 .label(resource.span, format!("`{address}` cannot say which one to adopt"))
                                 .help(format!(
-                                    "infra adopts only what it can name exactly: delete or rename                                      the {} you do not mean, then run again with `--adopt {address}`",
-                                    format!("{}s", kind.title())
+                                    "infra adopts only what it can name exactly: delete or rename                                      the {}s you do not mean, then run again with `--adopt {address}`",
+                                    kind.title()
                                 )),
                             );
                             continue;
