@@ -35,16 +35,19 @@ pub struct Args {
 }
 
 impl Args {
-    /// Whether the checks run after an apply that succeeded; `changed` when it changed something.
-    /// Asked for (`--verify`): always. By default: when something changed and there is live AWS
-    /// to read (none behind the benchmarks' in-memory fake).
-    fn verifies(&self, changed: bool, live: bool) -> bool {
+    /// Whether the checks run after an apply that succeeded; `changed` when it changed something,
+    /// `targeted` when it applied a selection (`--target`, `--exclude`). Asked for (`--verify`):
+    /// always. By default: when something changed, the whole stack was applied and there is live
+    /// AWS to read (none behind the benchmarks' in-memory fake). The checks are the whole stack's
+    /// health, which a part applied on purpose (the repository of a bootstrap, before its image
+    /// is pushed) does not have yet.
+    fn verifies(&self, changed: bool, targeted: bool, live: bool) -> bool {
         if self.no_verify {
             false
         } else if self.verify {
             true
         } else {
-            changed && live
+            changed && !targeted && live
         }
     }
 }
@@ -99,7 +102,14 @@ pub fn run(args: &Args, ui: &Ui) -> ExitCode {
         session.release_lock(ui).await;
         listener.abort();
         let live = session.clients().is_some();
-        if code != ExitCode::SUCCESS || !args.verifies(changed, live) {
+        let targeted = !plan_args.select.target.is_empty() || !plan_args.select.exclude.is_empty();
+        if code != ExitCode::SUCCESS || !args.verifies(changed, targeted, live) {
+            if code == ExitCode::SUCCESS && changed && targeted && live && !args.no_verify {
+                ui.out(
+                    "\nVerify's checks did not run: they are the whole stack's, and this apply was \
+                     a part of it. Run `infra verify` once the rest is applied.\n",
+                );
+            }
             return code;
         }
         // What was applied, read again: the session above holds what AWS was before.
@@ -448,14 +458,17 @@ mod tests {
     fn apply_verifies_after_a_change_unless_told_not_to() {
         // (changed, live AWS) for each flag set: by default only a change against AWS.
         let plain = args(&[]);
-        assert!(plain.verifies(true, true));
-        assert!(!plain.verifies(false, true));
-        assert!(!plain.verifies(true, false));
+        assert!(plain.verifies(true, false, true));
+        assert!(!plain.verifies(false, false, true));
+        assert!(!plain.verifies(true, false, false));
+        // A targeted apply (the repository of a bootstrap) is not the whole stack's health.
+        assert!(!plain.verifies(true, true, true));
+        assert!(args(&["--verify"]).verifies(true, true, true));
         // --verify: even when nothing changed, as before it was the default.
-        assert!(args(&["--verify"]).verifies(false, true));
-        assert!(!args(&["--no-verify"]).verifies(true, true));
+        assert!(args(&["--verify"]).verifies(false, false, true));
+        assert!(!args(&["--no-verify"]).verifies(true, false, true));
         // The last of the two flags wins.
-        assert!(!args(&["--verify", "--no-verify"]).verifies(true, true));
-        assert!(args(&["--no-verify", "--verify"]).verifies(false, true));
+        assert!(!args(&["--verify", "--no-verify"]).verifies(true, false, true));
+        assert!(args(&["--no-verify", "--verify"]).verifies(false, false, true));
     }
 }

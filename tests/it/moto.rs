@@ -21,6 +21,10 @@ use super::harness::{Output, command, root};
 static SERVER: OnceLock<String> = OnceLock::new();
 
 /// The server's base URL, starting it on first use.
+/// In a test's environment for `World::infra`: apply decides itself whether verify's checks run
+/// (the harness otherwise adds `--no-verify`). infra ignores the variable.
+pub const DEFAULT_VERIFY: (&str, &str) = ("INFRA_TEST_DEFAULT_VERIFY", "1");
+
 pub fn endpoint() -> &'static str {
     SERVER.get_or_init(start)
 }
@@ -429,8 +433,10 @@ impl World {
         // `apply` runs verify's checks after a change unless told not to; against moto they
         // fail for moto's reasons (its running-task counts and registered targets are not
         // real), which would change the exit code of every test that applies. A test that
-        // means to see the checks says `--verify` (or `--no-verify`) itself.
+        // means to see the checks says `--verify` (or `--no-verify`) itself; one that means to
+        // see apply's own default passes [`DEFAULT_VERIFY`] in its environment.
         if args.first() == Some(&"apply")
+            && !env.contains(&DEFAULT_VERIFY)
             && !args
                 .iter()
                 .any(|a| matches!(*a, "--verify" | "--no-verify"))
