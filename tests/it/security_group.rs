@@ -440,6 +440,16 @@ fn owned_rule(w: &World, group_id: &str, address: &str) -> Option<SecurityGroupR
     })
 }
 
+/// Plans (changes expected, the plan text snapshotted as `snapshot`), applies (its summary
+/// line `summary`) and plans again (nothing left).
+fn planned_then_applied(w: &World, path: &str, snapshot: &str, summary: &str) {
+    let plan = w.infra(&["plan", path, "--detailed-exitcode"], &[]);
+    expect(&plan, 2);
+    insta::assert_snapshot!(snapshot, scrub(&w.redact(&plan.stdout)));
+    applied(w, path, summary);
+    no_changes(w, path);
+}
+
 fn rule_id(rule: &SecurityGroupRule) -> String {
     rule.security_group_rule_id()
         .expect("a rule id")
@@ -478,18 +488,12 @@ fn a_separate_rule_is_retagged_in_place_and_replaced_when_what_aws_identifies_it
         "description \"from the load balancer\"\n    tags { team \"web\"; }",
     );
     let path = write(&w, &vpc, &tagged);
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
-    expect(&plan, 2);
-    insta::assert_snapshot!(
-        "security_group_rule_tags_change",
-        scrub(&w.redact(&plan.stdout))
-    );
-    applied(
+    planned_then_applied(
         &w,
         &path,
+        "security_group_rule_tags_change",
         "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
-    no_changes(&w, &path);
     let retagged = owned_rule(&w, &tasks, address).expect("the rule is still there");
     assert_eq!(rule_id(&retagged), rule_id(&first));
     assert_eq!(tag(&retagged, "team"), Some("web"));
@@ -498,18 +502,12 @@ fn a_separate_rule_is_retagged_in_place_and_replaced_when_what_aws_identifies_it
     // the traffic it lets through never stops.
     let described_anew = tagged.replace("from the load balancer", "from the ALB");
     let path = write(&w, &vpc, &described_anew);
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
-    expect(&plan, 2);
-    insta::assert_snapshot!(
-        "security_group_rule_description_change",
-        scrub(&w.redact(&plan.stdout))
-    );
-    applied(
+    planned_then_applied(
         &w,
         &path,
+        "security_group_rule_description_change",
         "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
-    no_changes(&w, &path);
     let second = owned_rule(&w, &tasks, address).expect("the rule is still tagged");
     assert_eq!(rule_id(&second), rule_id(&first));
     assert_eq!(tag(&second, "team"), Some("web"));
@@ -597,18 +595,12 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
             .send(),
     )
     .expect("moto modifies the rule");
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
-    expect(&plan, 2);
-    insta::assert_snapshot!(
-        "security_group_rule_description_drift",
-        scrub(&w.redact(&plan.stdout))
-    );
-    applied(
+    planned_then_applied(
         &w,
         &path,
+        "security_group_rule_description_drift",
         "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
-    no_changes(&w, &path);
     let repaired = owned_rule(&w, &tasks, inbound).expect("the rule is back");
     assert_eq!(
         rule_id(&repaired),
@@ -641,18 +633,12 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
             .expect("moto revokes the outbound rule");
     });
     assert!(owned_rule(&w, &tasks, inbound).is_none());
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
-    expect(&plan, 2);
-    insta::assert_snapshot!(
-        "security_group_rule_revoked_drift",
-        scrub(&w.redact(&plan.stdout))
-    );
-    applied(
+    planned_then_applied(
         &w,
         &path,
+        "security_group_rule_revoked_drift",
         "Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
-    no_changes(&w, &path);
     assert_eq!(
         shapes(&described(&w, &tasks, false)),
         [format!("tcp 8080-8080 {alb}")]
@@ -696,18 +682,12 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
         hand_made[0].0.starts_with(&format!("tcp 9090-9090 {alb}")) && hand_made[0].1 == id,
         "{hand_made:?}"
     );
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
-    expect(&plan, 2);
-    insta::assert_snapshot!(
-        "security_group_rule_port_drift",
-        scrub(&w.redact(&plan.stdout))
-    );
-    applied(
+    planned_then_applied(
         &w,
         &path,
+        "security_group_rule_port_drift",
         "Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 adopted.",
     );
-    no_changes(&w, &path);
     assert_eq!(
         shapes(&described(&w, &tasks, false)),
         [format!("tcp 8080-8080 {alb}")]
@@ -958,18 +938,12 @@ fn a_separate_rule_whose_address_tag_is_removed_by_hand_is_retagged_not_revoked_
     // The rule still carries the stack's tag: it is the rule kind's, not the group's (which
     // declares no inbound rule and used to revoke it in the same apply that retagged it, leaving
     // the declared rule missing after a successful apply).
-    let plan = w.infra(&["plan", &path, "--detailed-exitcode"], &[]);
-    expect(&plan, 2);
-    insta::assert_snapshot!(
-        "security_group_rule_address_tag_removed",
-        scrub(&w.redact(&plan.stdout))
-    );
-    applied(
+    planned_then_applied(
         &w,
         &path,
+        "security_group_rule_address_tag_removed",
         "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 adopted.",
     );
-    no_changes(&w, &path);
     let kept = owned_rule(&w, &tasks, address).expect("the rule is tagged again");
     assert_eq!(rule_id(&kept), id);
 }
