@@ -129,6 +129,15 @@ impl<'s> Known<'s> {
             .iter()
             .map(|(k, v)| (k.clone(), self.resolve(v)))
             .collect();
+        let pending = resource
+            .attrs
+            .iter()
+            .filter(|(k, _)| attrs.get(*k) == Some(&Value::Unknown))
+            .filter_map(|(k, v)| match v {
+                Value::Ref(r) => Some((k.clone(), r.address()?.to_string())),
+                _ => None,
+            })
+            .collect();
         let address = resource.address.to_string();
         let protected = resource.lifecycle.prevent_destroy.is_some();
         if resource.kind().schema().taggable {
@@ -144,6 +153,7 @@ impl<'s> Known<'s> {
             address,
             attrs,
             protected,
+            pending,
         }
     }
 }

@@ -79,6 +79,7 @@ pub async fn delete(
         address: address.to_string(),
         attrs: live.attrs.clone(),
         protected: live.protected(),
+        pending: std::collections::BTreeMap::new(),
     };
     match provider.read(std::slice::from_ref(&probe)).await {
         Ok(found) => match found.into_iter().next().flatten() {

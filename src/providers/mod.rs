@@ -49,6 +49,10 @@ pub struct Desired {
     /// `prevent-destroy`: recorded on the live resource (its [`PROTECT_TAG`] tag, or in a
     /// record's claim).
     pub protected: bool,
+    /// Attributes that are references AWS has not answered yet ([`Value::Unknown`] in
+    /// `attrs`), with the address of the resource each names: a listing that runs before the
+    /// referenced resource is read can still tell which of its resources a desired one means.
+    pub pending: BTreeMap<String, String>,
 }
 
 impl Desired {

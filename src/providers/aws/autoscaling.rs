@@ -231,15 +231,15 @@ impl Scalings {
         Ok(found.into_iter().flatten().collect())
     }
 
-    /// Live scalings of `targets`, each with its owner. `named` maps resource ids to the
-    /// address of the scaling of this stack that names them: such a target is this stack's
-    /// when its service is (the service's tags). Any other target on a service of this stack
-    /// is this stack's only when its own tags say so (an orphan: its scaling left the stack).
+    /// Live scalings of `targets`, each with its owner. `named` says which scaling of this
+    /// stack names a target: such a target is this stack's when its service is (the service's
+    /// tags). Any other target on a service of this stack is this stack's only when its own
+    /// tags say so (an orphan: its scaling left the stack).
     async fn lives(
         &self,
         listing: &Listing,
         only: Option<&[String]>,
-        named: &HashMap<String, String>,
+        named: &Named,
     ) -> Result<Vec<Live>, ProviderError> {
         let Listing {
             targets,
@@ -252,6 +252,21 @@ impl Scalings {
             .filter(|t| only.is_none_or(|ids| ids.iter().any(|id| id == t.resource_id())))
             .collect();
         let ours = |owner: Option<&Owner>| matches!(owner, Some(Owner::Stack { stack, .. }) if *stack == self.stack);
+        // By resource id, the scaling that names each target, whether its `service` is known
+        // (an id) or still a reference (the service's address, which the service's tags carry).
+        let named: HashMap<String, String> = targets
+            .iter()
+            .filter_map(|t| {
+                let id = t.resource_id();
+                let scaling = named.by_id.get(id).or_else(|| match services.get(id) {
+                    Some(Owner::Stack { stack, address }) if *stack == self.stack => {
+                        named.by_service.get(address)
+                    }
+                    _ => None,
+                })?;
+                Some((id.to_string(), scaling.clone()))
+            })
+            .collect();
         // Orphans: targets on this stack's services that no scaling names, by their tags.
         let orphans = futures::future::try_join_all(
             targets
@@ -788,7 +803,7 @@ impl ResourceKind for Scalings {
     ) -> BoxFuture<'a, Result<Vec<Option<Live>>, ProviderError>> {
         Box::pin(async move {
             let named = named(desired);
-            let ids: Vec<String> = named.keys().cloned().collect();
+            let ids: Vec<String> = named.by_id.keys().cloned().collect();
             let listed = self.listed.lock().ok().and_then(|l| l.clone());
             let listing = match listed {
                 Some(listing) => listing,
@@ -915,17 +930,63 @@ impl ResourceKind for Scalings {
     }
 }
 
-/// Resource ids of the desired scalings, with their addresses.
-fn named(desired: &[Desired]) -> HashMap<String, String> {
-    desired
-        .iter()
-        .filter_map(|d| Some((d.str("service").and_then(resource_id)?, d.address.clone())))
-        .collect()
+/// Which scaling of the stack names which service.
+struct Named {
+    /// By resource id, where the scaling's `service` is known.
+    by_id: HashMap<String, String>,
+    /// By the service's address, where it is still a reference (a listing runs before the
+    /// services are read).
+    by_service: HashMap<String, String>,
+}
+
+/// The desired scalings, by the service each names.
+fn named(desired: &[Desired]) -> Named {
+    let mut named = Named {
+        by_id: HashMap::new(),
+        by_service: HashMap::new(),
+    };
+    for d in desired {
+        if let Some(id) = d.str("service").and_then(resource_id) {
+            named.by_id.insert(id, d.address.clone());
+        } else if let Some(service) = d.pending.get("service") {
+            named.by_service.insert(service.clone(), d.address.clone());
+        }
+    }
+    named
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scaling_names_its_service_by_id_or_while_unread_by_address() {
+        let scaling = |address: &str, service: Value, pending: Option<&str>| Desired {
+            address: address.into(),
+            attrs: BTreeMap::from([("service".to_string(), service)]),
+            protected: false,
+            pending: pending
+                .map(|p| BTreeMap::from([("service".to_string(), p.to_string())]))
+                .unwrap_or_default(),
+        };
+        let named = named(&[
+            scaling(
+                "scaling.api",
+                Value::String("arn:aws:ecs:eu-west-1:123456789012:service/shop/api".into()),
+                None,
+            ),
+            scaling("scaling.worker", Value::Unknown, Some("service.worker")),
+            scaling("scaling.lost", Value::Unknown, None),
+        ]);
+        assert_eq!(
+            named.by_id,
+            HashMap::from([("service/shop/api".to_string(), "scaling.api".to_string())])
+        );
+        assert_eq!(
+            named.by_service,
+            HashMap::from([("service.worker".to_string(), "scaling.worker".to_string())])
+        );
+    }
 
     #[test]
     fn resource_ids_come_from_long_service_arns() {

@@ -1031,6 +1031,7 @@ mod tests {
             address: "record.api".into(),
             attrs: live.attrs,
             protected: false,
+            pending: BTreeMap::new(),
         };
         let writer = Records {
             stack: stack.into(),

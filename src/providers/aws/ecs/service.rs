@@ -1809,6 +1809,7 @@ mod tests {
             address: "service.api".into(),
             attrs: map(&[("task-definition", s(td))]),
             protected: false,
+            pending: BTreeMap::new(),
         };
         let mut live = Live::new(map(&[("task-definition", s("api"))]), Owner::Nobody);
         // The family read as settled; DescribeServices' ARN is what ran.

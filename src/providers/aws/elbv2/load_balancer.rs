@@ -480,6 +480,7 @@ mod tests {
             address: "load-balancer.main".into(),
             attrs: BTreeMap::from([("security-groups".to_string(), groups)]),
             protected: false,
+            pending: BTreeMap::new(),
         };
         unset_defaults(&mut live, Some(&declared));
         assert!(live.attrs.contains_key("security-groups"));
