@@ -490,7 +490,14 @@ fn main() {
     proxy.set_faults(slow(Duration::ZERO, Some(RATE_CAP)));
     proxy.reset_tallies();
     let apply = infra(
-        &["apply", &p, "--auto-approve", "--parallelism", "200"],
+        &[
+            "apply",
+            &p,
+            "--auto-approve",
+            "--parallelism",
+            "200",
+            "--no-verify",
+        ],
         &url,
         0,
     );
