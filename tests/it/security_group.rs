@@ -450,6 +450,31 @@ fn planned_then_applied(w: &World, path: &str, snapshot: &str, summary: &str) {
     no_changes(w, path);
 }
 
+/// Sets rule `id` of `group`, out of band, to tcp `port` from group `from` with `description`.
+fn modify_by_hand(w: &World, group: &str, id: &str, port: i32, from: &str, description: &str) {
+    w.rt.block_on(
+        ec2(w)
+            .modify_security_group_rules()
+            .group_id(group)
+            .security_group_rules(
+                SecurityGroupRuleUpdate::builder()
+                    .security_group_rule_id(id)
+                    .security_group_rule(
+                        SecurityGroupRuleRequest::builder()
+                            .ip_protocol("tcp")
+                            .from_port(port)
+                            .to_port(port)
+                            .referenced_group_id(from)
+                            .description(description)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("moto modifies the rule");
+}
+
 fn rule_id(rule: &SecurityGroupRule) -> String {
     rule.security_group_rule_id()
         .expect("a rule id")
@@ -574,27 +599,7 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
     let id = rule_id(&owned_rule(&w, &tasks, inbound).expect("the rule"));
 
     // Its description changed by hand.
-    w.rt.block_on(
-        ec2(&w)
-            .modify_security_group_rules()
-            .group_id(&tasks)
-            .security_group_rules(
-                SecurityGroupRuleUpdate::builder()
-                    .security_group_rule_id(&id)
-                    .security_group_rule(
-                        SecurityGroupRuleRequest::builder()
-                            .ip_protocol("tcp")
-                            .from_port(8080)
-                            .to_port(8080)
-                            .referenced_group_id(&alb)
-                            .description("changed by hand")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send(),
-    )
-    .expect("moto modifies the rule");
+    modify_by_hand(&w, &tasks, &id, 8080, &alb, "changed by hand");
     planned_then_applied(
         &w,
         &path,
@@ -655,27 +660,7 @@ fn a_separate_rule_changed_or_revoked_out_of_band_is_repaired() {
 
     // Its port changed by hand: the rule keeps its id and tags but is no longer the rule the
     // stack declares.
-    w.rt.block_on(
-        ec2(&w)
-            .modify_security_group_rules()
-            .group_id(&tasks)
-            .security_group_rules(
-                SecurityGroupRuleUpdate::builder()
-                    .security_group_rule_id(&id)
-                    .security_group_rule(
-                        SecurityGroupRuleRequest::builder()
-                            .ip_protocol("tcp")
-                            .from_port(9090)
-                            .to_port(9090)
-                            .referenced_group_id(&alb)
-                            .description("from the load balancer")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send(),
-    )
-    .expect("moto modifies the rule");
+    modify_by_hand(&w, &tasks, &id, 9090, &alb, "from the load balancer");
     let hand_made = described(&w, &tasks, false);
     assert_eq!(hand_made.len(), 1, "{hand_made:?}");
     assert!(

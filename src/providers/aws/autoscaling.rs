@@ -9,7 +9,6 @@
 //! (written by RegisterScalableTarget; emulators that keep no tags leave it alone).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_applicationautoscaling::Client;
@@ -52,9 +51,6 @@ pub struct Scalings {
     /// refresh: a scaling's service is a reference, unknown when the listing runs, so its
     /// target is found by a read in a later round. Any write forgets it.
     listed: Mutex<Option<Arc<Listing>>>,
-    /// Set when a target's tags could not be read (an emulator that keeps none): ownership
-    /// then comes from the services alone, without asking again.
-    tags_unreadable: AtomicBool,
 }
 
 /// Targets with what the other namespace-wide calls say about them.
@@ -74,7 +70,6 @@ impl Scalings {
             elbv2: clients.elbv2.clone(),
             stack,
             listed: Mutex::new(None),
-            tags_unreadable: AtomicBool::new(false),
         }
     }
 
@@ -312,19 +307,13 @@ impl Scalings {
     /// The owner a target's tags name; `None` when they name none or cannot be read (an
     /// emulator that does not tag scalable targets): such a target is never taken as ours.
     async fn tags(&self, arn: &str) -> Option<Owner> {
-        if self.tags_unreadable.load(Ordering::Relaxed) {
-            return None;
-        }
-        let Ok(out) = self
+        let out = self
             .client
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
             .await
-        else {
-            self.tags_unreadable.store(true, Ordering::Relaxed);
-            return None;
-        };
+            .ok()?;
         let tags = out.tags()?;
         match owner_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             Owner::Nobody => None,
