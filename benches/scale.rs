@@ -22,6 +22,8 @@ mod harness {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
     }
 }
+#[path = "../tests/it/manifest.rs"]
+mod manifest;
 #[allow(dead_code)]
 #[path = "../tests/it/proxy.rs"]
 mod proxy;
@@ -206,20 +208,7 @@ fn push_images(n: usize, moto: &str) {
         let ecr = aws_sdk_ecr::Client::new(&sdk_config(moto).await);
         for u in 0..stackgen::units(n) {
             let (repository, tag) = stackgen::image_tag(u, "v1");
-            let manifest = serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": format!("sha256:{}", "c".repeat(64)),
-                    "size": 100,
-                },
-                "layers": [{
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": format!("sha256:{u:064x}"),
-                    "size": 1000,
-                }],
-            });
+            let manifest = manifest::manifest(&format!("{u:064x}"));
             ecr.put_image()
                 .repository_name(repository)
                 .image_tag(tag)

@@ -31,6 +31,7 @@ mod live_view;
 mod lock;
 mod log_metric_filter;
 mod lookups;
+mod manifest;
 mod moto;
 mod outputs;
 mod ownership;

@@ -334,20 +334,7 @@ impl World {
         // The layer's bytes in hex: distinct layers, distinct digests.
         let hex: String = layer.bytes().map(|b| format!("{b:02x}")).collect();
         let hex = format!("{hex:0>64}");
-        let mut manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": format!("sha256:{}", "c".repeat(64)),
-                "size": 100,
-            },
-            "layers": [{
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": format!("sha256:{}", &hex[hex.len() - 64..]),
-                "size": 1000,
-            }],
-        });
+        let mut manifest = super::manifest::manifest(&hex[hex.len() - 64..]);
         if !annotations.is_empty() {
             manifest["annotations"] = annotations
                 .iter()
